@@ -1,0 +1,263 @@
+//! One error type for every generated call, with Hydra's own error fields typed.
+//!
+//! progenitor returns `progenitor_client::Error<E>` with a different `E` per operation, and a
+//! variant that carries the raw body of a response it could not decode (which for a token
+//! response is the token). [`ApiError`] folds them into one enum callers can match on, keeps
+//! Hydra's `error`, `error_description` and `error_hint`, and never keeps a raw body.
+
+use std::fmt;
+
+use crate::types;
+
+/// Hydra's error body, from whichever of its error shapes the operation declares.
+///
+/// Hydra answers OAuth2 and admin errors with RFC 6749 §5.2 fields (`errorOAuth2`); a few admin
+/// endpoints declare the older `genericError`; both are mapped here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HydraError {
+    /// The OAuth2 error code, e.g. `invalid_client` (RFC 6749 §5.2).
+    pub error: Option<String>,
+    /// Human-readable detail.
+    pub error_description: Option<String>,
+    /// Hydra's hint on how to fix the request.
+    pub error_hint: Option<String>,
+    /// Debug detail; Hydra sends it only in dev mode.
+    pub error_debug: Option<String>,
+    /// Where to send the user instead (login, consent and logout requests already handled).
+    pub redirect_to: Option<String>,
+}
+
+impl fmt::Display for HydraError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.error.as_deref().unwrap_or("unknown_error"))?;
+        if let Some(description) = &self.error_description {
+            write!(f, ": {description}")?;
+        }
+        if let Some(hint) = &self.error_hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+/// An error body type that a generated operation can return.
+pub trait ErrorBody {
+    /// Hydra's error fields, whatever the shape.
+    fn into_hydra_error(self) -> HydraError;
+}
+
+impl ErrorBody for types::ErrorOAuth2 {
+    fn into_hydra_error(self) -> HydraError {
+        HydraError {
+            error: self.error,
+            error_description: self.error_description,
+            error_hint: self.error_hint,
+            error_debug: self.error_debug,
+            redirect_to: None,
+        }
+    }
+}
+
+impl ErrorBody for types::ErrorOAuth2OrRedirectTo {
+    fn into_hydra_error(self) -> HydraError {
+        HydraError {
+            error: self.error,
+            error_description: self.error_description,
+            error_hint: self.error_hint,
+            error_debug: self.error_debug,
+            redirect_to: self.redirect_to,
+        }
+    }
+}
+
+impl ErrorBody for types::VerifiableCredentialPrimingResponse {
+    fn into_hydra_error(self) -> HydraError {
+        HydraError {
+            error: self.error,
+            error_description: self.error_description,
+            error_hint: self.error_hint,
+            error_debug: self.error_debug,
+            redirect_to: None,
+        }
+    }
+}
+
+impl ErrorBody for types::GenericError {
+    fn into_hydra_error(self) -> HydraError {
+        HydraError {
+            error: self.status,
+            error_description: Some(self.message),
+            error_hint: self.reason,
+            error_debug: self.debug,
+            redirect_to: None,
+        }
+    }
+}
+
+impl ErrorBody for types::HealthNotReadyStatus {
+    fn into_hydra_error(self) -> HydraError {
+        let mut errors: Vec<_> = self.errors.into_iter().collect();
+        errors.sort();
+        HydraError {
+            error: Some("not_ready".into()),
+            error_description: Some(
+                errors
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            ..HydraError::default()
+        }
+    }
+}
+
+/// Operations that declare no error body (`getVersion`, `revokeOidcSession`).
+impl ErrorBody for () {
+    fn into_hydra_error(self) -> HydraError {
+        HydraError::default()
+    }
+}
+
+/// Why a call to Hydra failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// Hydra answered with an error status and its error body.
+    Hydra {
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// Hydra's error fields.
+        error: HydraError,
+    },
+    /// The request could not be sent or the response not read: connection refused, TLS, a
+    /// timeout (see [`reqwest::Error::is_timeout`]), a body cut short.
+    Transport(reqwest::Error),
+    /// A response (success or error) whose body is not what the spec says, e.g. a proxy's HTML
+    /// error page. The body itself is not kept: it may be a token.
+    InvalidBody {
+        /// What did not decode, from serde.
+        reason: String,
+        /// Length of the body in bytes.
+        len: usize,
+    },
+    /// A status the spec does not list for this operation, e.g. a redirect.
+    UnexpectedStatus {
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// The `Location` header, for redirects.
+        location: Option<String>,
+    },
+    /// The request was not built: a required parameter was not set, or a value did not convert.
+    InvalidRequest(String),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Hydra { status, error } => write!(f, "Hydra answered {status}: {error}"),
+            ApiError::Transport(e) => {
+                // reqwest's message names the URL; the SDK never puts credentials in URLs.
+                write!(f, "request to Hydra failed: {e}")?;
+                let mut source = std::error::Error::source(e);
+                while let Some(cause) = source {
+                    write!(f, ": {cause}")?;
+                    source = cause.source();
+                }
+                Ok(())
+            }
+            ApiError::InvalidBody { reason, len } => write!(
+                f,
+                "Hydra's response body ({len} bytes) is not what its API describes: {reason}"
+            ),
+            ApiError::UnexpectedStatus { status, location } => {
+                write!(f, "Hydra answered with unexpected status {status}")?;
+                if let Some(location) = location {
+                    write!(f, " (Location: {})", redact_query(location))?;
+                }
+                Ok(())
+            }
+            ApiError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl ApiError {
+    /// The HTTP status, if Hydra answered.
+    pub fn status(&self) -> Option<reqwest::StatusCode> {
+        match self {
+            ApiError::Hydra { status, .. } | ApiError::UnexpectedStatus { status, .. } => {
+                Some(*status)
+            }
+            ApiError::Transport(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// Hydra's error fields, if it sent them.
+    pub fn hydra_error(&self) -> Option<&HydraError> {
+        match self {
+            ApiError::Hydra { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
+    fn from(e: progenitor_client::Error<E>) -> Self {
+        use progenitor_client::Error;
+        match e {
+            Error::ErrorResponse(response) => ApiError::Hydra {
+                status: response.status(),
+                error: response.into_inner().into_hydra_error(),
+            },
+            Error::CommunicationError(e)
+            | Error::ResponseBodyError(e)
+            | Error::InvalidUpgrade(e) => ApiError::Transport(e),
+            Error::InvalidResponsePayload(body, e) => ApiError::InvalidBody {
+                reason: e.to_string(),
+                len: body.len(),
+            },
+            Error::UnexpectedResponse(response) => ApiError::UnexpectedStatus {
+                status: response.status(),
+                location: response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            },
+            Error::InvalidRequest(why) | Error::Custom(why) => ApiError::InvalidRequest(why),
+        }
+    }
+}
+
+/// A URL with its query and fragment values replaced by `…`, for messages: redirect URLs can carry
+/// codes and tokens (RFC 6749 §4.1.2, §4.2.2).
+pub fn redact_query(url: &str) -> String {
+    let (base, rest) = match url.find(['?', '#']) {
+        Some(i) => url.split_at(i),
+        None => return url.to_string(),
+    };
+    let mut out = base.to_string();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '=' {
+            out.push('…');
+            while chars.peek().is_some_and(|c| *c != '&' && *c != '#') {
+                chars.next();
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,150 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+/// The client progenitor generates from `openapi/api.json` at build time. Not edited by hand:
+/// changes go into `hydra-sdk-codegen` (settings and spec fix-ups).
+#[allow(
+    missing_docs,
+    unreachable_patterns,
+    unused_imports,
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    rust_2018_idioms
+)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/hydra.rs"));
+}
+
+mod error;
+mod secret;
+
+use std::time::Duration;
+
+pub use error::{redact_query, ApiError, ErrorBody, HydraError};
+pub use generated::*;
+/// Re-exported: the `reqwest` the generated client is built on.
+pub use reqwest;
+/// Re-exported so callers can read a [`Secret`] without depending on `secrecy` themselves.
+pub use secrecy::ExposeSecret;
+pub use secret::Secret;
+
+/// How long a request may take from start to end of the response body, unless the caller brings
+/// their own `reqwest::Client`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long establishing a connection (TCP and TLS) may take.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `reqwest::ClientBuilder` the SDK's own constructors start from: rustls with the `ring`
+/// provider, the default timeouts, redirects not followed, and a `User-Agent` naming this SDK.
+///
+/// Redirects are not followed because Hydra's public endpoints answer with redirects that carry
+/// codes, tokens or errors in their `Location`; the caller must read it, not a client follow it
+/// to a login UI. Use this to add a custom CA, a proxy or default headers (say, for an admin API
+/// behind an authenticating proxy), then pass the result to [`Client::new_with_client`].
+///
+/// ```
+/// let http = hydra_sdk::http_client_builder()
+///     .timeout(std::time::Duration::from_secs(5))
+///     .build()
+///     .expect("TLS backend");
+/// let admin = hydra_sdk::Client::new_with_client("http://127.0.0.1:4445", http);
+/// # let _ = admin;
+/// ```
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    install_crypto_provider();
+    reqwest::ClientBuilder::new()
+        .timeout(DEFAULT_TIMEOUT)
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("hydra-sdk-rs/", env!("CARGO_PKG_VERSION")))
+}
+
+/// reqwest is built without a default rustls crypto provider (the default, aws-lc-rs, is a C and
+/// cmake build that dominates compile time); install `ring` for the process unless the
+/// application already installed one. Installing is idempotent and only fails when a provider is
+/// already in place, which is what we want to keep.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// Why a [`Client`] could not be constructed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The base URL is not an absolute `http` or `https` URL.
+    InvalidUrl(String),
+    /// The HTTP client could not be built (TLS backend).
+    Http(reqwest::Error),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::InvalidUrl(why) => write!(f, "invalid Hydra base URL: {why}"),
+            ClientError::Http(e) => write!(f, "cannot build the HTTP client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Http(e) => Some(e),
+            ClientError::InvalidUrl(_) => None,
+        }
+    }
+}
+
+impl Client {
+    /// A client for Hydra's admin API (`/admin/...`, by default on port 4445), with the SDK's
+    /// defaults ([`http_client_builder`]).
+    ///
+    /// Prefer this (or [`Client::public`]) to the generated `Client::new`, which follows
+    /// redirects and panics if no rustls crypto provider is installed.
+    pub fn admin(base_url: &str) -> Result<Self, ClientError> {
+        Self::with_defaults(base_url)
+    }
+
+    /// A client for Hydra's public API (`/oauth2/...`, `/.well-known/...`, by default on port
+    /// 4444), with the SDK's defaults ([`http_client_builder`]).
+    pub fn public(base_url: &str) -> Result<Self, ClientError> {
+        Self::with_defaults(base_url)
+    }
+
+    fn with_defaults(base_url: &str) -> Result<Self, ClientError> {
+        let base_url = normalize_base_url(base_url)?;
+        let http = http_client_builder().build().map_err(ClientError::Http)?;
+        Ok(Self::new_with_client(&base_url, http))
+    }
+}
+
+/// Checks that `base_url` is absolute http(s) without query or fragment, and drops a trailing
+/// `/` (the generated calls append paths that start with `/`).
+pub fn normalize_base_url(base_url: &str) -> Result<String, ClientError> {
+    let url = url::Url::parse(base_url)
+        .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", redact_query(base_url))))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ClientError::InvalidUrl(format!(
+            "scheme `{}` is not http or https",
+            url.scheme()
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ClientError::InvalidUrl(
+            "a base URL takes no query or fragment".into(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Credentials in a URL end up in logs and error messages; use default headers instead.
+        return Err(ClientError::InvalidUrl(
+            "a base URL takes no user name or password; set an Authorization header through \
+             http_client_builder().default_headers(..)"
+                .into(),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
