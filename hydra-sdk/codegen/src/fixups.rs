@@ -228,12 +228,15 @@ fn gone_requests_share_error_body(spec: &mut Value, _: &Provenance) -> Outcome {
 /// so it serves for all of them.
 fn credential_errors_as_priming_response(spec: &mut Value, _: &Provenance) -> Outcome {
     const SCHEMA: &str = "verifiableCredentialPrimingResponse";
-    let is_priming = operation_mut(spec, "createVerifiableCredential")
-        .and_then(|op| response_schema_mut(op, "400"))
-        .is_some_and(|s| s.get("$ref") == Some(&json!(format!("#/components/schemas/{SCHEMA}"))));
-    if !is_priming {
+    let priming = json!(format!("#/components/schemas/{SCHEMA}"));
+    let mut is_priming = |status: &str| {
+        operation_mut(spec, "createVerifiableCredential")
+            .and_then(|op| response_schema_mut(op, status))
+            .is_some_and(|s| s.get("$ref") == Some(&priming))
+    };
+    if !is_priming("400") || (is_priming("4XX") && is_priming("5XX")) {
         return Outcome::NotFound(
-            "createVerifiableCredential's 400 is not a priming response".into(),
+            "createVerifiableCredential does not mix a priming 400 with other error bodies".into(),
         );
     }
     match set_error_bodies(spec, "createVerifiableCredential", &[], SCHEMA) {
