@@ -130,9 +130,12 @@ pub enum ApiError {
         status: reqwest::StatusCode,
         /// Hydra's error fields.
         error: HydraError,
+        /// The `Retry-After` header (RFC 9110 §10.2.3), in delay-seconds form.
+        retry_after: Option<std::time::Duration>,
     },
     /// The request could not be sent or the response not read: connection refused, TLS, a
-    /// timeout (see [`reqwest::Error::is_timeout`]), a body cut short.
+    /// timeout (see [`reqwest::Error::is_timeout`]), a body cut short; or an error status whose
+    /// body is not JSON (a proxy's page), with the status in [`reqwest::Error::status`].
     Transport(reqwest::Error),
     /// A response (success or error) whose body is not what the spec says, e.g. a proxy's HTML
     /// error page. The body itself is not kept: it may be a token.
@@ -156,7 +159,9 @@ pub enum ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Hydra { status, error } => write!(f, "Hydra answered {status}: {error}"),
+            ApiError::Hydra { status, error, .. } => {
+                write!(f, "Hydra answered {status}: {error}")
+            }
             ApiError::Transport(e) => {
                 // reqwest's message names the URL; the SDK never puts credentials in URLs.
                 write!(f, "request to Hydra failed: {e}")?;
@@ -219,6 +224,12 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
         match e {
             Error::ErrorResponse(response) => ApiError::Hydra {
                 status: response.status(),
+                retry_after: response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(std::time::Duration::from_secs),
                 error: response.into_inner().into_hydra_error(),
             },
             Error::CommunicationError(e)

@@ -122,6 +122,32 @@ fn authorization(value: String) -> Result<reqwest::header::HeaderMap, ClientErro
     Ok(headers)
 }
 
+/// The generated calls decode every 4xx/5xx body as Hydra's JSON error. A proxy's HTML page or a
+/// bare `503` from a load balancer would then surface as an undecodable body with its status
+/// lost, and a caller could not tell a retryable outage from a malformed response. So an error
+/// status whose body is not JSON becomes a transport error that keeps the status
+/// ([`reqwest::Error::status`]); the body, which is not Hydra's, is dropped.
+impl progenitor_client::ClientHooks for Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client.execute(request).await?;
+        let status = response.status();
+        let json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if (status.is_client_error() || status.is_server_error()) && !json {
+            // `error_for_status` is always `Err` here: the status is 4xx or 5xx.
+            return response.error_for_status();
+        }
+        Ok(response)
+    }
+}
+
 /// Why a [`Client`] could not be constructed.
 #[derive(Debug)]
 #[non_exhaustive]

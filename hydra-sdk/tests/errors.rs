@@ -24,7 +24,7 @@ async fn stand_in_oauth2_error_body_is_typed() {
             .expect_err("404"),
     );
     assert!(task.await.expect("listener").is_some());
-    let ApiError::Hydra { status, error } = &err else {
+    let ApiError::Hydra { status, error, .. } = &err else {
         panic!("expected a typed Hydra error, got {err:?}");
     };
     assert_eq!(status.as_u16(), 404);
@@ -41,7 +41,7 @@ async fn stand_in_oauth2_error_body_is_typed() {
 }
 
 #[tokio::test]
-async fn stand_in_proxy_html_error_page_is_a_clear_error() {
+async fn stand_in_proxy_html_error_page_keeps_its_status() {
     let (url, task) = common::capture_one(
         "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n\
          <html><body><h1>502 Bad Gateway</h1></body></html>",
@@ -50,15 +50,56 @@ async fn stand_in_proxy_html_error_page_is_a_clear_error() {
     let admin = Client::admin(&url).expect("client");
     let err = ApiError::from(admin.list_o_auth2_clients().send().await.expect_err("502"));
     assert!(task.await.expect("listener").is_some());
+    assert!(matches!(err, ApiError::Transport(_)), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert!(err.to_string().contains("502 Bad Gateway"), "{err}");
+}
+
+#[tokio::test]
+async fn stand_in_json_error_body_that_does_not_decode_is_a_clear_error() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n\
+         connection: close\r\n\r\n{\"error\": ",
+    )
+    .await;
+    let admin = Client::admin(&url).expect("client");
+    let err = ApiError::from(admin.list_o_auth2_clients().send().await.expect_err("500"));
+    assert!(task.await.expect("listener").is_some());
     let ApiError::InvalidBody { len, reason } = &err else {
         panic!("expected InvalidBody, got {err:?}");
     };
-    assert_eq!(*len, 50);
-    assert!(reason.contains("expected value"), "{reason}");
+    assert_eq!(*len, 10);
+    assert!(reason.contains("EOF"), "{reason}");
     assert!(
         err.to_string().contains("not what its API describes"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn stand_in_503_retry_after_is_kept() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 7\r\nconnection: close\r\n\r\n{\"error\":\"temporarily_unavailable\"}",
+    )
+    .await;
+    let public = Client::public(&url).expect("client");
+    let err = ApiError::from(
+        public
+            .discover_json_web_keys()
+            .send()
+            .await
+            .expect_err("503"),
+    );
+    assert!(task.await.expect("listener").is_some());
+    let ApiError::Hydra {
+        retry_after, error, ..
+    } = &err
+    else {
+        panic!("expected a typed Hydra error, got {err:?}");
+    };
+    assert_eq!(*retry_after, Some(std::time::Duration::from_secs(7)));
+    assert_eq!(error.error.as_deref(), Some("temporarily_unavailable"));
 }
 
 #[tokio::test]
