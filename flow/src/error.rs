@@ -1,0 +1,217 @@
+//! The one error type of the flow: which stage failed, and why.
+
+use std::fmt;
+use std::time::Duration;
+
+use hydra_sdk::ApiError;
+
+/// The step of the sequence an error comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Registering (or finding, or updating) the OAuth2 client on the admin API.
+    Register,
+    /// The authorize request on the public `/oauth2/auth`.
+    Authorize,
+    /// The client-credentials request on the public `/oauth2/token`.
+    Token,
+    /// Deleting the client at shutdown.
+    Delete,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Register => "register",
+            Stage::Authorize => "authorize",
+            Stage::Token => "token",
+            Stage::Delete => "delete",
+        })
+    }
+}
+
+/// Why a token could not be had. Every variant that comes from a request names its [`Stage`];
+/// none carries a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting or environment variable is missing or invalid.
+    #[error("invalid configuration: {name} {reason}")]
+    Config {
+        /// The environment variable or builder setting.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Hydra answered with an OAuth2 error (RFC 6749 §5.2): in a JSON body, or for the authorize
+    /// step, in the query or fragment of the redirect.
+    #[error("{stage}: Hydra refused the request{}: {error}{}{}", status_text(*.status),
+        .error_description.as_ref().map(|d| format!(": {d}")).unwrap_or_default(),
+        .error_hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    OAuth2 {
+        /// The step.
+        stage: Stage,
+        /// The HTTP status, when the error came in a response body.
+        status: Option<u16>,
+        /// The OAuth2 error code, e.g. `invalid_client`.
+        error: String,
+        /// Hydra's description.
+        error_description: Option<String>,
+        /// Hydra's hint.
+        error_hint: Option<String>,
+        /// How long Hydra asked to wait before trying again (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
+
+    /// Hydra could not be reached, or answered with an error status and no OAuth2 error body
+    /// (a proxy in between, a server starting up).
+    #[error("{stage}: request to {url} failed: {source}")]
+    Transport {
+        /// The step.
+        stage: Stage,
+        /// The URL (never with credentials).
+        url: String,
+        /// What the SDK reported.
+        source: Box<ApiError>,
+    },
+
+    /// Hydra's answer was not what its API describes: a missing field, a body that does not
+    /// decode, an unexpected status.
+    #[error("{stage}: unexpected answer from {url}: {reason}")]
+    InvalidResponse {
+        /// The step.
+        stage: Stage,
+        /// The URL.
+        url: String,
+        /// What was wrong, naming the field where one is missing.
+        reason: String,
+    },
+
+    /// Retries ran out of time: the caller's deadline passed.
+    #[error("{stage}: no success within the deadline of {deadline:?} ({attempts} attempts){}",
+        .last.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
+    DeadlineExceeded {
+        /// The step.
+        stage: Stage,
+        /// The configured deadline.
+        deadline: Duration,
+        /// How many requests were sent.
+        attempts: u32,
+        /// The last error seen; none when the last attempt itself ran out of time.
+        last: Option<Box<Error>>,
+    },
+}
+
+fn status_text(status: Option<u16>) -> String {
+    status.map(|s| format!(" with {s}")).unwrap_or_default()
+}
+
+impl Error {
+    pub(crate) fn config(name: &'static str, reason: String) -> Self {
+        Error::Config { name, reason }
+    }
+
+    /// The step the error comes from, if it comes from a request.
+    pub fn stage(&self) -> Option<Stage> {
+        match self {
+            Error::Config { .. } => None,
+            Error::OAuth2 { stage, .. }
+            | Error::Transport { stage, .. }
+            | Error::InvalidResponse { stage, .. }
+            | Error::DeadlineExceeded { stage, .. } => Some(*stage),
+        }
+    }
+
+    /// The OAuth2 error code Hydra sent, if any (looking through a deadline error to its last
+    /// cause).
+    pub fn oauth2_error(&self) -> Option<&str> {
+        match self {
+            Error::OAuth2 { error, .. } => Some(error),
+            Error::DeadlineExceeded { last, .. } => last.as_ref()?.oauth2_error(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of Hydra's answer, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::OAuth2 { status, .. } => *status,
+            Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Error::DeadlineExceeded { last, .. } => last.as_ref()?.status(),
+            _ => None,
+        }
+    }
+
+    /// Turns an SDK error at `stage`, calling `url`, into the flow's error.
+    pub(crate) fn from_api(stage: Stage, url: &str, e: ApiError) -> Self {
+        match e {
+            ApiError::Hydra {
+                status,
+                error,
+                retry_after,
+            } if error.error.is_some() => Error::OAuth2 {
+                stage,
+                status: Some(status.as_u16()),
+                error: error.error.unwrap_or_default(),
+                error_description: error.error_description,
+                error_hint: error.error_hint,
+                retry_after,
+            },
+            ApiError::InvalidBody { reason, len } => Error::InvalidResponse {
+                stage,
+                url: url.to_string(),
+                reason: format!("the body ({len} bytes) does not decode: {reason}"),
+            },
+            ApiError::UnexpectedStatus { status, .. } => Error::InvalidResponse {
+                stage,
+                url: url.to_string(),
+                reason: format!("status {status} is not one the API describes"),
+            },
+            other => Error::Transport {
+                stage,
+                url: url.to_string(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// Whether trying again may succeed: transport failures, 5xx and 429 (RFC 6585 §4).
+    pub(crate) fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } => match source.status() {
+                Some(status) => status.is_server_error() || status.as_u16() == 429,
+                None => !matches!(source.as_ref(), ApiError::InvalidRequest(_)),
+            },
+            Error::OAuth2 {
+                status: Some(status),
+                ..
+            } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+
+    /// How long Hydra asked to wait before trying again.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::OAuth2 { retry_after, .. } => *retry_after,
+            Error::Transport { source, .. } => match source.as_ref() {
+                ApiError::Hydra { retry_after, .. } => *retry_after,
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether Hydra rejected the client's credentials (RFC 6749 §5.2 `invalid_client`): the
+    /// client vanished (Hydra restarted on an in-memory database) or its secret changed.
+    pub(crate) fn is_invalid_client(&self) -> bool {
+        matches!(self, Error::OAuth2 { error, .. } if error == "invalid_client")
+            || matches!(
+                self,
+                Error::OAuth2 {
+                    status: Some(401),
+                    ..
+                }
+            )
+    }
+}

@@ -1,0 +1,65 @@
+//! A `reqwest-middleware` layer that authenticates outgoing requests with a [`TokenSource`].
+
+use http::Extensions;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::{Request, Response, StatusCode};
+use reqwest_middleware::{Middleware, Next};
+use secrecy::ExposeSecret;
+
+use crate::{AccessToken, TokenSource};
+
+/// Puts `Authorization: Bearer <token>` on every request, from a [`TokenSource`]; when the
+/// downstream service answers 401, invalidates that token, fetches a new one and retries once.
+///
+/// A request whose body cannot be cloned (a stream) is not retried; its 401 is returned as is.
+#[derive(Debug, Clone)]
+pub struct BearerAuth {
+    source: TokenSource,
+}
+
+impl BearerAuth {
+    /// Authenticates with tokens from `source`.
+    pub fn new(source: TokenSource) -> Self {
+        BearerAuth { source }
+    }
+}
+
+fn authorize(mut request: Request, token: &AccessToken) -> reqwest_middleware::Result<Request> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret().expose_secret()))
+        .map_err(reqwest_middleware::Error::middleware)?;
+    // Sensitive: reqwest and hyper leave it out of their Debug output and logs.
+    value.set_sensitive(true);
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(request)
+}
+
+#[async_trait::async_trait]
+impl Middleware for BearerAuth {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let retry = request.try_clone();
+        let token = self
+            .source
+            .token()
+            .await
+            .map_err(reqwest_middleware::Error::middleware)?;
+        let response = next
+            .clone()
+            .run(authorize(request, &token)?, extensions)
+            .await?;
+        let Some(retry) = retry.filter(|_| response.status() == StatusCode::UNAUTHORIZED) else {
+            return Ok(response);
+        };
+        self.source.invalidate(&token);
+        let token = self
+            .source
+            .token()
+            .await
+            .map_err(reqwest_middleware::Error::middleware)?;
+        next.run(authorize(retry, &token)?, extensions).await
+    }
+}
