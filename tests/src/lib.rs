@@ -1,0 +1,20 @@
+//! Support for the integration tests under `tests/`: a real Ory Hydra v2.3.0 per test, started
+//! on loopback with an in-memory database (see [`harness`]).
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), hydra_tests::Error> {
+//! use hydra_tests::Hydra;
+//!
+//! let hydra = Hydra::builder().env("STRATEGIES_ACCESS_TOKEN", "jwt").start().await?;
+//! let ready = hydra.http_client()?.get(format!("{}/health/ready", hydra.admin_url())).send().await;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod harness;
+mod tls;
+
+pub use harness::{install_crypto_provider, Error, Hydra, HydraBuilder};
+pub use hydra_launcher::Urls;

@@ -1,0 +1,191 @@
+//! A recording proxy on 127.0.0.1 in front of a real Hydra: it forwards every HTTP/1.1 request
+//! unchanged (but for `Connection: close`) and keeps a copy, so tests can snapshot what a client
+//! puts on the wire and count requests, while Hydra itself answers.
+//!
+//! One request per connection: the proxy asks Hydra to close after each answer, so a response
+//! ends where Hydra's stream ends and the proxy never has to parse it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long the proxy waits on either side before giving up on a connection.
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest request the proxy accepts.
+const MAX_REQUEST: usize = 1 << 20;
+
+/// One request as the client sent it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The path without the query.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or(&self.target)
+    }
+
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The proxy; stops when dropped.
+pub struct WireRecorder {
+    url: String,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WireRecorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl WireRecorder {
+    /// Starts a proxy for `upstream`, a plain `http://127.0.0.1:PORT` base URL.
+    pub async fn start(upstream: &str) -> std::io::Result<Self> {
+        let upstream = upstream
+            .strip_prefix("http://")
+            .ok_or_else(|| std::io::Error::other("the recorder forwards plain http only"))?
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let recorded = recorded.clone();
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(
+                        IO_TIMEOUT,
+                        forward_one(client, &upstream, &recorded),
+                    )
+                    .await;
+                });
+            }
+        });
+        Ok(WireRecorder {
+            url,
+            requests,
+            task,
+        })
+    }
+
+    /// The proxy's base URL: give it to the client under test instead of Hydra's.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// How many requests had this method and path.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method && r.path() == path)
+            .count()
+    }
+}
+
+async fn forward_one(
+    mut client: TcpStream,
+    upstream: &str,
+    recorded: &Mutex<Vec<Recorded>>,
+) -> std::io::Result<()> {
+    let Some((request, raw)) = read_request(&mut client).await? else {
+        return Ok(());
+    };
+    if let Ok(mut all) = recorded.lock() {
+        all.push(request);
+    }
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(&raw).await?;
+    let mut response = Vec::new();
+    server.read_to_end(&mut response).await?;
+    client.write_all(&response).await?;
+    client.shutdown().await
+}
+
+/// Reads one request; returns it parsed and re-encoded with `Connection: close`.
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<(Recorded, Vec<u8>)>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > MAX_REQUEST {
+            return Err(std::io::Error::other("request head too large"));
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_string();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            Some((k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    if length > MAX_REQUEST {
+        return Err(std::io::Error::other("request body too large"));
+    }
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::other("request body cut short"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = buf[head_end..head_end + length].to_vec();
+
+    let mut raw = format!("{request_line}\r\n").into_bytes();
+    for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
+        raw.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"connection: close\r\n\r\n");
+    raw.extend_from_slice(&body);
+    Ok(Some((
+        Recorded {
+            method,
+            target,
+            headers,
+            body,
+        },
+        raw,
+    )))
+}

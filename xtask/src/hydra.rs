@@ -1,0 +1,122 @@
+//! `cargo xtask hydra`: a local Ory Hydra for trying the SDK and flow by hand, configured exactly
+//! like the one the integration tests start (both go through `hydra-launcher`).
+//! `cargo xtask hydra-bin`: the binary's path, for CI and for running Hydra's own CLI.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hydra_launcher::{Config, Source};
+
+use crate::Result;
+
+pub fn run(args: &[String]) -> Result {
+    let mut config_env = Vec::new();
+    let mut public_port = None;
+    let mut admin_port = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--public-port" => public_port = Some(port(args.next(), arg)?),
+            "--admin-port" => admin_port = Some(port(args.next(), arg)?),
+            other => match other.split_once('=') {
+                Some((key, value)) if !key.is_empty() && !key.starts_with('-') => {
+                    config_env.push((key.to_owned(), value.to_owned()));
+                }
+                _ => {
+                    return Err(
+                        format!("unexpected argument {other:?}; see cargo xtask help").into(),
+                    )
+                }
+            },
+        }
+    }
+
+    let bin = find_or_build()?;
+    let mut config = Config::new(&bin.path);
+    for (key, value) in config_env {
+        config = config.env(key, value);
+    }
+    match (public_port, admin_port) {
+        (Some(public), Some(admin)) => config = config.ports(public, admin),
+        (None, None) => {}
+        _ => return Err("give both --public-port and --admin-port, or neither".into()),
+    }
+
+    // Ctrl-C reaches Hydra too (same process group) and it starts shutting down by itself; the
+    // handler only wakes us so we can wait for that and tidy up instead of dying first.
+    let (tx, interrupted) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })?;
+
+    let started = Instant::now();
+    let mut hydra = config.start()?;
+    // A human may want the log after stopping; the directory is theirs to delete.
+    hydra.keep_log();
+    let urls = hydra.urls().clone();
+    println!(
+        "Ory Hydra {} is ready ({:.1?}, binary {})",
+        hydra_launcher::HYDRA_VERSION,
+        started.elapsed(),
+        bin.path.display()
+    );
+    println!("  admin API:  {}", urls.admin);
+    println!("  public API: {}", urls.public);
+    println!("  issuer:     {}", urls.issuer);
+    println!(
+        "  login URL:  {}   consent URL: {}",
+        urls.login, urls.consent
+    );
+    println!("  log:        {}", hydra.log_path().display());
+    println!("Press Ctrl-C to stop.");
+
+    // Waits for Ctrl-C or for Hydra to exit, for as long as the developer wants it running.
+    loop {
+        match interrupted.recv_timeout(Duration::from_millis(500)) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(status) = hydra.try_wait()? {
+                    return Err(format!(
+                        "Hydra exited on its own ({status}); its log {} ends with:\n{}",
+                        hydra.log_path().display(),
+                        hydra.log_tail(30)
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+    eprintln!("stopping Hydra…");
+    hydra.stop(Duration::from_secs(10))?;
+    eprintln!("stopped; the log is kept at {}", hydra.log_path().display());
+    Ok(())
+}
+
+pub fn run_bin(args: &[String]) -> Result {
+    if let Some(arg) = args.first() {
+        return Err(format!("hydra-bin takes no arguments, got {arg:?}").into());
+    }
+    let bin = find_or_build()?;
+    println!("{}", bin.path.display());
+    Ok(())
+}
+
+/// Finds or builds Hydra, saying on stderr which one is used.
+pub fn find_or_build() -> Result<hydra_launcher::HydraBin> {
+    let bin = hydra_launcher::find_or_build()?;
+    let from = match bin.source {
+        Source::Env => "HYDRA_BIN",
+        Source::Path => "PATH",
+        Source::Cache => "cached build",
+        Source::Built => "new build",
+    };
+    eprintln!("using Hydra from {from}: {}", bin.path.display());
+    Ok(bin)
+}
+
+fn port(value: Option<&String>, flag: &str) -> Result<u16> {
+    let value = value.ok_or_else(|| format!("{flag} needs a port number"))?;
+    Ok(value
+        .parse()
+        .map_err(|e| format!("{flag} {value:?}: {e}"))?)
+}

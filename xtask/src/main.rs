@@ -1,0 +1,51 @@
+//! `cargo xtask <task>`: the project's developer tasks, one binary with a subcommand each
+//! (the cargo-xtask pattern). Each task lives in its own module with a `run(args)` entry point.
+#![forbid(unsafe_code)]
+
+mod hydra;
+mod test;
+
+use std::process::ExitCode;
+
+/// Tasks return any error; `main` prints it and exits non-zero.
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  test                      fmt --check, clippy -D warnings, test (against a real Hydra), doc;
+                            what .ci/run runs
+  hydra [KEY=VALUE ...]     run Ory Hydra v2.3.0 on loopback until Ctrl-C; KEY=VALUE are extra
+                            Hydra settings, e.g. STRATEGIES_ACCESS_TOKEN=jwt
+        [--public-port N] [--admin-port N]
+  hydra-bin                 print the path of the Hydra binary, building it first if needed
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match task {
+        "test" => test::run(rest),
+        "hydra" => hydra::run(rest),
+        "hydra-bin" => hydra::run_bin(rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}\n\n{USAGE}").into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
