@@ -564,3 +564,95 @@ fn missing(stage: Stage, url: &str, field: &str) -> Error {
         reason: format!("the response has no `{field}`"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "http://127.0.0.1:4444/oauth2/auth";
+
+    #[test]
+    fn a_redirect_into_the_login_flow_is_acceptance() {
+        check_authorize_redirect(URL, "http://127.0.0.1:4444/login?login_challenge=abc", "s1")
+            .expect("accepted");
+    }
+
+    #[test]
+    fn an_error_in_the_query_is_a_typed_oauth2_error() {
+        let err = check_authorize_redirect(
+            URL,
+            "http://127.0.0.1/callback?error=invalid_scope&error_description=The+requested+scope+is+invalid&error_hint=Scope+foo&state=s1",
+            "s1",
+        )
+        .expect_err("error");
+        let Error::OAuth2 {
+            stage,
+            status,
+            error,
+            error_description,
+            error_hint,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}");
+        };
+        assert_eq!(*stage, Stage::Authorize);
+        assert_eq!(*status, None);
+        assert_eq!(error, "invalid_scope");
+        assert_eq!(
+            error_description.as_deref(),
+            Some("The requested scope is invalid")
+        );
+        assert_eq!(error_hint.as_deref(), Some("Scope foo"));
+        assert_eq!(
+            err.to_string(),
+            "authorize: Hydra refused the request: invalid_scope: The requested scope is invalid (Scope foo)"
+        );
+    }
+
+    #[test]
+    fn an_error_in_the_fragment_is_found_too() {
+        // Implicit-grant style responses (RFC 6749 §4.2.2.1) put the error in the fragment.
+        let err = check_authorize_redirect(
+            URL,
+            "http://127.0.0.1/callback#error=unsupported_response_type&state=s1",
+            "s1",
+        )
+        .expect_err("error");
+        assert_eq!(err.oauth2_error(), Some("unsupported_response_type"));
+    }
+
+    #[test]
+    fn a_relative_location_and_a_wrong_state() {
+        check_authorize_redirect(URL, "/login?login_challenge=x", "s1").expect("relative is fine");
+        let err = check_authorize_redirect(URL, "/login?login_challenge=x&state=other", "s1")
+            .expect_err("wrong state");
+        assert!(err.to_string().contains("state"), "{err}");
+    }
+
+    #[test]
+    fn tokens_and_registrations_do_not_print_secrets() {
+        let token = AccessToken {
+            secret: SecretString::from("tok-SECRET"),
+            token_type: "bearer".into(),
+            scope: Some("read".into()),
+            expires_in: Some(Duration::from_secs(60)),
+            obtained_at: Instant::now(),
+            issued_at: SystemTime::now(),
+            generation: 1,
+        };
+        let registration = Registration {
+            client_id: "bss".into(),
+            client_secret: SecretString::from("cs-SECRET"),
+            registration_access_token: Some(SecretString::from("rat-SECRET")),
+            token_auth_method: TokenAuthMethod::ClientSecretPost,
+            created: true,
+        };
+        for text in [format!("{token:?}"), format!("{registration:?}")] {
+            assert!(!text.contains("SECRET"), "{text}");
+            assert!(text.contains("[REDACTED]"), "{text}");
+        }
+        assert!(token.is_fresh());
+        assert!(token.refresh_at() < token.expires_at_instant());
+    }
+}
