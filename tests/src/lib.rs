@@ -14,7 +14,9 @@
 #![warn(missing_docs)]
 
 pub mod harness;
+pub mod stand_in;
 mod tls;
+pub mod wire;
 
 pub use harness::{install_crypto_provider, Error, Hydra, HydraBuilder};
 pub use hydra_launcher::Urls;

@@ -74,11 +74,9 @@ impl WireRecorder {
                 let upstream = upstream.clone();
                 let recorded = recorded.clone();
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(
-                        IO_TIMEOUT,
-                        forward_one(client, &upstream, &recorded),
-                    )
-                    .await;
+                    let _ =
+                        tokio::time::timeout(IO_TIMEOUT, forward_one(client, &upstream, &recorded))
+                            .await;
                 });
             }
         });
