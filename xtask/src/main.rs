@@ -2,6 +2,7 @@
 //! (the cargo-xtask pattern). Each task lives in its own module with a `run(args)` entry point.
 #![forbid(unsafe_code)]
 
+mod demo;
 mod hydra;
 mod test;
 
@@ -14,6 +15,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [args]
 
 tasks:
+  demo                      start a local Hydra, get a token through the flow crate, show each
+                            step (the token redacted)
   test                      fmt --check, clippy -D warnings, test (against a real Hydra), doc;
                             what .ci/run runs
   hydra [KEY=VALUE ...]     run Ory Hydra v2.3.0 on loopback until Ctrl-C; KEY=VALUE are extra
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match task {
+        "demo" => demo::run(rest),
         "test" => test::run(rest),
         "hydra" => hydra::run(rest),
         "hydra-bin" => hydra::run_bin(rest),
