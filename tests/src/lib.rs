@@ -20,3 +20,7 @@ pub mod wire;
 
 pub use harness::{install_crypto_provider, Error, Hydra, HydraBuilder};
 pub use hydra_launcher::Urls;
+
+/// The workspace README, so its examples are compiled as doctests and cannot rot.
+#[doc = include_str!("../../README.md")]
+pub mod readme {}
