@@ -64,7 +64,9 @@ fn each_bad_value_names_its_variable() {
         ("HYDRA_ADMIN_URL", "localhost:4445"),
         ("HYDRA_PUBLIC_URL", "http://127.0.0.1"),
     ];
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    // (environment, the variable the error must name, a fragment of its reason)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (missing_admin.to_vec(), "HYDRA_ADMIN_URL", "is not set"),
         (missing_public.to_vec(), "HYDRA_PUBLIC_URL", "is not set"),
         (

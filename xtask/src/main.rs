@@ -2,6 +2,7 @@
 //! (the cargo-xtask pattern). Each task lives in its own module with a `run(args)` entry point.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod demo;
 mod hydra;
 mod test;
@@ -22,6 +23,8 @@ tasks:
   hydra [KEY=VALUE ...]     run Ory Hydra v2.3.0 on loopback until Ctrl-C; KEY=VALUE are extra
                             Hydra settings, e.g. STRATEGIES_ACCESS_TOKEN=jwt
         [--public-port N] [--admin-port N]
+  bench-build [--rounds N]  clean-build time of hydra-sdk side by side with ory-hydra-client
+                            26.2.0, and the rebuild after a one-line spec change
   hydra-bin                 print the path of the Hydra binary, building it first if needed
 ";
 
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     };
     let result = match task {
         "demo" => demo::run(rest),
+        "bench-build" => bench::run(rest),
         "test" => test::run(rest),
         "hydra" => hydra::run(rest),
         "hydra-bin" => hydra::run_bin(rest),
