@@ -361,3 +361,42 @@ async fn hydra_restarted_on_memory_mid_run_the_source_registers_again_and_the_mi
     smd.abort();
     Ok(())
 }
+
+#[tokio::test]
+async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestResult {
+    let hydra = Hydra::builder()
+        .env("TTL_ACCESS_TOKEN", "4s")
+        .start()
+        .await?;
+    let public = WireRecorder::start(hydra.public_url()).await?;
+    let config = bss(hydra.admin_url(), public.url())
+        .client_id("bss-refresh")
+        .authorize(false)
+        .build()?;
+    let source = flow::TokenSource::new(config)?;
+    let first = source.token().await?;
+    assert!(first
+        .expires_in()
+        .is_some_and(|d| d <= Duration::from_secs(4)));
+    assert_eq!(public.count("POST", "/oauth2/token"), 1);
+
+    // Three quarters into the lifetime the refresher fetches the next token on its own; wait
+    // (bounded) until the recorder has seen it, without calling token() meanwhile.
+    let waited = std::time::Instant::now();
+    while public.count("POST", "/oauth2/token") < 2 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "no background refresh"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A reader now gets the new token from the cache, without a request of its own.
+    let second = source.token().await?;
+    assert_ne!(
+        second.secret().expose_secret(),
+        first.secret().expose_secret()
+    );
+    assert_eq!(public.count("POST", "/oauth2/token"), 2);
+    assert!(introspect(&hydra, &second).await?.active);
+    Ok(())
+}
