@@ -11,8 +11,9 @@ use crate::types;
 
 /// Hydra's error body, from whichever of its error shapes the operation declares.
 ///
-/// Hydra answers OAuth2 and admin errors with RFC 6749 §5.2 fields (`errorOAuth2`); a few admin
-/// endpoints declare the older `genericError`; both are mapped here.
+/// Hydra answers OAuth2 and admin errors with RFC 6749 §5.2 fields (`errorOAuth2`). The spec also
+/// declares the older `genericError` for a few endpoints; Hydra v2.3.0 does not send it (see the
+/// `generic_errors_as_error_oauth2` fix-up), but the type stays mapped for a spec that uses it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HydraError {

@@ -58,6 +58,10 @@ pub const ALL: &[(&str, Fixup)] = &[
         "credential_errors_as_priming_response",
         credential_errors_as_priming_response,
     ),
+    (
+        "generic_errors_as_error_oauth2",
+        generic_errors_as_error_oauth2,
+    ),
     ("name_is_ready_responses", name_is_ready_responses),
     ("drop_unused_case_twins", drop_unused_case_twins),
     ("set_api_version", set_api_version),
@@ -245,6 +249,40 @@ fn credential_errors_as_priming_response(spec: &mut Value, _: &Provenance) -> Ou
     }
 }
 
+/// Upstream: eight operations (`deleteOAuth2Client`, `setOAuth2ClientLifespans`, the four
+/// trusted JWT-grant issuer operations, `deleteOidcDynamicClient`, `isAlive`) declare their errors
+/// as `genericError`, whose `message` is required. Hydra v2.3.0 answers them with the same body as
+/// every other endpoint, `errorOAuth2` (a real 404 from `DELETE /admin/clients/{id}`:
+/// `{"error":"Unable to locate the resource","error_description":""}`), so none of their errors
+/// decoded (serde: missing field `message`). Point those responses at `errorOAuth2`.
+fn generic_errors_as_error_oauth2(spec: &mut Value, _: &Provenance) -> Outcome {
+    let generic = json!("#/components/schemas/genericError");
+    let mut changed = Vec::new();
+    for (_, _, op) in operations_mut(spec) {
+        let id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (status, response) in responses.iter_mut() {
+            let slot = response.pointer_mut("/content/application~1json/schema");
+            if let Some(slot) = slot.filter(|s| is_error(status) && s.get("$ref") == Some(&generic))
+            {
+                *slot = json!({ "$ref": "#/components/schemas/errorOAuth2" });
+                changed.push(format!("{id} {status}"));
+            }
+        }
+    }
+    if changed.is_empty() {
+        Outcome::NotFound("no error response is `genericError`".into())
+    } else {
+        Outcome::Applied(changed.join(", "))
+    }
+}
+
 /// Upstream: `isReady` declares its 200 and 503 bodies inline. Generator limit: both inline
 /// schemas get the same generated name, so the 503 body is decoded as the 200 type and its
 /// `errors` are lost. The spec already has the two shapes as `healthStatus` and
@@ -319,7 +357,10 @@ fn set_api_version(spec: &mut Value, provenance: &Provenance) -> Outcome {
 
 /// Upstream: `GET /oauth2/auth` (`oAuth2Authorize`) declares no query parameters at all, so the
 /// generated call could only request `/oauth2/auth` bare. Add the request parameters of
-/// RFC 6749 §4.1.1/§4.2.1, OpenID Connect Core §3.1.2.1, RFC 7636 (PKCE) and Hydra's `audience`.
+/// RFC 6749 §4.1.1/§4.2.1, OpenID Connect Core §3.1.2.1, RFC 7636 (PKCE) and Hydra's `audience`,
+/// plus Hydra's `login_verifier` and `consent_verifier`: the `redirect_to` of an accepted login or
+/// consent request points back at `/oauth2/auth` with one of them, and the flow only resumes when
+/// a client sends it.
 fn add_authorize_query_parameters(spec: &mut Value, _: &Provenance) -> Outcome {
     const PARAMETERS: &[(&str, bool, &str)] = &[
         ("client_id", true, "The client identifier (RFC 6749 §2.2)."),
@@ -381,6 +422,16 @@ fn add_authorize_query_parameters(spec: &mut Value, _: &Provenance) -> Outcome {
             "code_challenge_method",
             false,
             "`S256` or `plain` (RFC 7636 §4.3).",
+        ),
+        (
+            "login_verifier",
+            false,
+            "Hydra: resumes the flow after an accepted login request (from its `redirect_to`).",
+        ),
+        (
+            "consent_verifier",
+            false,
+            "Hydra: resumes the flow after an accepted consent request (from its `redirect_to`).",
         ),
     ];
     let Some(op) = operation_mut(spec, "oAuth2Authorize") else {

@@ -1,0 +1,349 @@
+//! A whole authorization-code flow (RFC 6749 §4.1) against a real Hydra, driven only by generated
+//! calls: the test plays the browser (reads each `Location`, carries Hydra's cookies) and the
+//! login and consent app (accepts both requests through the admin API).
+
+use std::collections::BTreeMap;
+use std::error::Error;
+
+use hydra_sdk::reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use hydra_sdk::reqwest::StatusCode;
+use hydra_sdk::{
+    builder, http_client_builder, types, ApiError, ByteStream, Client, ExposeSecret, ResponseValue,
+    Secret,
+};
+use hydra_tests::Hydra;
+use url::Url;
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// Nothing listens there: the test reads the final redirect instead of following it.
+const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+const STATE: &str = "state-of-the-test-0123";
+const SUBJECT: &str = "user-42";
+
+/// The cookies Hydra has set so far (its CSRF and session cookies), sent back on every later
+/// authorize request as a browser would. Hydra refuses a `login_verifier` or `consent_verifier`
+/// that arrives without the CSRF cookie of the request that issued it.
+#[derive(Default)]
+struct Browser {
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn store(&mut self, headers: &HeaderMap) {
+        for set_cookie in headers.get_all(SET_COOKIE) {
+            let Ok(set_cookie) = set_cookie.to_str() else {
+                continue;
+            };
+            let pair = set_cookie.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                // An empty value is how Hydra clears a cookie it no longer needs.
+                if value.is_empty() {
+                    self.cookies.remove(name.trim());
+                } else {
+                    self.cookies
+                        .insert(name.trim().to_string(), value.to_string());
+                }
+            }
+        }
+    }
+
+    /// A public-API client that sends the cookies stored so far.
+    fn client(&self, public_url: &str) -> Result<Client, Box<dyn Error>> {
+        let mut headers = HeaderMap::new();
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut value = HeaderValue::try_from(cookie)?;
+            value.set_sensitive(true);
+            headers.insert(COOKIE, value);
+        }
+        let http = http_client_builder().default_headers(headers).build()?;
+        Ok(Client::new_with_client(public_url, http))
+    }
+
+    /// Hydra's answer to an authorize request must be a redirect with status `expected`: keeps
+    /// its cookies and returns its `Location`, read through the SDK's own
+    /// `ApiError::UnexpectedStatus`.
+    fn redirect(
+        &mut self,
+        expected: StatusCode,
+        result: Result<ResponseValue<ByteStream>, hydra_sdk::Error<types::ErrorOAuth2>>,
+    ) -> Result<Url, Box<dyn Error>> {
+        let response = match result {
+            Err(hydra_sdk::Error::UnexpectedResponse(response)) => response,
+            Ok(response) => {
+                return Err(format!("expected a {expected}, got {}", response.status()).into())
+            }
+            Err(e) => return Err(ApiError::from(e).into()),
+        };
+        self.store(response.headers());
+        let error = hydra_sdk::Error::<types::ErrorOAuth2>::UnexpectedResponse(response);
+        match ApiError::from(error) {
+            ApiError::UnexpectedStatus {
+                status,
+                location: Some(location),
+            } if status == expected => Ok(Url::parse(&location)?),
+            other => Err(format!("expected a {expected} with a Location, got {other:?}").into()),
+        }
+    }
+}
+
+/// The value of query parameter `name` in `url`.
+fn query(url: &Url, name: &str) -> Result<String, String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| format!("no {name} in {url}"))
+}
+
+/// The generated authorize call for an `/oauth2/auth` URL that Hydra handed out (the
+/// `redirect_to` of an accepted login or consent request), parameter by parameter. A parameter
+/// the generated call cannot carry is an error, not silently dropped.
+fn authorize_request<'a>(
+    client: &'a Client,
+    url: &Url,
+) -> Result<builder::OAuth2Authorize<'a>, String> {
+    let mut request = client.o_auth2_authorize();
+    for (name, value) in url.query_pairs() {
+        let value = value.into_owned();
+        request = match name.as_ref() {
+            "client_id" => request.client_id(value),
+            "response_type" => request.response_type(value),
+            "redirect_uri" => request.redirect_uri(value),
+            "scope" => request.scope(value),
+            "state" => request.state(value),
+            "nonce" => request.nonce(value),
+            "audience" => request.audience(value),
+            "login_verifier" => request.login_verifier(value),
+            "consent_verifier" => request.consent_verifier(value),
+            other => return Err(format!("the authorize call cannot carry `{other}` ({url})")),
+        };
+    }
+    Ok(request)
+}
+
+/// Asserts that `url` is `base` with a query, i.e. Hydra sent the browser where it should.
+fn assert_points_at(url: &Url, base: &str) {
+    let without_query = url.as_str().split('?').next().unwrap_or_default();
+    assert_eq!(
+        without_query,
+        base,
+        "redirected to {}",
+        hydra_sdk::redact_query(url.as_str())
+    );
+}
+
+#[tokio::test]
+async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
+    let hydra = Hydra::start().await?;
+    let admin = Client::admin(hydra.admin_url())?;
+    let public_url = hydra.public_url();
+    let authorize_url = format!("{public_url}/oauth2/auth");
+
+    let created = admin
+        .create_o_auth2_client()
+        .body(
+            types::OAuth2Client::builder()
+                .grant_types(Some(
+                    vec![
+                        "authorization_code".to_string(),
+                        "refresh_token".to_string(),
+                    ]
+                    .into(),
+                ))
+                .response_types(Some(vec!["code".to_string()].into()))
+                .redirect_uris(Some(vec![REDIRECT_URI.to_string()].into()))
+                .scope(Some("openid offline_access read".to_string()))
+                .token_endpoint_auth_method("client_secret_post"),
+        )
+        .send()
+        .await
+        .map_err(ApiError::from)?
+        .into_inner();
+    let client_id = created.client_id.ok_or("no client_id")?;
+    let client_secret = created.client_secret.ok_or("no client_secret")?;
+    let mut browser = Browser::default();
+
+    // 1. The authorization request: Hydra sends the browser to the login app.
+    let to_login = browser.redirect(
+        StatusCode::FOUND,
+        browser
+            .client(public_url)?
+            .o_auth2_authorize()
+            .client_id(&client_id)
+            .response_type("code")
+            .redirect_uri(REDIRECT_URI)
+            .scope("openid read")
+            .state(STATE)
+            .send()
+            .await,
+    )?;
+    assert_points_at(&to_login, hydra.login_url());
+    let login_challenge = query(&to_login, "login_challenge")?;
+    assert!(
+        !browser.cookies.is_empty(),
+        "Hydra set no CSRF cookie on the authorization request"
+    );
+
+    // 2.–3. The login app reads the request and accepts it.
+    let login = admin
+        .get_o_auth2_login_request()
+        .login_challenge(&login_challenge)
+        .send()
+        .await
+        .map_err(ApiError::from)?
+        .into_inner();
+    assert_eq!(login.challenge, login_challenge);
+    assert_eq!(login.client.client_id.as_deref(), Some(client_id.as_str()));
+    assert_eq!(
+        login.requested_scope.as_deref().map(Vec::as_slice),
+        Some(&["openid".to_string(), "read".to_string()][..])
+    );
+    assert!(
+        !login.skip,
+        "a fresh browser has no session to skip login with"
+    );
+    assert!(
+        login.request_url.contains(STATE),
+        "request_url {:?}",
+        hydra_sdk::redact_query(&login.request_url)
+    );
+    let accepted = admin
+        .accept_o_auth2_login_request()
+        .login_challenge(&login_challenge)
+        .body(types::AcceptOAuth2LoginRequest::builder().subject(SUBJECT))
+        .send()
+        .await
+        .map_err(ApiError::from)?
+        .into_inner();
+    let back_from_login = Url::parse(&accepted.redirect_to)?;
+    assert_points_at(&back_from_login, &authorize_url);
+    query(&back_from_login, "login_verifier")?;
+
+    // 4. The browser follows `redirect_to`: Hydra sends it on to the consent app.
+    let to_consent = browser.redirect(
+        StatusCode::FOUND,
+        authorize_request(&browser.client(public_url)?, &back_from_login)?
+            .send()
+            .await,
+    )?;
+    assert_points_at(&to_consent, hydra.consent_url());
+    let consent_challenge = query(&to_consent, "consent_challenge")?;
+
+    // 5.–6. The consent app reads the request and grants the scopes.
+    let consent = admin
+        .get_o_auth2_consent_request()
+        .consent_challenge(&consent_challenge)
+        .send()
+        .await
+        .map_err(ApiError::from)?
+        .into_inner();
+    assert_eq!(consent.challenge, consent_challenge);
+    assert_eq!(consent.subject.as_deref(), Some(SUBJECT));
+    assert_eq!(
+        consent.client.as_ref().and_then(|c| c.client_id.as_deref()),
+        Some(client_id.as_str())
+    );
+    assert_eq!(
+        consent.requested_scope.as_deref().map(Vec::as_slice),
+        Some(&["openid".to_string(), "read".to_string()][..])
+    );
+    let accepted = admin
+        .accept_o_auth2_consent_request()
+        .consent_challenge(&consent_challenge)
+        .body(
+            types::AcceptOAuth2ConsentRequest::builder()
+                .grant_scope(Some(vec!["openid".to_string(), "read".to_string()].into())),
+        )
+        .send()
+        .await
+        .map_err(ApiError::from)?
+        .into_inner();
+    let back_from_consent = Url::parse(&accepted.redirect_to)?;
+    assert_points_at(&back_from_consent, &authorize_url);
+    query(&back_from_consent, "consent_verifier")?;
+
+    // 7. Following it ends at the client's redirect URI with the code; Hydra (fosite) answers
+    // this last one with 303 See Other.
+    let callback = browser.redirect(
+        StatusCode::SEE_OTHER,
+        authorize_request(&browser.client(public_url)?, &back_from_consent)?
+            .send()
+            .await,
+    )?;
+    assert_points_at(&callback, REDIRECT_URI);
+    assert_eq!(query(&callback, "state")?, STATE);
+    assert_eq!(query(&callback, "scope")?, "openid read");
+    assert!(
+        query(&callback, "error").is_err(),
+        "Hydra redirected with an error: {:?}",
+        query(&callback, "error_description")
+    );
+    let code = Secret::from(query(&callback, "code")?);
+
+    // 8. The client exchanges the code.
+    let public = Client::public(public_url)?;
+    let token = public
+        .oauth2_token_exchange()
+        .body(
+            types::Oauth2TokenExchangeBody::builder()
+                .grant_type("authorization_code")
+                .code(Some(code.clone()))
+                .redirect_uri(Some(REDIRECT_URI.to_string()))
+                .client_id(Some(client_id.clone()))
+                .client_secret(Some(client_secret.clone())),
+        )
+        .send()
+        .await
+        .map_err(ApiError::from)?
+        .into_inner();
+    assert_eq!(token.token_type.as_deref(), Some("bearer"));
+    assert_eq!(token.scope.as_deref(), Some("openid read"));
+    // `openid` was granted: an ID token (a JWT) comes with the access token.
+    let id_token = token.id_token.as_ref().ok_or("no id_token")?;
+    assert_eq!(id_token.expose_secret().split('.').count(), 3);
+    // `offline_access` was not requested: no refresh token.
+    assert!(token.refresh_token.is_none());
+    let access_token = token.access_token.ok_or("no access_token")?;
+
+    // 9. The access token is active, for the user who logged in.
+    let introspected = admin
+        .introspect_o_auth2_token()
+        .body(types::IntrospectOAuth2TokenBody::builder().token(access_token))
+        .send()
+        .await
+        .map_err(ApiError::from)?
+        .into_inner();
+    assert!(introspected.active);
+    assert_eq!(introspected.sub.as_deref(), Some(SUBJECT));
+    assert_eq!(introspected.client_id.as_deref(), Some(client_id.as_str()));
+    assert_eq!(introspected.scope.as_deref(), Some("openid read"));
+
+    // A code is good once (RFC 6749 §4.1.2).
+    let replayed = public
+        .oauth2_token_exchange()
+        .body(
+            types::Oauth2TokenExchangeBody::builder()
+                .grant_type("authorization_code")
+                .code(Some(code))
+                .redirect_uri(Some(REDIRECT_URI.to_string()))
+                .client_id(Some(client_id.clone()))
+                .client_secret(Some(client_secret)),
+        )
+        .send()
+        .await
+        .map_err(ApiError::from);
+    match replayed {
+        Err(ApiError::Hydra { status, error, .. }) => {
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(error.error.as_deref(), Some("invalid_grant"));
+        }
+        other => return Err(format!("a replayed code was not refused: {other:?}").into()),
+    }
+    Ok(())
+}
