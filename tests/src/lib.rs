@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod harness;
+pub mod sdk;
 pub mod stand_in;
 mod tls;
 pub mod wire;

@@ -5,22 +5,12 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{
-    basic_auth_headers, http_client_builder, types, ApiError, Client, ExposeSecret, HydraError,
-    Secret,
+    basic_auth_headers, http_client_builder, types, ApiError, Client, ExposeSecret, Secret,
 };
+use hydra_tests::sdk::hydra_error;
 use hydra_tests::Hydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
-
-/// The status and Hydra's error fields of a call that must fail with a typed Hydra error.
-fn hydra_error<T: std::fmt::Debug>(
-    result: Result<T, ApiError>,
-) -> Result<(StatusCode, HydraError), Box<dyn Error>> {
-    match result {
-        Err(ApiError::Hydra { status, error, .. }) => Ok((status, error)),
-        other => Err(format!("expected a typed Hydra error, got {other:?}").into()),
-    }
-}
 
 /// Creates a client-credentials client; returns its id and secret.
 async fn create_client(

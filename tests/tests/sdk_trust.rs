@@ -5,20 +5,11 @@ use std::error::Error;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{types, ApiError, Client, HydraError};
+use hydra_sdk::{types, ApiError, Client};
+use hydra_tests::sdk::hydra_error;
 use hydra_tests::Hydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
-
-/// The status and Hydra's error fields of a call that must fail with a typed Hydra error.
-fn hydra_error<T: std::fmt::Debug>(
-    result: Result<T, ApiError>,
-) -> Result<(StatusCode, HydraError), Box<dyn Error>> {
-    match result {
-        Err(ApiError::Hydra { status, error, .. }) => Ok((status, error)),
-        other => Err(format!("expected a typed Hydra error, got {other:?}").into()),
-    }
-}
 
 /// The public half of a fresh RSA key, made by Hydra in a scratch set.
 async fn public_key(admin: &Client, kid: &str) -> Result<types::JsonWebKey, Box<dyn Error>> {
