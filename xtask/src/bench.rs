@@ -90,7 +90,8 @@ fn bench(root: &Path, scratch: &Path, rounds: u32) -> Result {
 
     let median = |times: &mut Vec<Duration>| {
         times.sort();
-        times[times.len() / 2]
+        let n = times.len();
+        (times[(n - 1) / 2] + times[n / 2]) / 2
     };
     let ours_median = median(&mut ours_times);
     let official_median = median(&mut official_times);
@@ -136,7 +137,9 @@ fn write_official_crate(dir: &Path) -> Result {
         format!(
             "[package]\nname = \"official-bench\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
              publish = false\n\n[dependencies]\n{OFFICIAL} = {{ version = \"={OFFICIAL_VERSION}\", \
-             default-features = false, features = [\"rustls-tls\"] }}\n\n[workspace]\n"
+             default-features = false, features = [\"rustls-tls\"] }}\n\n[workspace]\n\n\
+             # The same debug-info settings as this workspace, so neither side is favoured.\n\
+             [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n"
         ),
     )?;
     std::fs::write(

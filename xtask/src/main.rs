@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod hydra;
+mod regen;
 mod test;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ tasks:
   bench-build [--rounds N]  clean-build time of hydra-sdk side by side with ory-hydra-client
                             26.2.0, and the rebuild after a one-line spec change
   hydra-bin                 print the path of the Hydra binary, building it first if needed
+  regen --version vX.Y.Z    move the SDK to another Hydra spec and show what changed; --check
+        [--from URL|FILE]   verifies the pinned spec and surface (see cargo xtask regen --help)
 ";
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "hydra" => hydra::run(rest),
         "hydra-bin" => hydra::run_bin(rest),
+        "regen" => regen::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -53,6 +53,15 @@ fn run_phases(
         ]),
     )?;
 
+    // In process, not through cargo: xtask is already built. The pinned spec is the one
+    // recorded, and the committed surface snapshot is what it generates.
+    let started = Instant::now();
+    eprintln!("==> regen: cargo xtask regen --check");
+    let checked = crate::regen::check_at(&hydra_launcher::workspace_root())
+        .map_err(|e| format!("regen --check failed: {e}"))?;
+    timings.push(("regen", started.elapsed()));
+    eprintln!("<== regen passed: {checked}");
+
     // Built (or found) here rather than inside the tests, so a cold Go build shows its progress
     // and its time as a phase of its own, and every test binary gets the same binary.
     let started = Instant::now();

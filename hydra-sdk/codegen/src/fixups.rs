@@ -153,25 +153,65 @@ fn error_default_responses_as_4xx_5xx(spec: &mut Value, _: &Provenance) -> Outco
     }
 }
 
-/// The JSON body schema of one response of `op`, if it has one.
-fn response_schema_mut<'a>(op: &'a mut Map<String, Value>, status: &str) -> Option<&'a mut Value> {
-    op.get_mut("responses")?
-        .get_mut(status)?
-        .pointer_mut("/content/application~1json/schema")
+/// The JSON body schema of response `status` of operation `operation_id`, following a `$ref`
+/// to a shared response (`#/components/responses/...`).
+fn response_schema(spec: &Value, operation_id: &str, status: &str) -> Option<Value> {
+    let op = spec
+        .get("paths")?
+        .as_object()?
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation_id))?;
+    let response = resolve(spec, op.get("responses")?.get(status)?);
+    response
+        .pointer("/content/application~1json/schema")
+        .cloned()
 }
 
 /// Points the error responses (`4XX`, `5XX` and the listed codes) of `operation_id` at `schema`.
+/// Checks every response first and writes nothing unless all have a JSON body; a response that
+/// is a `$ref` to a shared one is replaced by an inline copy, so the shared one stays as it is.
 fn set_error_bodies(
     spec: &mut Value,
     operation_id: &str,
     codes: &[&str],
     schema: &str,
 ) -> Result<(), String> {
+    let statuses: Vec<&str> = codes.iter().copied().chain(["4XX", "5XX"]).collect();
+    let mut descriptions = Vec::new();
+    for status in &statuses {
+        if response_schema(spec, operation_id, status).is_none() {
+            return Err(format!("{operation_id} has no JSON {status} response"));
+        }
+        let op =
+            operation_mut(spec, operation_id).ok_or(format!("no operation `{operation_id}`"))?;
+        let response = op
+            .get("responses")
+            .and_then(|r| r.get(*status))
+            .cloned()
+            .unwrap_or_default();
+        let description = resolve(spec, &response)
+            .get("description")
+            .cloned()
+            .unwrap_or_else(|| json!("error"));
+        descriptions.push(description);
+    }
     let op = operation_mut(spec, operation_id).ok_or(format!("no operation `{operation_id}`"))?;
-    for status in codes.iter().chain(&["4XX", "5XX"]) {
-        let slot = response_schema_mut(op, status)
-            .ok_or(format!("{operation_id} has no JSON {status} response"))?;
-        *slot = json!({ "$ref": format!("#/components/schemas/{schema}") });
+    let responses = op
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+        .ok_or(format!("{operation_id} has no responses"))?;
+    for (status, description) in statuses.iter().zip(descriptions) {
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": description,
+                "content": { "application/json": {
+                    "schema": { "$ref": format!("#/components/schemas/{schema}") }
+                } },
+            }),
+        );
     }
     Ok(())
 }
@@ -194,9 +234,8 @@ fn gone_requests_share_error_body(spec: &mut Value, _: &Provenance) -> Outcome {
     else {
         return Outcome::NotFound("no `oAuth2RedirectTo.redirect_to` or `errorOAuth2`".into());
     };
-    let gone_is_redirect = |spec: &mut Value, id: &str| {
-        operation_mut(spec, id)
-            .and_then(|op| response_schema_mut(op, "410"))
+    let gone_is_redirect = |spec: &Value, id: &str| {
+        response_schema(spec, id, "410")
             .is_some_and(|s| s.get("$ref") == Some(&json!("#/components/schemas/oAuth2RedirectTo")))
     };
     let mut changed = Vec::new();
@@ -233,9 +272,8 @@ fn gone_requests_share_error_body(spec: &mut Value, _: &Provenance) -> Outcome {
 fn credential_errors_as_priming_response(spec: &mut Value, _: &Provenance) -> Outcome {
     const SCHEMA: &str = "verifiableCredentialPrimingResponse";
     let priming = json!(format!("#/components/schemas/{SCHEMA}"));
-    let mut is_priming = |status: &str| {
-        operation_mut(spec, "createVerifiableCredential")
-            .and_then(|op| response_schema_mut(op, status))
+    let is_priming = |status: &str| {
+        response_schema(spec, "createVerifiableCredential", status)
             .is_some_and(|s| s.get("$ref") == Some(&priming))
     };
     if !is_priming("400") || (is_priming("4XX") && is_priming("5XX")) {

@@ -83,3 +83,41 @@ fn non_openapi_3_0_inputs_are_refused() {
         assert!(err.to_string().contains(expect), "{err}");
     }
 }
+
+#[test]
+fn error_body_fixups_follow_shared_response_refs() {
+    // Other operations already point `default` at the shared `errorOAuth2Default` response; if
+    // Hydra does the same for these, the fix-ups must still find and rewrite them, and leave the
+    // shared response alone.
+    let mut spec = parse(SPEC).expect("OpenAPI 3.0");
+    let shared = serde_json::json!({ "$ref": "#/components/responses/errorOAuth2Default" });
+    for (path, method) in [
+        ("/admin/oauth2/auth/requests/login", "get"),
+        ("/admin/oauth2/auth/requests/consent", "get"),
+        ("/admin/oauth2/auth/requests/logout", "get"),
+        ("/credentials", "post"),
+    ] {
+        let responses = spec["paths"][path][method]["responses"]
+            .as_object_mut()
+            .expect("responses");
+        responses.insert("default".into(), shared.clone());
+    }
+    let before = spec["components"]["responses"]["errorOAuth2Default"].clone();
+    let reports = fixups::apply_all(&mut spec, &provenance());
+    for name in [
+        "gone_requests_share_error_body",
+        "credential_errors_as_priming_response",
+    ] {
+        let report = reports.iter().find(|r| r.name == name).expect(name);
+        assert!(matches!(report.outcome, Outcome::Applied(_)), "{report}");
+    }
+    assert_eq!(
+        spec["components"]["responses"]["errorOAuth2Default"],
+        before
+    );
+    assert!(
+        fixups::preflight(&spec).is_empty(),
+        "{:?}",
+        fixups::preflight(&spec)
+    );
+}
