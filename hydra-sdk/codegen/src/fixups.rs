@@ -116,6 +116,23 @@ fn operation_mut<'a>(
         .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation_id))
 }
 
+/// An operation's id, for reports.
+fn operation_id(op: &Map<String, Value>) -> String {
+    op.get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// `Applied` with `applied()` when the fix-up changed something, else `NotFound(not_found)`.
+fn outcome<T>(changed: &[T], not_found: &str, applied: impl FnOnce() -> String) -> Outcome {
+    if changed.is_empty() {
+        Outcome::NotFound(not_found.to_string())
+    } else {
+        Outcome::Applied(applied())
+    }
+}
+
 /// The properties of an operation's inline `application/x-www-form-urlencoded` body.
 fn form_properties_mut(op: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
     op.get_mut("requestBody")?
@@ -131,11 +148,7 @@ fn form_properties_mut(op: &mut Map<String, Value>) -> Option<&mut Map<String, V
 fn error_default_responses_as_4xx_5xx(spec: &mut Value, _: &Provenance) -> Outcome {
     let mut changed = Vec::new();
     for (_, _, op) in operations_mut(spec) {
-        let id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
+        let id = operation_id(op);
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
         };
@@ -146,11 +159,9 @@ fn error_default_responses_as_4xx_5xx(spec: &mut Value, _: &Provenance) -> Outco
             changed.push(id);
         }
     }
-    if changed.is_empty() {
-        Outcome::NotFound("no operation has a `default` response".into())
-    } else {
-        Outcome::Applied(format!("{} operations", changed.len()))
-    }
+    outcome(&changed, "no operation has a `default` response", || {
+        format!("{} operations", changed.len())
+    })
 }
 
 /// The JSON body schema of response `status` of operation `operation_id`, following a `$ref`
@@ -297,11 +308,7 @@ fn generic_errors_as_error_oauth2(spec: &mut Value, _: &Provenance) -> Outcome {
     let generic = json!("#/components/schemas/genericError");
     let mut changed = Vec::new();
     for (_, _, op) in operations_mut(spec) {
-        let id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
+        let id = operation_id(op);
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
         };
@@ -314,11 +321,9 @@ fn generic_errors_as_error_oauth2(spec: &mut Value, _: &Provenance) -> Outcome {
             }
         }
     }
-    if changed.is_empty() {
-        Outcome::NotFound("no error response is `genericError`".into())
-    } else {
-        Outcome::Applied(changed.join(", "))
-    }
+    outcome(&changed, "no error response is `genericError`", || {
+        changed.join(", ")
+    })
 }
 
 /// Upstream: `isReady` declares its 200 and 503 bodies inline. Generator limit: both inline
@@ -342,11 +347,11 @@ fn name_is_ready_responses(spec: &mut Value, _: &Provenance) -> Outcome {
             }
         }
     }
-    if changed.is_empty() {
-        Outcome::NotFound("isReady's 200 and 503 bodies are no longer inline".into())
-    } else {
-        Outcome::Applied(changed.join(", "))
-    }
+    outcome(
+        &changed,
+        "isReady's 200 and 503 bodies are no longer inline",
+        || changed.join(", "),
+    )
 }
 
 /// Upstream: the spec defines `NullTime` and `nullTime`, `NullDuration` and `nullDuration`.
@@ -373,11 +378,11 @@ fn drop_unused_case_twins(spec: &mut Value, _: &Provenance) -> Outcome {
             dropped.push(name.clone());
         }
     }
-    if dropped.is_empty() {
-        Outcome::NotFound("no unreferenced schema differs from another only in case".into())
-    } else {
-        Outcome::Applied(format!("dropped {}", dropped.join(", ")))
-    }
+    outcome(
+        &dropped,
+        "no unreferenced schema differs from another only in case",
+        || format!("dropped {}", dropped.join(", ")),
+    )
 }
 
 /// Upstream: `info.version` is empty. progenitor sends it as an `api-version` header on every
@@ -498,11 +503,11 @@ fn add_authorize_query_parameters(spec: &mut Value, _: &Provenance) -> Outcome {
             added.push(*name);
         }
     }
-    if added.is_empty() {
-        Outcome::NotFound("oAuth2Authorize already declares its query parameters".into())
-    } else {
-        Outcome::Applied(format!("added {}", added.join(", ")))
-    }
+    outcome(
+        &added,
+        "oAuth2Authorize already declares its query parameters",
+        || format!("added {}", added.join(", ")),
+    )
 }
 
 /// Upstream: the `oauth2TokenExchange` form lacks `client_secret` (RFC 6749 §2.3.1,
@@ -526,11 +531,9 @@ fn add_token_form_fields(spec: &mut Value, _: &Provenance) -> Outcome {
             added.push(name);
         }
     }
-    if added.is_empty() {
-        Outcome::NotFound("the token form already has its fields".into())
-    } else {
-        Outcome::Applied(format!("added {}", added.join(", ")))
-    }
+    outcome(&added, "the token form already has its fields", || {
+        format!("added {}", added.join(", "))
+    })
 }
 
 /// Properties that hold a credential wherever they appear as a string.
@@ -586,11 +589,7 @@ fn secrets_as_secret_schema(spec: &mut Value, _: &Provenance) -> Outcome {
 
     // Inline form bodies.
     for (_, _, op) in operations_mut(spec) {
-        let id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
+        let id = operation_id(op);
         let Some(properties) = form_properties_mut(op) else {
             continue;
         };
