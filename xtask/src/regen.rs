@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hydra_sdk_codegen::diff::SpecDiff;
+use diff::SpecDiff;
 use hydra_sdk_codegen::{fixups, Provenance};
 use serde_json::Value;
 
@@ -387,7 +387,7 @@ pub fn regen_into(root: &Path, input: &SpecInput, options: &Options) -> Result<R
             Value::Object(Default::default())
         }),
     };
-    let diff = hydra_sdk_codegen::diff::diff(&old_raw, &new_raw);
+    let diff = diff::diff(&old_raw, &new_raw);
     // The same fix-ups on the previous spec, with the new provenance so that only the specs
     // differ: a fix-up that now does less shows up even when it still "applies".
     let fixups_changed = match previous_spec.as_deref().map(hydra_sdk_codegen::parse) {
@@ -960,6 +960,8 @@ fn run_bounded(mut command: Command, timeout: Duration) -> std::result::Result<O
         stderr: stderr.join().unwrap_or_default(),
     })
 }
+
+mod diff;
 
 #[cfg(test)]
 mod tests;

@@ -716,3 +716,6 @@ fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
     }
     value
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,9 @@
 //! The semantic diff of two raw specs, against the pinned spec and edits of it.
 
-use hydra_sdk_codegen::diff::{diff, Field, Operation};
+use super::{diff, Field, Operation};
 use serde_json::{json, Value};
 
-const SPEC: &[u8] = include_bytes!("../../../openapi/api.json");
+const SPEC: &[u8] = include_bytes!("../../../../openapi/api.json");
 
 fn pinned() -> Value {
     serde_json::from_slice(SPEC).expect("the pinned spec is JSON")
