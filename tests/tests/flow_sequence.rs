@@ -400,3 +400,34 @@ async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestRes
     assert!(introspect(&hydra, &second).await?.active);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> TestResult {
+    let hydra = Hydra::start().await?;
+    let first = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("bss-evolving")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    flow::acquire_token(&first).await?;
+    // The next release of the service needs another scope and JWTs.
+    let second = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("bss-evolving")
+        .registered_scope("read write")
+        .scope("write")
+        .access_token_strategy(AccessTokenStrategy::Jwt)
+        .authorize(false)
+        .build()?;
+    let token = flow::acquire_token(&second).await?;
+    assert_eq!(token.scope(), Some("write"));
+    assert_eq!(
+        token.secret().expose_secret().split('.').count(),
+        3,
+        "a JWT"
+    );
+    let all = clients(&hydra).await?;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].scope.as_deref(), Some("read write"));
+    assert_eq!(all[0].access_token_strategy.as_deref(), Some("jwt"));
+    Ok(())
+}
