@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
-use hydra_sdk::{types, ApiError, Client, ExposeSecret, Secret};
+use hydra_sdk::{types, ApiError, Client, Secret};
 use secrecy::SecretString;
 use tracing::{debug, info, info_span, warn, Instrument};
 
@@ -235,13 +235,6 @@ fn mismatches(existing: &types::OAuth2Client, config: &Config) -> Vec<&'static s
     out
 }
 
-fn secret_of(client: &types::OAuth2Client) -> Option<SecretString> {
-    client
-        .client_secret
-        .as_ref()
-        .map(|s| SecretString::from(s.expose_secret().to_string()))
-}
-
 /// Registers the client, or finds and reuses it.
 ///
 /// With a configured client id: a 409 means the client exists. It is reused as is when its
@@ -270,7 +263,10 @@ pub(crate) async fn register(
                     .client_id
                     .clone()
                     .ok_or_else(|| missing(Stage::Register, &url, "client_id"))?;
-                let client_secret = secret_of(&client)
+                let client_secret = client
+                    .client_secret
+                    .clone()
+                    .map(SecretString::from)
                     .or_else(|| config.client_secret.clone())
                     .ok_or_else(|| missing(Stage::Register, &url, "client_secret"))?;
                 info!(client_id = %client_id, "registered a new OAuth2 client");
@@ -279,8 +275,7 @@ pub(crate) async fn register(
                     client_secret,
                     registration_access_token: client
                         .registration_access_token
-                        .as_ref()
-                        .map(|t| SecretString::from(t.expose_secret().to_string())),
+                        .map(SecretString::from),
                     token_auth_method: config.token_auth_method,
                     created: true,
                 })
@@ -353,10 +348,7 @@ async fn reuse(
     Ok(Registration {
         client_id: id.to_string(),
         client_secret: secret,
-        registration_access_token: replaced
-            .registration_access_token
-            .as_ref()
-            .map(|t| SecretString::from(t.expose_secret().to_string())),
+        registration_access_token: replaced.registration_access_token.map(SecretString::from),
         token_auth_method: config.token_auth_method,
         created: false,
     })
@@ -506,8 +498,7 @@ pub(crate) async fn token(
             .into_inner();
         let secret = response
             .access_token
-            .as_ref()
-            .map(|t| SecretString::from(t.expose_secret().to_string()))
+            .map(SecretString::from)
             .ok_or_else(|| missing(Stage::Token, &url, "access_token"))?;
         let expires_in = response
             .expires_in
