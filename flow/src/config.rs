@@ -75,6 +75,38 @@ impl AccessTokenStrategy {
 }
 
 /// Everything the flow needs. See [`ConfigBuilder`] for each setting and its default.
+///
+/// # What the flow may change in Hydra
+///
+/// Hydra is shared with other people's clients, so the flow writes only to clients it created.
+/// It creates clients with `POST /admin/clients`, always with a client id and secret chosen
+/// before the first attempt (so a retried POST finds its own client), and marks each one in its
+/// `metadata` under [`crate::MARKER_KEY`] (`"hydra-rs.flow"`): which instance created it, the
+/// value it set for every field it manages, and which instance set the secret and when.
+///
+/// - **A client without the marker** (made by an admin, another tool or another library) is
+///   read and used as it is. The flow never `PUT`s, `PATCH`es, rotates or deletes it. If it
+///   cannot serve (no `client_credentials` grant, the scope or audience not allowed, another
+///   auth method, or a wrong or missing secret), the flow returns [`Error::ForeignClient`],
+///   which names what is missing and the admin call that would fix it. Only
+///   [`ConfigBuilder::take_over_foreign_client`] (off by default) changes that.
+/// - **A client with the marker** is reconciled with one JSON Patch
+///   (`PATCH /admin/clients/{id}`) of only the fields this configuration manages:
+///   `client_name`, `grant_types`, `token_endpoint_auth_method`, and when configured `scope`
+///   (the registered scope), `audience` and `access_token_strategy`, and when the authorize
+///   step is on `redirect_uris` and `response_types`. Lists keep what others added (an extra
+///   redirect URI, scope or grant); a value the flow set before and the configuration dropped
+///   is removed again (an audience, the `jwt` strategy). Everything else (contacts, owner,
+///   other metadata keys, lifespans) is never written. Each changed field is logged
+///   `old -> new` at `warn`.
+/// - **The secret** of a marked client is set (in the same patch) only when this instance does
+///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
+///   another instance setting it ([`Error::SecretHeldElsewhere`] instead). A configured secret
+///   is the source of truth.
+/// - **Deleting:** a marked client this source created, when Hydra keeps rejecting it, before
+///   registering it again (at most [`crate::MAX_REREGISTRATIONS`] times per
+///   [`crate::REREGISTRATION_WINDOW`]); and at [`crate::TokenSource::shutdown`] with
+///   [`ConfigBuilder::delete_on_shutdown`], a marked client only.
 #[derive(Clone)]
 pub struct Config {
     pub(crate) admin_url: String,
@@ -91,6 +123,7 @@ pub struct Config {
     pub(crate) authorize: bool,
     pub(crate) access_token_strategy: Option<AccessTokenStrategy>,
     pub(crate) delete_on_shutdown: bool,
+    pub(crate) take_over_foreign_client: bool,
     pub(crate) ca_certificates: Vec<reqwest::Certificate>,
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
@@ -119,6 +152,7 @@ impl fmt::Debug for Config {
             .field("authorize", &self.authorize)
             .field("access_token_strategy", &self.access_token_strategy)
             .field("delete_on_shutdown", &self.delete_on_shutdown)
+            .field("take_over_foreign_client", &self.take_over_foreign_client)
             .field("ca_certificates", &self.ca_certificates.len())
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -151,6 +185,7 @@ impl Config {
                 authorize: true,
                 access_token_strategy: None,
                 delete_on_shutdown: false,
+                take_over_foreign_client: false,
                 ca_certificates: Vec::new(),
                 request_timeout: Duration::from_secs(10),
                 connect_timeout: Duration::from_secs(5),
@@ -172,8 +207,10 @@ impl Config {
     /// |---|---|---|
     /// | `HYDRA_ADMIN_URL` | admin API base URL | required |
     /// | `HYDRA_PUBLIC_URL` | public API base URL | required |
-    /// | `HYDRA_CLIENT_ID` | a stable client id: restarts reuse the client | Hydra generates one |
-    /// | `HYDRA_CLIENT_SECRET` | the client's secret | Hydra generates one |
+    /// | `HYDRA_CLIENT_ID` | a stable client id: restarts reuse the client | a random UUID per process |
+    /// | `HYDRA_CLIENT_SECRET` | the client's secret | a random one per process |
+    /// | `HYDRA_CLIENT_SECRET_FILE` | a file holding the secret (a regular file of at most 4 KiB; a trailing newline is trimmed); not with `HYDRA_CLIENT_SECRET` | none |
+    /// | `HYDRA_TAKE_OVER_FOREIGN_CLIENT` | `true`: manage a client this library did not create (dangerous, see [`ConfigBuilder::take_over_foreign_client`]) | `false` |
     /// | `HYDRA_CLIENT_NAME` | the client's name | `hydra-flow` |
     /// | `HYDRA_SCOPE` | space-separated scopes to request | none |
     /// | `HYDRA_AUDIENCE` | space- or comma-separated audiences | none |
@@ -202,8 +239,27 @@ impl Config {
         if let Some(id) = get("HYDRA_CLIENT_ID") {
             builder = builder.client_id(id);
         }
-        if let Some(secret) = get("HYDRA_CLIENT_SECRET") {
-            builder = builder.client_secret(SecretString::from(secret));
+        match (get("HYDRA_CLIENT_SECRET"), get("HYDRA_CLIENT_SECRET_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "HYDRA_CLIENT_SECRET_FILE",
+                    "is set together with HYDRA_CLIENT_SECRET; set one".into(),
+                ))
+            }
+            (Some(secret), None) => builder = builder.client_secret(SecretString::from(secret)),
+            (None, Some(path)) => {
+                builder = builder.client_secret(read_secret_file(
+                    "HYDRA_CLIENT_SECRET_FILE",
+                    std::path::Path::new(&path),
+                )?)
+            }
+            (None, None) => {}
+        }
+        if let Some(take_over) = get("HYDRA_TAKE_OVER_FOREIGN_CLIENT") {
+            builder = builder.take_over_foreign_client(parse_bool(
+                "HYDRA_TAKE_OVER_FOREIGN_CLIENT",
+                &take_over,
+            )?);
         }
         if let Some(name) = get("HYDRA_CLIENT_NAME") {
             builder = builder.client_name(name);
@@ -312,6 +368,63 @@ impl Config {
     }
 }
 
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, Error> {
+    match value.trim() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(Error::config(
+            name,
+            format!("`{other}` is not true or false"),
+        )),
+    }
+}
+
+/// The largest secret file read: a secret is tens of bytes, so anything bigger is a mistake
+/// (a wrong path to a log or a device) and is not read into memory.
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// Reads a secret the container way (a mounted Kubernetes or Docker secret): a small regular
+/// file, its trailing newline trimmed. The error names the path, never the content.
+fn read_secret_file(name: &'static str, path: &std::path::Path) -> Result<SecretString, Error> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::config(name, format!("cannot open {shown}: {e}")))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::config(name, format!("cannot stat {shown}: {e}")))?;
+    if !metadata.is_file() {
+        return Err(Error::config(
+            name,
+            format!("{shown} is not a regular file"),
+        ));
+    }
+    if metadata.len() > MAX_SECRET_FILE {
+        return Err(Error::config(
+            name,
+            format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::config(name, format!("cannot read {shown}: {e}")))?;
+    if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_SECRET_FILE) {
+        return Err(Error::config(
+            name,
+            format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::config(name, format!("{shown} is not UTF-8 text")))?;
+    let secret = text.strip_suffix('\n').unwrap_or(&text);
+    let secret = secret.strip_suffix('\r').unwrap_or(secret);
+    if secret.trim().is_empty() {
+        return Err(Error::config(name, format!("{shown} is empty")));
+    }
+    Ok(SecretString::from(secret.to_string()))
+}
+
 fn parse_seconds(value: &str) -> Result<Duration, String> {
     let value = value.trim();
     let number = value.strip_suffix('s').unwrap_or(value);
@@ -338,8 +451,11 @@ impl ConfigBuilder {
         self
     }
 
-    /// The client's secret. Without one, Hydra generates it at registration; a restart that
-    /// finds the client already registered then rotates it through the admin API.
+    /// The client's secret, and the source of truth for a client this library created: if Hydra
+    /// rejects it, the flow sets it on the client. Without one, each [`crate::Flow`] or
+    /// [`crate::TokenSource`] generates a random secret; replicas sharing a client id must
+    /// share a secret (see [`crate::Error::SecretHeldElsewhere`]). For a client this library did
+    /// not create, it must be that client's secret: the flow never sets it.
     pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
         self.config.client_secret = Some(secret.into());
         self
@@ -377,13 +493,15 @@ impl ConfigBuilder {
         self
     }
 
-    /// Adds a redirect URI to register. Default [`DEFAULT_REDIRECT_URI`].
+    /// Adds a redirect URI to register. Default [`DEFAULT_REDIRECT_URI`]. Registered only when
+    /// the authorize step is on.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.config.redirect_uris.push(uri.into());
         self
     }
 
-    /// The response types to register and authorize with. Default `["token"]`.
+    /// The response types to register and authorize with. Default `["token"]`. Registered only
+    /// when the authorize step is on.
     pub fn response_types(mut self, types: impl IntoIterator<Item = String>) -> Self {
         self.config.response_types = types.into_iter().collect();
         self
@@ -404,9 +522,21 @@ impl ConfigBuilder {
         self
     }
 
-    /// Deletes the client from Hydra when [`crate::TokenSource::shutdown`] is called.
+    /// Deletes the client from Hydra when [`crate::TokenSource::shutdown`] is called, if it is
+    /// one this library created (carries its marker); someone else's client is never deleted.
     pub fn delete_on_shutdown(mut self, delete: bool) -> Self {
         self.config.delete_on_shutdown = delete;
+        self
+    }
+
+    /// **Dangerous; off by default.** Manages a client this library did not create as if it had:
+    /// the first registration that finds one adds its marker, patches the managed fields to this
+    /// configuration (adding grants, scopes, audiences; switching the auth method and strategy),
+    /// and sets its secret to this configuration's, or to a random one if none is configured.
+    /// Every other user of that client can lose access. Use it only for a client that was made
+    /// for this service, by hand, and that nothing else uses.
+    pub fn take_over_foreign_client(mut self, take_over: bool) -> Self {
+        self.config.take_over_foreign_client = take_over;
         self
     }
 

@@ -100,6 +100,56 @@ pub enum Error {
         /// The last error seen; none when the last attempt itself ran out of time.
         last: Option<Box<Error>>,
     },
+
+    /// The client exists but belongs to someone else (its `metadata` has no `hydra-rs.flow`
+    /// marker), and it cannot serve this configuration as it is. The flow changed nothing;
+    /// `fix` is the admin API call that would make it serve.
+    #[error("{stage}: client `{client_id}` is not managed by this library (no `hydra-rs.flow` \
+        marker in its metadata), so it is used as it is and never changed, and it cannot serve \
+        this configuration: {}. Nothing was changed; an administrator can fix it with: {fix}",
+        .problems.join("; "))]
+    ForeignClient {
+        /// The step.
+        stage: Stage,
+        /// The client id.
+        client_id: String,
+        /// What the client lacks, one entry per field (`grant_types lacks client_credentials`).
+        problems: Vec<String>,
+        /// A command for an administrator (a JSON Patch with curl), or the setting to change.
+        fix: String,
+    },
+
+    /// Another instance set this client's secret within the quiet period and this one does not
+    /// know it. Setting it again would lock that instance out, so the flow stops instead.
+    #[error("register: the secret of client `{client_id}` was set {}s ago by another instance \
+        ({holder}) and this one does not know it; replicas that share a client id need a shared \
+        secret: set HYDRA_CLIENT_SECRET or HYDRA_CLIENT_SECRET_FILE (a secret is set again only \
+        {}s after its last change)", .ago.as_secs(), .quiet.as_secs())]
+    SecretHeldElsewhere {
+        /// The client id.
+        client_id: String,
+        /// The instance that set the secret (a random id from the client's marker).
+        holder: String,
+        /// How long ago.
+        ago: Duration,
+        /// The quiet period.
+        quiet: Duration,
+    },
+
+    /// Hydra kept answering `invalid_client` after the bounded number of re-registrations: the
+    /// flow gives up instead of creating clients without end.
+    #[error("token: Hydra keeps rejecting client `{client_id}` after {reregistrations} \
+        re-registrations within {}s; giving up: {last}", .window.as_secs())]
+    ClientRejected {
+        /// The client id.
+        client_id: String,
+        /// Re-registrations made within the window.
+        reregistrations: u32,
+        /// The window they are counted in.
+        window: Duration,
+        /// The last rejection.
+        last: Box<Error>,
+    },
 }
 
 fn status_text(status: Option<u16>) -> String {
@@ -118,7 +168,10 @@ impl Error {
             Error::OAuth2 { stage, .. }
             | Error::Transport { stage, .. }
             | Error::InvalidResponse { stage, .. }
-            | Error::DeadlineExceeded { stage, .. } => Some(*stage),
+            | Error::DeadlineExceeded { stage, .. }
+            | Error::ForeignClient { stage, .. } => Some(*stage),
+            Error::SecretHeldElsewhere { .. } => Some(Stage::Register),
+            Error::ClientRejected { .. } => Some(Stage::Token),
         }
     }
 
@@ -128,6 +181,7 @@ impl Error {
         match self {
             Error::OAuth2 { error, .. } => Some(error),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.oauth2_error(),
+            Error::ClientRejected { last, .. } => last.oauth2_error(),
             _ => None,
         }
     }
