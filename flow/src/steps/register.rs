@@ -107,6 +107,7 @@ fn marker(identity: &Identity, managed: Map<String, Value>) -> Marker {
         managed,
         secret_set_by: identity.instance.clone(),
         secret_set_at: now_unix(),
+        secret_configured: identity.secret_configured,
     }
 }
 
@@ -237,7 +238,11 @@ async fn reuse(
     };
     let known = marker.secret_set_by == identity.instance || identity.secret_configured;
     let set_secret = secret_rejected || !known;
-    if set_secret && marker.secret_set_by != identity.instance {
+    // Another instance's secret is protected for the quiet period, so replicas without a shared
+    // secret cannot take it from each other; only a configured secret (the source of truth)
+    // replaces a generated one at once.
+    let overrides = identity.secret_configured && !marker.secret_configured;
+    if set_secret && marker.secret_set_by != identity.instance && !overrides {
         let ago = marker.secret_age();
         if ago < ownership::SECRET_QUIET_PERIOD {
             return Err(Error::SecretHeldElsewhere {
@@ -310,8 +315,8 @@ fn foreign_serves(
 }
 
 /// `PATCH /admin/clients/{id}` with the managed fields that differ, the secret when asked, and
-/// the marker. When the secret is set, the patch first tests that the marker still says what
-/// was read, so two instances cannot both set it.
+/// the marker. (A JSON Patch `test` of the marker would make setting the secret atomic, but
+/// Hydra v2.3.0 answers 500 to any patch with a `test` operation.)
 #[allow(clippy::too_many_arguments)]
 async fn patch(
     hydra: &Hydra,
@@ -327,15 +332,6 @@ async fn patch(
     let invalid = |reason: String| Error::config("client", reason);
     let mut ops = Vec::new();
     let marker_path = format!("/metadata/{MARKER_KEY}");
-    if let (true, Some(read)) = (set_secret, marker) {
-        ops.push(
-            ownership::test(
-                &format!("{marker_path}/secret_set_at"),
-                read.secret_set_at.into(),
-            )
-            .map_err(invalid)?,
-        );
-    }
     for change in &changes {
         warn!(client_id = %id, field = change.field, old = %change.old, new = %change.new, "reconciling a managed field of this library's client");
         ops.push(change.op().map_err(invalid)?);
@@ -348,6 +344,7 @@ async fn patch(
             fresh.created_by = String::new();
             fresh.secret_set_by = String::new();
             fresh.secret_set_at = 0;
+            fresh.secret_configured = false;
             fresh
         }
     };
@@ -363,6 +360,7 @@ async fn patch(
         );
         next.secret_set_by = identity.instance.clone();
         next.secret_set_at = now_unix();
+        next.secret_configured = identity.secret_configured;
     }
     if marker != Some(&next) {
         let value = serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?;
