@@ -12,6 +12,9 @@ use secrecy::SecretString;
 
 use crate::Error;
 
+mod secret_file;
+use secret_file::read_secret_file;
+
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1). The flow registers the
 /// client with this method and uses the same one at `/oauth2/token`, so the two cannot disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -207,8 +210,8 @@ impl Config {
     /// |---|---|---|
     /// | `HYDRA_ADMIN_URL` | admin API base URL | required |
     /// | `HYDRA_PUBLIC_URL` | public API base URL | required |
-    /// | `HYDRA_CLIENT_ID` | a stable client id: restarts reuse the client | a random UUID per process |
-    /// | `HYDRA_CLIENT_SECRET` | the client's secret | a random one per process |
+    /// | `HYDRA_CLIENT_ID` | a stable client id: restarts reuse the client | a random UUID per token source |
+    /// | `HYDRA_CLIENT_SECRET` | the client's secret | a random one per token source |
     /// | `HYDRA_CLIENT_SECRET_FILE` | a file holding the secret (a regular file of at most 4 KiB; a trailing newline is trimmed); not with `HYDRA_CLIENT_SECRET` | none |
     /// | `HYDRA_TAKE_OVER_FOREIGN_CLIENT` | `true`: manage a client this library did not create (dangerous, see [`ConfigBuilder::take_over_foreign_client`]) | `false` |
     /// | `HYDRA_CLIENT_NAME` | the client's name | `hydra-flow` |
@@ -377,52 +380,6 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, Error> {
             format!("`{other}` is not true or false"),
         )),
     }
-}
-
-/// The largest secret file read: a secret is tens of bytes, so anything bigger is a mistake
-/// (a wrong path to a log or a device) and is not read into memory.
-const MAX_SECRET_FILE: u64 = 4096;
-
-/// Reads a secret the container way (a mounted Kubernetes or Docker secret): a small regular
-/// file, its trailing newline trimmed. The error names the path, never the content.
-fn read_secret_file(name: &'static str, path: &std::path::Path) -> Result<SecretString, Error> {
-    use std::io::Read as _;
-    let shown = path.display();
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::config(name, format!("cannot open {shown}: {e}")))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| Error::config(name, format!("cannot stat {shown}: {e}")))?;
-    if !metadata.is_file() {
-        return Err(Error::config(
-            name,
-            format!("{shown} is not a regular file"),
-        ));
-    }
-    if metadata.len() > MAX_SECRET_FILE {
-        return Err(Error::config(
-            name,
-            format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_SECRET_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::config(name, format!("cannot read {shown}: {e}")))?;
-    if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_SECRET_FILE) {
-        return Err(Error::config(
-            name,
-            format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
-        ));
-    }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::config(name, format!("{shown} is not UTF-8 text")))?;
-    let secret = text.strip_suffix('\n').unwrap_or(&text);
-    let secret = secret.strip_suffix('\r').unwrap_or(secret);
-    if secret.trim().is_empty() {
-        return Err(Error::config(name, format!("{shown} is empty")));
-    }
-    Ok(SecretString::from(secret.to_string()))
 }
 
 fn parse_seconds(value: &str) -> Result<Duration, String> {
@@ -629,5 +586,33 @@ impl ConfigBuilder {
             self.config.ca_certificates.extend(certificates);
         }
         Ok(self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn taking_over_foreign_clients_is_off_unless_asked_for() {
+        let urls = [
+            ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
+            ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
+        ];
+        let config = Config::from_env_with(env(&urls)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!config.take_over_foreign_client);
+        let mut asked = urls.to_vec();
+        asked.push(("HYDRA_TAKE_OVER_FOREIGN_CLIENT", "true"));
+        let config = Config::from_env_with(env(&asked)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.take_over_foreign_client);
     }
 }

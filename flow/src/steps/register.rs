@@ -303,6 +303,16 @@ fn foreign_serves(
     if changes.is_empty() {
         return Ok(());
     }
+    let mut fix = ownership::admin_fix(&config.admin_url, id, &changes);
+    if changes
+        .iter()
+        .any(|c| matches!(c.field, "redirect_uris" | "response_types"))
+    {
+        fix.push_str(
+            " (or turn the authorize step off, HYDRA_AUTHORIZE=false: the client-credentials \
+             grant does not need it)",
+        );
+    }
     Err(Error::ForeignClient {
         stage: Stage::Register,
         client_id: id.clone(),
@@ -310,7 +320,7 @@ fn foreign_serves(
             .iter()
             .map(|c| format!("{} is {}, needs {}", c.field, c.old, c.new))
             .collect(),
-        fix: ownership::admin_fix(&config.admin_url, id, &changes),
+        fix,
     })
 }
 
