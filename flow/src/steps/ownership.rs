@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 
-/// The key of the ownership marker in a client's `metadata`. A JSON object: see [`Marker`].
+/// The key of the ownership marker in a client's `metadata`: a JSON object naming the instance
+/// that created the client, the value it set for each managed field, and who set the secret and
+/// when (see "Ownership, replicas and secrets" in the crate docs).
 pub const MARKER_KEY: &str = "hydra-rs.flow";
 
 /// How long a secret set by one instance is protected from being set again by another instance
