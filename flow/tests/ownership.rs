@@ -382,3 +382,49 @@ async fn with_authorize_off_no_redirect_uris_or_response_types_are_registered() 
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fields() -> TestResult {
+    let hydra = Hydra::start().await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "handed-over", "client_secret": "handed-over-secret",
+            "grant_types": ["authorization_code"], "scope": "openid",
+            "contacts": ["ops@example.org"], "metadata": {"team": "ops"},
+            "token_endpoint_auth_method": "client_secret_basic",
+        }),
+    )
+    .await?;
+    let config = || {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("handed-over")
+            .client_secret("handed-over-secret")
+            .scope("read")
+            .authorize(false)
+    };
+    // Off by default: refused, untouched.
+    let before = get(&hydra, "handed-over").await?;
+    let err = flow::acquire_token(&config().build()?)
+        .await
+        .expect_err("not ours");
+    assert!(matches!(err, flow::Error::ForeignClient { .. }), "{err:?}");
+    assert_eq!(get(&hydra, "handed-over").await?, before);
+
+    // With the opt-in: managed fields patched, the marker added, the admin's fields kept.
+    let token = flow::acquire_token(&config().take_over_foreign_client(true).build()?).await?;
+    assert_eq!(token.scope(), Some("read"));
+    let after = get(&hydra, "handed-over").await?;
+    assert_eq!(
+        after["grant_types"],
+        json!(["authorization_code", "client_credentials"])
+    );
+    assert_eq!(after["scope"], "openid read");
+    assert_eq!(after["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(after["contacts"], json!(["ops@example.org"]));
+    assert_eq!(after["metadata"]["team"], "ops");
+    assert_eq!(after["metadata"][flow::MARKER_KEY]["v"], 1);
+    // From now on it is the flow's: a run without the opt-in uses it.
+    flow::acquire_token(&config().build()?).await?;
+    Ok(())
+}

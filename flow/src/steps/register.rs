@@ -24,7 +24,8 @@ pub struct Registration {
     pub registration_access_token: Option<SecretString>,
     /// How the client authenticates at the token endpoint.
     pub token_auth_method: TokenAuthMethod,
-    /// Whether this call created the client (`false`: it existed and was reused).
+    /// Whether this source (this [`crate::Flow`] or [`crate::TokenSource`]) created the client,
+    /// including by a POST that timed out and was found by its retry (`false`: it existed).
     pub created: bool,
 }
 
