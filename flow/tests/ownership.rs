@@ -79,6 +79,38 @@ async fn hydra_token(env: &[(&str, &str)], args: &[&str]) -> Result<Output, Box<
     Ok(command.output().await?)
 }
 
+/// Log lines, captured.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut all) = self.0.lock() {
+            all.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|all| String::from_utf8_lossy(&all).into_owned())
+            .unwrap_or_default()
+    }
+}
+
 fn writes(recorder: &WireRecorder) -> Vec<String> {
     recorder
         .requests()
@@ -316,8 +348,25 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
         .scope("read write")
         .authorize(false)
         .build()?;
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
     let token = flow::acquire_token(&second).await?;
+    drop(guard);
     assert_eq!(token.scope(), Some("read write"));
+    // The log names every changed field, old -> new.
+    let logs = logs.text();
+    for line in [
+        r#"field="access_token_strategy" old="jwt" new="""#,
+        r#"field="scope" old="read" new="read write""#,
+        r#"field="audience" old=["https://old.example.org"] new=[]"#,
+    ] {
+        assert!(logs.contains(line), "{line} not in:\n{logs}");
+    }
+    assert!(!logs.contains("evolving-secret"));
     let after = get(&hydra, "evolving").await?;
 
     assert_eq!(after["scope"], "read write");
