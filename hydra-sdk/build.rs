@@ -2,12 +2,16 @@
 //!
 //! All the work is in `hydra-sdk-codegen`, which `cargo xtask regen` shares, so CI checks the spec
 //! exactly the way the SDK is built from it.
+//!
+//! The spec is read from inside this package: in the repository `hydra-sdk/openapi` is a symlink
+//! to the workspace's `openapi/`, and `cargo package` copies the files it points to, so the
+//! published crate builds from the same bytes.
 
 use std::path::PathBuf;
 
 fn main() {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let openapi = manifest_dir.join("../openapi");
+    let openapi = manifest_dir.join("openapi");
     let spec_path = openapi.join("api.json");
     let source_path = openapi.join("api.source.json");
     println!("cargo:rerun-if-changed={}", spec_path.display());

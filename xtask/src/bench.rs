@@ -57,7 +57,7 @@ fn bench(root: &Path, scratch: &Path, rounds: u32) -> Result {
             (
                 "hydra-sdk",
                 &ours,
-                &["build", "--locked", "--package", "hydra-sdk"][..],
+                &["build", "--locked", "--package", "ory-hydra-sdk"][..],
                 &mut ours_times,
             ),
             (OFFICIAL, &official, &["build"][..], &mut official_times),
@@ -86,7 +86,7 @@ fn bench(root: &Path, scratch: &Path, rounds: u32) -> Result {
     let old_sha = hydra_sdk_codegen::sha256_hex(text.as_bytes());
     let new_sha = hydra_sdk_codegen::sha256_hex(changed.as_bytes());
     std::fs::write(&source, recorded.replace(&old_sha, &new_sha))?;
-    let incremental = timed(&ours, &["build", "--locked", "--package", "hydra-sdk"])?;
+    let incremental = timed(&ours, &["build", "--locked", "--package", "ory-hydra-sdk"])?;
 
     let median = |times: &mut Vec<Duration>| {
         times.sort();
@@ -118,16 +118,37 @@ fn copy_tracked_files(root: &Path, to: &Path) -> Result {
     for path in output.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
         let rel = PathBuf::from(String::from_utf8_lossy(path).into_owned());
         let from = root.join(&rel);
-        if !from.is_file() {
+        let dest = to.join(&rel);
+        // hydra-sdk/openapi links to openapi/: the copy keeps the link, so the benchmark's spec
+        // edit reaches the build as it would in the repository.
+        let is_link = std::fs::symlink_metadata(&from)?.file_type().is_symlink();
+        if !is_link && !from.is_file() {
             continue;
         }
-        let dest = to.join(&rel);
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(&from, &dest)?;
+        if is_link {
+            copy_link(&from, &dest)?;
+        } else {
+            std::fs::copy(&from, &dest)?;
+        }
     }
     Ok(())
+}
+
+#[cfg(unix)]
+fn copy_link(from: &Path, to: &Path) -> Result {
+    Ok(std::os::unix::fs::symlink(std::fs::read_link(from)?, to)?)
+}
+
+#[cfg(not(unix))]
+fn copy_link(from: &Path, _to: &Path) -> Result {
+    Err(format!(
+        "{} is a symlink; the benchmark copies symlinks on Unix only",
+        from.display()
+    )
+    .into())
 }
 
 fn write_official_crate(dir: &Path) -> Result {

@@ -2,9 +2,9 @@
 //! Hydra, starts it on loopback, and runs the flow crate's demo against it: register ->
 //! authorize -> token, each step printed, the token redacted, its expiry and JWT claims shown.
 //!
-//! The flow itself runs in `cargo run -p flow --example demo` rather than in xtask, so xtask
-//! stays cheap to compile (no tokio, no reqwest). `HYDRA_CLIENT_SECRET`, `RUST_LOG` and the other
-//! `HYDRA_*` settings pass through; the Hydra URLs are this run's.
+//! The flow itself runs in `cargo run -p ory-hydra-token --example demo` rather than in xtask, so
+//! xtask stays cheap to compile (no tokio, no reqwest). `HYDRA_CLIENT_SECRET`, `RUST_LOG` and the
+//! other `HYDRA_*` settings pass through; the Hydra URLs are this run's.
 
 use std::process::Command;
 use std::time::Duration;
@@ -27,7 +27,7 @@ pub fn run(args: &[String]) -> Result {
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut demo = Command::new(cargo);
-    demo.args(["run", "--quiet", "--package", "flow", "--example", "demo"])
+    demo.args(["run", "-q", "-p", "ory-hydra-token", "--example", "demo"])
         .env("HYDRA_ADMIN_URL", &urls.admin)
         .env("HYDRA_PUBLIC_URL", &urls.public);
     // Defaults that show the whole story; each can be overridden from the environment.
