@@ -19,8 +19,8 @@ usage: cargo xtask <task> [args]
 tasks:
   demo                      start a local Hydra, get a token through the flow crate, show each
                             step (the token redacted)
-  test                      fmt --check, clippy -D warnings, test (against a real Hydra), doc;
-                            what .ci/run runs
+  test                      fmt --check, clippy -D warnings, test (against a real Hydra), doc,
+                            package (the published crates); what .ci/run runs
   hydra [KEY=VALUE ...]     run Ory Hydra v2.3.0 on loopback until Ctrl-C; KEY=VALUE are extra
                             Hydra settings, e.g. STRATEGIES_ACCESS_TOKEN=jwt
         [--public-port N] [--admin-port N]

@@ -78,7 +78,17 @@ fn run_phases(
 
     let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
     doc.env("RUSTDOCFLAGS", "-Dwarnings");
-    phase(timings, "doc", doc)
+    phase(timings, "doc", doc)?;
+
+    // What crates.io would get: each published crate packaged and built from its package alone.
+    // xtask, tests/ and the launcher are publish = false and bound to this repository; cargo
+    // cannot package them (they need the unpublished launcher). A developer's uncommitted edits
+    // are what they want checked, hence --allow-dirty.
+    let mut package = cargo(&["package", "--workspace", "--locked", "--allow-dirty"]);
+    for repo_only in ["xtask", "hydra-tests", "hydra-launcher"] {
+        package.args(["--exclude", repo_only]);
+    }
+    phase(timings, "package", package)
 }
 
 fn phase(
