@@ -121,7 +121,7 @@ fn copy_tracked_files(root: &Path, to: &Path) -> Result {
         let dest = to.join(&rel);
         // hydra-sdk/openapi links to openapi/: the copy keeps the link, so the benchmark's spec
         // edit reaches the build as it would in the repository.
-        let is_link = std::fs::symlink_metadata(&from)?.file_type().is_symlink();
+        let is_link = std::fs::symlink_metadata(&from).is_ok_and(|m| m.file_type().is_symlink());
         if !is_link && !from.is_file() {
             continue;
         }
@@ -205,4 +205,27 @@ fn cargo_command(dir: &Path, args: &[&str]) -> Command {
         .env_remove("CARGO_TARGET_DIR")
         .env("CARGO_TERM_COLOR", "never");
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scratch copy must build from its own spec: hydra-sdk/openapi stays a link to the
+    /// copy's openapi/, so the benchmark's one-line spec edit reaches hydra-sdk's build script.
+    #[test]
+    fn the_copy_keeps_hydra_sdk_openapi_a_link_to_its_own_openapi() {
+        let to = std::env::temp_dir().join(format!("xtask-bench-copy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&to);
+        let copied = copy_tracked_files(&hydra_launcher::workspace_root(), &to);
+        let link = std::fs::symlink_metadata(to.join("hydra-sdk/openapi"));
+        let same = std::fs::read(to.join("hydra-sdk/openapi/api.json"))
+            .ok()
+            .zip(std::fs::read(to.join("openapi/api.json")).ok());
+        let _ = std::fs::remove_dir_all(&to);
+        copied.expect("copy");
+        assert!(link.expect("hydra-sdk/openapi").file_type().is_symlink());
+        let (through_link, spec) = same.expect("both specs readable");
+        assert_eq!(through_link, spec);
+    }
 }
