@@ -104,6 +104,7 @@ pub(crate) async fn token(
             client_secret: None,
             code: None,
             code_verifier: None,
+            device_code: None,
             redirect_uri: None,
             refresh_token: None,
         };
