@@ -15,12 +15,17 @@ pub fn run(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
         return Err(format!("demo takes no arguments, got {arg:?}").into());
     }
-    let bin = crate::hydra::find_or_build()?;
+    let release = hydra_launcher::Release::selected()?;
+    let bin = crate::hydra::find_or_build(&release)?;
     let mut hydra = hydra_launcher::Config::new(&bin.path).start()?;
     let urls = hydra.urls().clone();
+    // What the server itself reports, so HYDRA_BIN pointing elsewhere shows up here.
+    let reported =
+        hydra_launcher::version_of(&bin.path).unwrap_or_else(|e| format!("unknown ({e})"));
     println!(
-        "Started Ory Hydra {} on loopback (admin {}, public {}).",
-        hydra_launcher::HYDRA_VERSION,
+        "Started Ory Hydra {reported} ({}: {}) on loopback, DSN=memory (admin {}, public {}).",
+        bin.source.describe(),
+        bin.path.display(),
         urls.admin,
         urls.public
     );

@@ -465,8 +465,9 @@ pub fn regen_into(root: &Path, input: &SpecInput, options: &Options) -> Result<R
     }
     if provenance.version != hydra_launcher::HYDRA_VERSION {
         notes.push(format!(
-            "the integration tests run Hydra {} (hydra_launcher::HYDRA_VERSION, hydra/go.mod); \
-             the SDK now follows {}",
+            "the launcher's default Hydra is {} (hydra_launcher::HYDRA_VERSION in \
+             xtask/launcher/src/release.rs, where each release's source is pinned); the SDK now \
+             follows {}",
             hydra_launcher::HYDRA_VERSION,
             provenance.version
         ));
