@@ -15,7 +15,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod harness;
+pub mod replicas;
 pub mod sdk;
 pub mod stand_in;
 mod tls;
@@ -23,6 +25,7 @@ pub mod wire;
 
 pub use harness::{install_crypto_provider, release, Error, Hydra, HydraBuilder};
 pub use hydra_launcher::Urls;
+pub use replicas::ReplicaSet;
 
 /// The workspace README, so its examples are compiled as doctests and cannot rot.
 #[doc = include_str!("../../README.md")]

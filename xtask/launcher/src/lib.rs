@@ -31,5 +31,5 @@ pub use binary::{
 };
 pub use error::Error;
 pub use postgres::{migrate, postgres_bin_dir, Postgres};
-pub use process::{http_ready_probe, Config, Hydra, Probe, Urls};
+pub use process::{http_ready_probe, random_secret, Config, Hydra, Probe, Urls};
 pub use release::{BuildFrom, Release, HYDRA_VERSION, RELEASES, V26_2_0, V2_3_0};

@@ -635,8 +635,9 @@ pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N], Error> {
     ))
 }
 
-/// 48 hex characters from the OS's random source, a fresh `SECRETS_SYSTEM` for each Hydra.
-pub(crate) fn random_secret() -> Result<String, Error> {
+/// 48 hex characters from the OS's random source, a fresh `SECRETS_SYSTEM` for each Hydra (and
+/// one shared by a set of replicas).
+pub fn random_secret() -> Result<String, Error> {
     let mut bytes = [0u8; 24];
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
