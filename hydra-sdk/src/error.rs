@@ -236,10 +236,12 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
             Error::CommunicationError(e)
             | Error::ResponseBodyError(e)
             | Error::InvalidUpgrade(e) => ApiError::Transport(e),
-            Error::InvalidResponsePayload(body, e) => ApiError::InvalidBody {
-                reason: e.to_string(),
-                len: body.len(),
-            },
+            Error::InvalidResponsePayload(body, e) => {
+                route_not_found(&body).unwrap_or_else(|| ApiError::InvalidBody {
+                    reason: e.to_string(),
+                    len: body.len(),
+                })
+            }
             Error::UnexpectedResponse(response) => ApiError::UnexpectedStatus {
                 status: response.status(),
                 location: response
@@ -251,6 +253,28 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
             Error::InvalidRequest(why) | Error::Custom(why) => ApiError::InvalidRequest(why),
         }
     }
+}
+
+/// Hydra's router answers a route it does not have (an operation newer than the server: the
+/// device flow on v2.3.0) with Ory's generic error, `{"error": {"code": 404, "message": …}}`, not
+/// with the `errorOAuth2` the spec declares. That is Hydra's own error, with its status in
+/// `code`; anything else that does not decode stays [`ApiError::InvalidBody`].
+fn route_not_found(body: &[u8]) -> Option<ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Wrapped {
+        error: types::GenericError,
+    }
+    let Wrapped { error } = serde_json::from_slice(body).ok()?;
+    let status = error
+        .code
+        .and_then(|code| u16::try_from(code).ok())
+        .and_then(|code| reqwest::StatusCode::from_u16(code).ok())
+        .filter(|status| status.is_client_error() || status.is_server_error())?;
+    Some(ApiError::Hydra {
+        status,
+        retry_after: None,
+        error: error.into_hydra_error(),
+    })
 }
 
 /// A URL with its query and fragment values replaced by `…`, for messages: redirect URLs can carry
