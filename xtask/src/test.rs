@@ -187,3 +187,16 @@ fn shown(command: &Command) -> String {
     words.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
     words.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leg_that_cannot_run_fails_in_ci_and_is_skipped_elsewhere() {
+        let failed = skip_or_fail(true, "the PostgreSQL replica tests", "no initdb");
+        let message = failed.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("cannot run in CI: no initdb"), "{message}");
+        assert!(skip_or_fail(false, "the PostgreSQL replica tests", "no initdb").is_ok());
+    }
+}
