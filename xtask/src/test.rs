@@ -111,11 +111,11 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
     match postgres {
         Ok(()) => {
             let hydra = hydra_launcher::find_or_build(&release)?;
+            // --workspace, like the legs above, so the test binary is the one already built.
             let mut test = cargo(&[
                 "test",
+                "--workspace",
                 "--locked",
-                "-p",
-                "hydra-tests",
                 "--test",
                 "postgres_replicas",
                 "--",
