@@ -15,7 +15,20 @@ pub fn run(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
         return Err(format!("demo takes no arguments, got {arg:?}").into());
     }
-    let release = hydra_launcher::Release::selected()?;
+    let mut release = hydra_launcher::Release::selected()?;
+    // A fresh machine with only Go and Rust has no v26.2.0 archive; the demo still runs, on the
+    // release the Go module proxy serves, and says so. A release asked for by name is not swapped.
+    if std::env::var_os("HYDRA_VERSION").is_none() {
+        if let Err(reason) = crate::hydra::available(&release) {
+            eprintln!(
+                "note: {reason}; the demo uses Hydra {} from the Go module proxy instead \
+                 (set HYDRA_SOURCE or HYDRA_BIN for {})",
+                hydra_launcher::V2_3_0.version,
+                release.version
+            );
+            release = hydra_launcher::V2_3_0;
+        }
+    }
     let bin = crate::hydra::find_or_build(&release)?;
     let mut hydra = hydra_launcher::Config::new(&bin.path).start()?;
     let urls = hydra.urls().clone();

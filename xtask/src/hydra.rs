@@ -134,6 +134,22 @@ pub fn find_or_build(release: &Release) -> Result<hydra_launcher::HydraBin> {
     Ok(bin)
 }
 
+/// Whether `release` can be had without a network-only source: found already, or built from an
+/// archive that is there. v2.x comes from the Go module proxy, which is always tried.
+pub fn available(release: &hydra_launcher::Release) -> std::result::Result<(), String> {
+    if hydra_launcher::find(release).is_ok_and(|found| found.is_some()) {
+        return Ok(());
+    }
+    match release.source_archive() {
+        Some((archive, _)) if !archive.is_file() => Err(format!(
+            "no Hydra {} binary, and its source archive is not at {}",
+            release.version,
+            archive.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn version(value: Option<&String>) -> Result<Release> {
     let value = value.ok_or("--version needs a release, e.g. v26.2.0")?;
     Ok(Release::named(value)?)

@@ -80,7 +80,7 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
         let version = release.version;
         let started = Instant::now();
         eprintln!("==> hydra {version}: find or build Ory Hydra {version}");
-        let hydra = match available(&release) {
+        let hydra = match crate::hydra::available(&release) {
             Ok(()) => crate::hydra::find_or_build(&release)?,
             Err(reason) => {
                 skip_or_fail(ci, &format!("the suite against Hydra {version}"), &reason)?;
@@ -107,7 +107,7 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
     let release = hydra_launcher::V26_2_0;
     let postgres = hydra_launcher::postgres_bin_dir()
         .map_err(|e| e.to_string())
-        .and_then(|_| available(&release));
+        .and_then(|_| crate::hydra::available(&release));
     match postgres {
         Ok(()) => {
             let hydra = hydra_launcher::find_or_build(&release)?;
@@ -132,22 +132,6 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
     let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
     doc.env("RUSTDOCFLAGS", "-Dwarnings");
     phase(timings, "doc".to_owned(), doc)
-}
-
-/// Whether `release` can be had without a network-only source: found already, or built from an
-/// archive that is there. v2.x comes from the Go module proxy, which is always tried.
-fn available(release: &hydra_launcher::Release) -> std::result::Result<(), String> {
-    if hydra_launcher::find(release).is_ok_and(|found| found.is_some()) {
-        return Ok(());
-    }
-    match release.source_archive() {
-        Some((archive, _)) if !archive.is_file() => Err(format!(
-            "no Hydra {} binary, and its source archive is not at {}",
-            release.version,
-            archive.display()
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// In CI (`CI=true`) a leg that cannot run fails the run; elsewhere it is skipped, loudly.
