@@ -264,6 +264,11 @@ impl Config {
             "scope" => "HYDRA_SCOPE",
             "client_id" => "HYDRA_CLIENT_ID",
             "redirect_uri" => "HYDRA_REDIRECT_URI",
+            "client_name" => "HYDRA_CLIENT_NAME",
+            "audience" => "HYDRA_AUDIENCE",
+            "request_timeout" => "HYDRA_REQUEST_TIMEOUT",
+            "connect_timeout" => "HYDRA_CONNECT_TIMEOUT",
+            "deadline" => "HYDRA_DEADLINE",
             other => other,
         })
     }
@@ -316,11 +321,93 @@ fn parse_seconds(value: &str) -> Result<Duration, String> {
     let value = value.trim();
     let number = value.strip_suffix('s').unwrap_or(value);
     match number.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => {
+            Ok(Duration::from_secs_f64(s))
+        }
         _ => Err(format!(
-            "`{value}` is not a number of seconds between 0 and 86400"
+            "{} is not a number of seconds from 0.001 to 86400",
+            shown(value)
         )),
     }
+}
+
+/// The bounds on what a setting may hold. Timeouts: from a millisecond (a smaller one rounds to
+/// nothing and fails every request) to a day (so deadline arithmetic cannot overflow).
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// Hydra keeps client ids and names in its database; these are far above any real one.
+const MAX_CLIENT_ID: usize = 255;
+const MAX_CLIENT_NAME: usize = 1024;
+/// The whole space-separated list, and each audience.
+const MAX_SCOPE: usize = 4096;
+const MAX_AUDIENCE: usize = 1024;
+const MAX_AUDIENCES: usize = 64;
+/// A CA bundle is a few certificates; a bigger file is a mistake (or `/dev/zero`).
+const MAX_CA_FILE: u64 = 1024 * 1024;
+
+/// A value for an error message: quoted and escaped (a newline shows as `\n`), cut to 64
+/// characters, so a message stays one readable line whatever the setting held.
+fn shown(value: &str) -> String {
+    let cut: String = value.chars().take(64).collect();
+    let more = if cut.len() < value.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
+
+/// Checks a text setting: no control characters (a newline in a scope is sent to Hydra, which
+/// registers the client and then refuses every token request), at most `max` bytes.
+fn check_text(value: &str, max: usize) -> Result<(), String> {
+    if value.len() > max {
+        return Err(format!("is longer than {max} bytes"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{} contains a control character", shown(value)));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, separated by single spaces.
+fn check_scope(scope: &str) -> Result<(), String> {
+    check_text(scope, MAX_SCOPE)?;
+    let token_char = |c: char| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
+    if scope
+        .split(' ')
+        .any(|s| s.is_empty() || !s.chars().all(token_char))
+    {
+        return Err(format!(
+            "{} is not a space-separated list of scopes (RFC 6749 §3.3)",
+            shown(scope)
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a CA bundle: a regular file of at most [`MAX_CA_FILE`] bytes, read through a limit
+/// (the file may grow between the check and the read), holding at least one PEM certificate.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    use std::io::Read as _;
+    let shown_path = shown(&path.display().to_string());
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {shown_path}: {e}"))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!("{shown_path} is not a regular file"));
+    }
+    let mut pem = Vec::new();
+    file.take(MAX_CA_FILE + 1)
+        .read_to_end(&mut pem)
+        .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
+    if pem.len() as u64 > MAX_CA_FILE {
+        return Err(format!(
+            "{shown_path} is larger than {MAX_CA_FILE} bytes; a CA bundle is a few certificates"
+        ));
+    }
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{shown_path} is not PEM: {e}"))?;
+    if certificates.is_empty() {
+        return Err(format!("{shown_path} holds no certificate"));
+    }
+    Ok(certificates)
 }
 
 /// Builds a [`Config`]; [`ConfigBuilder::build`] checks every value.
@@ -460,42 +547,64 @@ impl ConfigBuilder {
             .map_err(|e| Error::config(name("admin_url"), e.to_string()))?;
         c.public_url = hydra_sdk::normalize_base_url(&c.public_url)
             .map_err(|e| Error::config(name("public_url"), e.to_string()))?;
+        let check = |setting: &'static str, result: Result<(), String>| {
+            result.map_err(|reason| Error::config(name(setting), reason))
+        };
         if let Some(id) = &c.client_id {
+            check("client_id", check_text(id, MAX_CLIENT_ID))?;
             if id.trim().is_empty() || id.contains(['/', '?', '#']) {
                 return Err(Error::config(
                     name("client_id"),
-                    format!("`{id}` is not a usable client id"),
+                    format!("{} is not a usable client id", shown(id)),
                 ));
             }
         }
-        for scope in [&c.scope, &c.registered_scope].into_iter().flatten() {
-            if scope
-                .split(' ')
-                .any(|s| s.is_empty() || s.contains(['"', '\\']))
-            {
+        check("client_name", check_text(&c.client_name, MAX_CLIENT_NAME))?;
+        if let Some(scope) = &c.scope {
+            check("scope", check_scope(scope))?;
+        }
+        if let Some(scope) = &c.registered_scope {
+            check("registered_scope", check_scope(scope))?;
+        }
+        if c.audience.len() > MAX_AUDIENCES {
+            return Err(Error::config(
+                name("audience"),
+                format!("has more than {MAX_AUDIENCES} entries"),
+            ));
+        }
+        for audience in &c.audience {
+            check("audience", check_text(audience, MAX_AUDIENCE))?;
+            if audience.is_empty() || audience.contains(' ') {
                 return Err(Error::config(
-                    name("scope"),
-                    format!("`{scope}` is not a space-separated list of scopes (RFC 6749 §3.3)"),
+                    name("audience"),
+                    format!("{} is not one audience", shown(audience)),
                 ));
             }
         }
         for uri in &c.redirect_uris {
-            url::Url::parse(uri)
-                .map_err(|e| Error::config(name("redirect_uri"), format!("`{uri}`: {e}")))?;
+            // The URL parser drops tabs and newlines silently; refuse them instead.
+            check("redirect_uri", check_text(uri, MAX_SCOPE))?;
+            url::Url::parse(uri).map_err(|e| {
+                Error::config(
+                    name("redirect_uri"),
+                    format!("{}: {e}", shown(&hydra_sdk::redact_url(uri))),
+                )
+            })?;
         }
-        if let Some((setting, path)) = self.ca_file.take() {
-            let pem = std::fs::read(&path).map_err(|e| {
-                Error::config(setting, format!("cannot read {}: {e}", path.display()))
-            })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::config(setting, format!("{} is not PEM: {e}", path.display()))
-            })?;
-            if certificates.is_empty() {
+        for (setting, value) in [
+            ("request_timeout", c.request_timeout),
+            ("connect_timeout", c.connect_timeout),
+            ("deadline", c.deadline),
+        ] {
+            if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&value) {
                 return Err(Error::config(
-                    setting,
-                    format!("{} holds no certificate", path.display()),
+                    name(setting),
+                    format!("{value:?} is not from {MIN_TIMEOUT:?} to {MAX_TIMEOUT:?}"),
                 ));
             }
+        }
+        if let Some((setting, path)) = self.ca_file.take() {
+            let certificates = read_ca_file(&path).map_err(|e| Error::config(setting, e))?;
             self.config.ca_certificates.extend(certificates);
         }
         Ok(self.config)

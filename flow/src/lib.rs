@@ -15,7 +15,7 @@ pub use config::{
 pub use error::{Error, Stage};
 pub use middleware::BearerAuth;
 pub use source::TokenSource;
-pub use steps::{AccessToken, Registration};
+pub use steps::{AccessToken, Registration, ASSUMED_LIFETIME, MAX_LIFETIME};
 
 /// Registers the client, authorizes it (unless turned off), and returns an access token: the
 /// whole sequence once, with retries within the configured deadline.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
-use crate::retry::{retrying, Deadline};
+use crate::retry::{retrying, Attempts, Deadline};
 use crate::steps::{AccessToken, Registration};
 use crate::{Config, Error, Flow, Stage};
 
@@ -214,7 +214,7 @@ impl Inner {
     async fn fetch(&self, session: &mut Session) -> Result<AccessToken, Error> {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
-        let mut attempts = 0;
+        let mut attempts = Attempts::default();
         let mut recoveries = 0;
         loop {
             let registration = match &session.registration {

@@ -18,7 +18,7 @@ pub(crate) use authorize::authorize;
 pub use register::Registration;
 pub(crate) use register::{delete, register};
 pub(crate) use token::token;
-pub use token::AccessToken;
+pub use token::{AccessToken, ASSUMED_LIFETIME, MAX_LIFETIME};
 
 /// The SDK clients for Hydra's two APIs, built once from the configuration.
 #[derive(Clone)]
