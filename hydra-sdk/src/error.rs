@@ -351,20 +351,21 @@ fn transient_status(status: reqwest::StatusCode) -> bool {
 }
 
 /// Whether a TLS failure is somewhere in the error's causes: an unknown CA, a name mismatch, an
-/// expired certificate, a failed handshake. rustls's error reaches reqwest wrapped in an
-/// `io::Error`, whose `source()` skips the error it wraps, so each `io::Error` is opened too.
+/// expired certificate, a failed handshake. rustls's error reaches reqwest wrapped in
+/// `io::Error`s (two, today), whose `source()` skips the error they wrap, so each `io::Error` is
+/// opened with `get_ref` instead.
 fn is_tls_failure(e: &reqwest::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
         if c.is::<rustls::Error>() {
             return true;
         }
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-                return true;
-            }
-        }
-        cause = c.source();
+        cause = match c.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
     }
     false
 }
