@@ -68,7 +68,9 @@ async fn write_endless(
     up_to: u64,
     written: &AtomicU64,
 ) -> std::io::Result<()> {
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
     socket.write_all(head.as_bytes()).await?;
     socket.write_all(b"\r\n").await?;
     let filler = vec![b'a'; PIECE];
@@ -176,5 +178,93 @@ impl StandIn {
     /// reading (or the bound was reached).
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::SeqCst)
+    }
+}
+
+/// A keep-alive stand-in that answers every request with the response currently set, for the
+/// fuzz test: thousands of requests over a few connections, each answer chosen by the test.
+/// It frames requests by `content-length` only (what reqwest sends for these calls).
+pub struct Responder {
+    url: String,
+    current: Arc<std::sync::Mutex<Arc<Vec<u8>>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Responder {
+    /// Starts serving; until [`Responder::set`], every answer is a bare 500.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let current = Arc::new(std::sync::Mutex::new(Arc::new(
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n".to_vec(),
+        )));
+        let shared = current.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(answer_all(socket, shared.clone()));
+            }
+        });
+        Ok(Responder { url, current, task })
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The bytes (a whole HTTP/1.1 response) to answer with from now on.
+    pub fn set(&self, response: Vec<u8>) {
+        if let Ok(mut current) = self.current.lock() {
+            *current = Arc::new(response);
+        }
+    }
+}
+
+async fn answer_all(
+    mut socket: tokio::net::TcpStream,
+    current: Arc<std::sync::Mutex<Arc<Vec<u8>>>>,
+) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        // One request: the head, then `content-length` bytes of body.
+        let head_end = loop {
+            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if buffer.len() > 64 * 1024 {
+                return;
+            }
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+        let body_len = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        while buffer.len() < head_end + body_len {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buffer.drain(..head_end + body_len);
+        let response = match current.lock() {
+            Ok(current) => current.clone(),
+            Err(_) => return,
+        };
+        if socket.write_all(&response).await.is_err() {
+            return;
+        }
     }
 }

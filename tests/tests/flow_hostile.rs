@@ -29,7 +29,10 @@ fn token_reply(body: &str) -> Reply {
 }
 
 /// An error, then how many requests reached the stand-in and how long it took.
-async fn refused(hydra: &Hydra, public: &StandIn) -> Result<(flow::Error, Duration), Box<dyn Error>> {
+async fn refused(
+    hydra: &Hydra,
+    public: &StandIn,
+) -> Result<(flow::Error, Duration), Box<dyn Error>> {
     let config = config(hydra, public.url())
         .deadline(Duration::from_secs(5))
         .build()?;
@@ -57,7 +60,10 @@ async fn stand_in_endless_chunked_token_body_stops_at_the_cap() -> TestResult {
     .await?;
     let (err, _) = refused(&hydra, &public).await?;
     let text = err.to_string();
-    assert!(text.contains("exceeds the limit of 8388608 bytes"), "{text}");
+    assert!(
+        text.contains("exceeds the limit of 8388608 bytes"),
+        "{text}"
+    );
     assert_eq!(err.stage(), Some(Stage::Token));
     // Not retried: the same request would get the same body.
     assert_eq!(public.served(), 1, "{text}");
@@ -122,7 +128,11 @@ async fn stand_in_expires_in_zero_or_negative_is_refused_not_cached_forever() ->
             "{expires_in}: {err:?}"
         );
         assert!(err.to_string().contains("expires_in"), "{err}");
-        assert_eq!(public.served(), 1, "{expires_in}: a bad answer is not retried");
+        assert_eq!(
+            public.served(),
+            1,
+            "{expires_in}: a bad answer is not retried"
+        );
     }
     Ok(())
 }
@@ -208,7 +218,10 @@ async fn stand_in_503_plain_text_with_retry_after_waits_as_asked() -> TestResult
     assert_eq!(token.secret().expose_secret(), "stand-in-token");
     assert_eq!(public.served(), 2);
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_secs(2), "did not wait: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "did not wait: {elapsed:?}"
+    );
     Ok(())
 }
 
@@ -235,7 +248,10 @@ async fn stand_in_429_with_an_http_date_retry_after_waits_as_asked() -> TestResu
     flow::acquire_token(&config(&hydra, public.url()).build()?).await?;
     assert_eq!(public.served(), 2);
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_secs(2), "did not wait: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "did not wait: {elapsed:?}"
+    );
     Ok(())
 }
 
@@ -297,9 +313,7 @@ async fn tls_unknown_ca_fails_at_once_without_retrying() -> TestResult {
         .deadline(Duration::from_secs(10))
         .build()?;
     let started = Instant::now();
-    let err = flow::acquire_token(&config)
-        .await
-        .expect_err("unknown CA");
+    let err = flow::acquire_token(&config).await.expect_err("unknown CA");
     let elapsed = started.elapsed();
     assert!(
         !matches!(err, flow::Error::DeadlineExceeded { .. }),
@@ -308,10 +322,7 @@ async fn tls_unknown_ca_fails_at_once_without_retrying() -> TestResult {
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}: {err}");
     assert_eq!(err.stage(), Some(Stage::Register));
     let text = format!("{err}");
-    assert!(
-        text.to_ascii_lowercase().contains("certificate"),
-        "{text}"
-    );
+    assert!(text.to_ascii_lowercase().contains("certificate"), "{text}");
     Ok(())
 }
 

@@ -23,14 +23,20 @@ async fn a_page_of_500_full_clients_fits_the_default_cap() -> Result<(), Box<dyn
             let body = types::OAuth2Client::builder()
                 .client_name(Some(format!("boot-script-service-replica-{i:04}")))
                 .grant_types(Some(
-                    vec!["client_credentials".to_string(), "refresh_token".to_string()].into(),
+                    vec![
+                        "client_credentials".to_string(),
+                        "refresh_token".to_string(),
+                    ]
+                    .into(),
                 ))
                 .response_types(Some(vec!["code".to_string(), "token".to_string()].into()))
                 .redirect_uris(Some(uris(4).into()))
                 .post_logout_redirect_uris(Some(uris(2).into()))
                 .audience(Some(uris(4).into()))
                 .contacts(Some(vec!["ops@example.org".to_string()].into()))
-                .scope(Some("openid email profile read write offline_access".to_string()))
+                .scope(Some(
+                    "openid email profile read write offline_access".to_string(),
+                ))
                 .token_endpoint_auth_method("none");
             async move {
                 admin
