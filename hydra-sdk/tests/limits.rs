@@ -6,7 +6,6 @@ mod common;
 
 use std::time::Duration;
 
-use futures_core::Stream;
 use hydra_sdk::{ApiError, Client};
 
 const CAP: u64 = 64 * 1024;
@@ -44,7 +43,10 @@ async fn stand_in_success_body_over_the_cap_is_body_too_large() {
         panic!("expected BodyTooLarge, got {err:?}");
     };
     assert_eq!((status.as_u16(), *limit), (200, CAP));
-    assert!(err.to_string().contains("exceeds the limit of 65536 bytes"), "{err}");
+    assert!(
+        err.to_string().contains("exceeds the limit of 65536 bytes"),
+        "{err}"
+    );
     assert!(!err.is_transient());
 }
 
@@ -63,7 +65,10 @@ async fn stand_in_declared_length_over_the_cap_is_refused_unread() {
             .expect_err("over the cap"),
     );
     let _ = task.await;
-    assert!(matches!(err, ApiError::BodyTooLarge { limit: CAP, .. }), "{err:?}");
+    assert!(
+        matches!(err, ApiError::BodyTooLarge { limit: CAP, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
