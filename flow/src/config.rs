@@ -321,9 +321,7 @@ fn parse_seconds(value: &str) -> Result<Duration, String> {
     let value = value.trim();
     let number = value.strip_suffix('s').unwrap_or(value);
     match number.parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => {
-            Ok(Duration::from_secs_f64(s))
-        }
+        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
             "{} is not a number of seconds from 0.001 to 86400",
             shown(value)

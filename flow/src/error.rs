@@ -89,8 +89,10 @@ pub enum Error {
 
     /// Hydra's response body is larger than the SDK's cap ([`hydra_sdk::set_max_response_body`]);
     /// reading stopped at the cap. Not retried: the same request gets the same answer.
-    #[error("{stage}: the response from {url} ({status}) exceeds the limit of {limit} bytes; \
-        reading stopped there")]
+    #[error(
+        "{stage}: the response from {url} ({status}) exceeds the limit of {limit} bytes; \
+        reading stopped there"
+    )]
     ResponseTooLarge {
         /// The step.
         stage: Stage,
@@ -119,9 +121,11 @@ pub enum Error {
 
     /// Hydra (or a proxy) asked to wait (`Retry-After`) longer than what is left of the
     /// deadline, so the client gave up at once instead of sleeping past it.
-    #[error("{stage}: gave up without waiting: Retry-After asks for {retry_after:?}, more than \
+    #[error(
+        "{stage}: gave up without waiting: Retry-After asks for {retry_after:?}, more than \
         the {remaining:?} left of the deadline of {deadline:?} ({attempts} {stage} attempts); \
-        last error: {last}")]
+        last error: {last}"
+    )]
     RetryAfterBeyondDeadline {
         /// The step.
         stage: Stage,

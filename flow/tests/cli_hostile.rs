@@ -29,7 +29,8 @@ async fn hydra_token(hydra: &Hydra, public: &StandIn) -> std::io::Result<Output>
 }
 
 #[tokio::test]
-async fn stand_in_expires_in_at_the_top_of_its_range_prints_a_token_with_a_day() -> Result<(), Box<dyn std::error::Error>> {
+async fn stand_in_expires_in_at_the_top_of_its_range_prints_a_token_with_a_day(
+) -> Result<(), Box<dyn std::error::Error>> {
     let hydra = Hydra::start().await?;
     let public = StandIn::start(vec![Reply::json(
         "200 OK",

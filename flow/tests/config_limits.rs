@@ -66,9 +66,11 @@ fn a_ca_file_over_a_mebibyte_is_refused() -> Result<(), Box<dyn std::error::Erro
     std::fs::write(&big, vec![b'#'; 1024 * 1024 + 1])?;
     let empty = dir.join("empty.pem");
     std::fs::write(&empty, "# no certificate here\n")?;
-    let big_reason = refused(Config::builder("http://127.0.0.1:1", "http://127.0.0.1:2")
-        .ca_file(&big)
-        .build());
+    let big_reason = refused(
+        Config::builder("http://127.0.0.1:1", "http://127.0.0.1:2")
+            .ca_file(&big)
+            .build(),
+    );
     let empty_reason = refused(
         Config::builder("http://127.0.0.1:1", "http://127.0.0.1:2")
             .ca_file(&empty)
@@ -76,8 +78,16 @@ fn a_ca_file_over_a_mebibyte_is_refused() -> Result<(), Box<dyn std::error::Erro
     );
     std::fs::remove_dir_all(&dir)?;
     assert_eq!(big_reason.0, "ca_file");
-    assert!(big_reason.1.contains("larger than 1048576 bytes"), "{}", big_reason.1);
-    assert!(empty_reason.1.contains("no certificate"), "{}", empty_reason.1);
+    assert!(
+        big_reason.1.contains("larger than 1048576 bytes"),
+        "{}",
+        big_reason.1
+    );
+    assert!(
+        empty_reason.1.contains("no certificate"),
+        "{}",
+        empty_reason.1
+    );
     Ok(())
 }
 
@@ -95,7 +105,10 @@ fn control_characters_in_scope_audience_client_id_and_name_are_refused() {
         let (name, reason) = refused(from_env(&[(variable, value)]));
         assert_eq!(name, variable, "{value:?}: {reason}");
         // The message stays one line: the value is shown escaped.
-        assert!(!reason.contains(['\n', '\r', '\u{0}', '\u{1b}']), "{reason:?}");
+        assert!(
+            !reason.contains(['\n', '\r', '\u{0}', '\u{1b}']),
+            "{reason:?}"
+        );
     }
 }
 
@@ -117,8 +130,11 @@ fn overlong_settings_are_refused() {
     }
     // The limits are not in the way of real values.
     let id = "c".repeat(255);
-    from_env(&[("HYDRA_CLIENT_ID", id.as_str()), ("HYDRA_SCOPE", "openid email profile read")])
-        .expect("ordinary values");
+    from_env(&[
+        ("HYDRA_CLIENT_ID", id.as_str()),
+        ("HYDRA_SCOPE", "openid email profile read"),
+    ])
+    .expect("ordinary values");
 }
 
 #[test]

@@ -182,9 +182,7 @@ impl fmt::Display for ApiError {
                 write!(f, "Hydra answered {status}: {error}")
             }
             ApiError::Status {
-                status,
-                over_limit,
-                ..
+                status, over_limit, ..
             } => {
                 write!(f, "Hydra answered {status} without its JSON error")?;
                 if let Some(limit) = over_limit {
@@ -213,7 +211,7 @@ impl fmt::Display for ApiError {
             ApiError::UnexpectedStatus { status, location } => {
                 write!(f, "Hydra answered with unexpected status {status}")?;
                 if let Some(location) = location {
-                    write!(f, " (Location: {})", redact_query(location))?;
+                    write!(f, " (Location: {})", redact_url(location))?;
                 }
                 Ok(())
             }

@@ -26,13 +26,12 @@ mod secret;
 use std::time::Duration;
 
 pub use error::{redact_query, redact_url, ApiError, ErrorBody, HydraError};
-pub use response::{
-    max_response_body, retry_after, set_max_response_body, BodyTooLarge,
-    DEFAULT_MAX_RESPONSE_BODY,
-};
 pub use generated::*;
 /// Re-exported: the `reqwest` the generated client is built on.
 pub use reqwest;
+pub use response::{
+    max_response_body, retry_after, set_max_response_body, BodyTooLarge, DEFAULT_MAX_RESPONSE_BODY,
+};
 /// Re-exported so callers can read a [`Secret`] without depending on `secrecy` themselves.
 pub use secrecy::ExposeSecret;
 pub use secret::Secret;

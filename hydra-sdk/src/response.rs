@@ -97,7 +97,9 @@ impl std::error::Error for ErrorStatus {}
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let now = headers
@@ -137,7 +139,10 @@ pub(crate) async fn shape(response: Response, limit: u64) -> reqwest::Result<Res
     if !(status.is_client_error() || status.is_server_error()) {
         if declared.is_some_and(|n| n > limit) {
             // Announced over the cap: fail before reading a byte.
-            return Ok(replace_body(response, failing(BodyTooLarge { limit, status })));
+            return Ok(replace_body(
+                response,
+                failing(BodyTooLarge { limit, status }),
+            ));
         }
         return Ok(cap_body(response, limit));
     }
@@ -268,11 +273,18 @@ mod tests {
         );
         // In the past: no wait.
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")])),
+            retry_after(&headers(&[(
+                "retry-after",
+                "Sun, 06 Nov 1994 08:49:37 GMT"
+            )])),
             Some(Duration::ZERO)
         );
         for bad in ["", "-1", "1.5", "soon", "Sun, 06 Nov 1994"] {
-            assert_eq!(retry_after(&headers(&[("retry-after", bad)])), None, "{bad}");
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", bad)])),
+                None,
+                "{bad}"
+            );
         }
         assert_eq!(retry_after(&HeaderMap::new()), None);
     }

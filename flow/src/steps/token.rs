@@ -117,7 +117,8 @@ fn check_access_token(token: &str) -> Result<(), String> {
     if body.is_empty() {
         return Err("access_token is empty".into());
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/');
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/');
     if !body.chars().all(allowed) {
         // Which character is wrong, not where: the text is a secret.
         return Err(
