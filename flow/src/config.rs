@@ -384,7 +384,7 @@ fn check_scope(scope: &str) -> Result<(), String> {
 fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
     use std::io::Read as _;
     let shown_path = shown(&path.display().to_string());
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {shown_path}: {e}"))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown_path}: {e}"))?;
     let metadata = file
         .metadata()
         .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
