@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::bounds::{
+    check_scope, check_text, read_ca_file, shown, MAX_AUDIENCE, MAX_AUDIENCES, MAX_CLIENT_ID,
+    MAX_CLIENT_NAME, MAX_SCOPE, MAX_TIMEOUT, MIN_TIMEOUT,
+};
 use crate::Error;
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1). The flow registers the
@@ -327,85 +331,6 @@ fn parse_seconds(value: &str) -> Result<Duration, String> {
             shown(value)
         )),
     }
-}
-
-/// The bounds on what a setting may hold. Timeouts: from a millisecond (a smaller one rounds to
-/// nothing and fails every request) to a day (so deadline arithmetic cannot overflow).
-const MIN_TIMEOUT: Duration = Duration::from_millis(1);
-const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
-/// Hydra keeps client ids and names in its database; these are far above any real one.
-const MAX_CLIENT_ID: usize = 255;
-const MAX_CLIENT_NAME: usize = 1024;
-/// The whole space-separated list, and each audience.
-const MAX_SCOPE: usize = 4096;
-const MAX_AUDIENCE: usize = 1024;
-const MAX_AUDIENCES: usize = 64;
-/// A CA bundle is a few certificates; a bigger file is a mistake (or `/dev/zero`).
-const MAX_CA_FILE: u64 = 1024 * 1024;
-
-/// A value for an error message: quoted and escaped (a newline shows as `\n`), cut to 64
-/// characters, so a message stays one readable line whatever the setting held.
-fn shown(value: &str) -> String {
-    let cut: String = value.chars().take(64).collect();
-    let more = if cut.len() < value.len() { "…" } else { "" };
-    format!("{cut:?}{more}")
-}
-
-/// Checks a text setting: no control characters (a newline in a scope is sent to Hydra, which
-/// registers the client and then refuses every token request), at most `max` bytes.
-fn check_text(value: &str, max: usize) -> Result<(), String> {
-    if value.len() > max {
-        return Err(format!("is longer than {max} bytes"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(format!("{} contains a control character", shown(value)));
-    }
-    Ok(())
-}
-
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, separated by single spaces.
-fn check_scope(scope: &str) -> Result<(), String> {
-    check_text(scope, MAX_SCOPE)?;
-    let token_char = |c: char| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
-    if scope
-        .split(' ')
-        .any(|s| s.is_empty() || !s.chars().all(token_char))
-    {
-        return Err(format!(
-            "{} is not a space-separated list of scopes (RFC 6749 §3.3)",
-            shown(scope)
-        ));
-    }
-    Ok(())
-}
-
-/// Reads a CA bundle: a regular file of at most [`MAX_CA_FILE`] bytes, read through a limit
-/// (the file may grow between the check and the read), holding at least one PEM certificate.
-fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
-    use std::io::Read as _;
-    let shown_path = shown(&path.display().to_string());
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown_path}: {e}"))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
-    if !metadata.is_file() {
-        return Err(format!("{shown_path} is not a regular file"));
-    }
-    let mut pem = Vec::new();
-    file.take(MAX_CA_FILE + 1)
-        .read_to_end(&mut pem)
-        .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
-    if pem.len() as u64 > MAX_CA_FILE {
-        return Err(format!(
-            "{shown_path} is larger than {MAX_CA_FILE} bytes; a CA bundle is a few certificates"
-        ));
-    }
-    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("{shown_path} is not PEM: {e}"))?;
-    if certificates.is_empty() {
-        return Err(format!("{shown_path} holds no certificate"));
-    }
-    Ok(certificates)
 }
 
 /// Builds a [`Config`]; [`ConfigBuilder::build`] checks every value.
