@@ -10,7 +10,14 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::bounds::{
+    check_scope, check_text, read_ca_file, shown, MAX_AUDIENCE, MAX_AUDIENCES, MAX_CLIENT_ID,
+    MAX_CLIENT_NAME, MAX_SCOPE, MAX_TIMEOUT, MIN_TIMEOUT,
+};
 use crate::Error;
+
+mod secret_file;
+use secret_file::read_secret_file;
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1). The flow registers the
 /// client with this method and uses the same one at `/oauth2/token`, so the two cannot disagree.
@@ -75,6 +82,38 @@ impl AccessTokenStrategy {
 }
 
 /// Everything the flow needs. See [`ConfigBuilder`] for each setting and its default.
+///
+/// # What the flow may change in Hydra
+///
+/// Hydra is shared with other people's clients, so the flow writes only to clients it created.
+/// It creates clients with `POST /admin/clients`, always with a client id and secret chosen
+/// before the first attempt (so a retried POST finds its own client), and marks each one in its
+/// `metadata` under [`crate::MARKER_KEY`] (`"hydra-rs.flow"`): which instance created it, the
+/// value it set for every field it manages, and which instance set the secret and when.
+///
+/// - **A client without the marker** (made by an admin, another tool or another library) is
+///   read and used as it is. The flow never `PUT`s, `PATCH`es, rotates or deletes it. If it
+///   cannot serve (no `client_credentials` grant, the scope or audience not allowed, another
+///   auth method, or a wrong or missing secret), the flow returns [`Error::ForeignClient`],
+///   which names what is missing and the admin call that would fix it. Only
+///   [`ConfigBuilder::take_over_foreign_client`] (off by default) changes that.
+/// - **A client with the marker** is reconciled with one JSON Patch
+///   (`PATCH /admin/clients/{id}`) of only the fields this configuration manages:
+///   `client_name`, `grant_types`, `token_endpoint_auth_method`, and when configured `scope`
+///   (the registered scope), `audience` and `access_token_strategy`, and when the authorize
+///   step is on `redirect_uris` and `response_types`. Lists keep what others added (an extra
+///   redirect URI, scope or grant); a value the flow set before and the configuration dropped
+///   is removed again (an audience, the `jwt` strategy). Everything else (contacts, owner,
+///   other metadata keys, lifespans) is never written. Each changed field is logged
+///   `old -> new` at `warn`.
+/// - **The secret** of a marked client is set (in the same patch) only when this instance does
+///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
+///   another instance setting it ([`Error::SecretHeldElsewhere`] instead). A configured secret
+///   is the source of truth.
+/// - **Deleting:** a marked client this source created, when Hydra keeps rejecting it, before
+///   registering it again (at most [`crate::MAX_REREGISTRATIONS`] times per
+///   [`crate::REREGISTRATION_WINDOW`]); and at [`crate::TokenSource::shutdown`] with
+///   [`ConfigBuilder::delete_on_shutdown`], a marked client only.
 #[derive(Clone)]
 pub struct Config {
     pub(crate) admin_url: String,
@@ -91,6 +130,7 @@ pub struct Config {
     pub(crate) authorize: bool,
     pub(crate) access_token_strategy: Option<AccessTokenStrategy>,
     pub(crate) delete_on_shutdown: bool,
+    pub(crate) take_over_foreign_client: bool,
     pub(crate) ca_certificates: Vec<reqwest::Certificate>,
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
@@ -119,6 +159,7 @@ impl fmt::Debug for Config {
             .field("authorize", &self.authorize)
             .field("access_token_strategy", &self.access_token_strategy)
             .field("delete_on_shutdown", &self.delete_on_shutdown)
+            .field("take_over_foreign_client", &self.take_over_foreign_client)
             .field("ca_certificates", &self.ca_certificates.len())
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -151,6 +192,7 @@ impl Config {
                 authorize: true,
                 access_token_strategy: None,
                 delete_on_shutdown: false,
+                take_over_foreign_client: false,
                 ca_certificates: Vec::new(),
                 request_timeout: Duration::from_secs(10),
                 connect_timeout: Duration::from_secs(5),
@@ -172,8 +214,10 @@ impl Config {
     /// |---|---|---|
     /// | `HYDRA_ADMIN_URL` | admin API base URL | required |
     /// | `HYDRA_PUBLIC_URL` | public API base URL | required |
-    /// | `HYDRA_CLIENT_ID` | a stable client id: restarts reuse the client | Hydra generates one |
-    /// | `HYDRA_CLIENT_SECRET` | the client's secret | Hydra generates one |
+    /// | `HYDRA_CLIENT_ID` | a stable client id: restarts reuse the client | a random UUID per token source |
+    /// | `HYDRA_CLIENT_SECRET` | the client's secret | a random one per token source |
+    /// | `HYDRA_CLIENT_SECRET_FILE` | a file holding the secret (a regular file of at most 4 KiB; a trailing newline is trimmed); not with `HYDRA_CLIENT_SECRET` | none |
+    /// | `HYDRA_TAKE_OVER_FOREIGN_CLIENT` | `true`: manage a client this library did not create (dangerous, see [`ConfigBuilder::take_over_foreign_client`]) | `false` |
     /// | `HYDRA_CLIENT_NAME` | the client's name | `hydra-flow` |
     /// | `HYDRA_SCOPE` | space-separated scopes to request | none |
     /// | `HYDRA_AUDIENCE` | space- or comma-separated audiences | none |
@@ -202,8 +246,27 @@ impl Config {
         if let Some(id) = get("HYDRA_CLIENT_ID") {
             builder = builder.client_id(id);
         }
-        if let Some(secret) = get("HYDRA_CLIENT_SECRET") {
-            builder = builder.client_secret(SecretString::from(secret));
+        match (get("HYDRA_CLIENT_SECRET"), get("HYDRA_CLIENT_SECRET_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "HYDRA_CLIENT_SECRET_FILE",
+                    "is set together with HYDRA_CLIENT_SECRET; set one".into(),
+                ))
+            }
+            (Some(secret), None) => builder = builder.client_secret(SecretString::from(secret)),
+            (None, Some(path)) => {
+                builder = builder.client_secret(read_secret_file(
+                    "HYDRA_CLIENT_SECRET_FILE",
+                    std::path::Path::new(&path),
+                )?)
+            }
+            (None, None) => {}
+        }
+        if let Some(take_over) = get("HYDRA_TAKE_OVER_FOREIGN_CLIENT") {
+            builder = builder.take_over_foreign_client(parse_bool(
+                "HYDRA_TAKE_OVER_FOREIGN_CLIENT",
+                &take_over,
+            )?);
         }
         if let Some(name) = get("HYDRA_CLIENT_NAME") {
             builder = builder.client_name(name);
@@ -264,6 +327,11 @@ impl Config {
             "scope" => "HYDRA_SCOPE",
             "client_id" => "HYDRA_CLIENT_ID",
             "redirect_uri" => "HYDRA_REDIRECT_URI",
+            "client_name" => "HYDRA_CLIENT_NAME",
+            "audience" => "HYDRA_AUDIENCE",
+            "request_timeout" => "HYDRA_REQUEST_TIMEOUT",
+            "connect_timeout" => "HYDRA_CONNECT_TIMEOUT",
+            "deadline" => "HYDRA_DEADLINE",
             other => other,
         })
     }
@@ -312,13 +380,25 @@ impl Config {
     }
 }
 
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, Error> {
+    match value.trim() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(Error::config(
+            name,
+            format!("`{other}` is not true or false"),
+        )),
+    }
+}
+
 fn parse_seconds(value: &str) -> Result<Duration, String> {
     let value = value.trim();
     let number = value.strip_suffix('s').unwrap_or(value);
     match number.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
-            "`{value}` is not a number of seconds between 0 and 86400"
+            "{} is not a number of seconds from 0.001 to 86400",
+            shown(value)
         )),
     }
 }
@@ -338,8 +418,11 @@ impl ConfigBuilder {
         self
     }
 
-    /// The client's secret. Without one, Hydra generates it at registration; a restart that
-    /// finds the client already registered then rotates it through the admin API.
+    /// The client's secret, and the source of truth for a client this library created: if Hydra
+    /// rejects it, the flow sets it on the client. Without one, each [`crate::Flow`] or
+    /// [`crate::TokenSource`] generates a random secret; replicas sharing a client id must
+    /// share a secret (see [`crate::Error::SecretHeldElsewhere`]). For a client this library did
+    /// not create, it must be that client's secret: the flow never sets it.
     pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
         self.config.client_secret = Some(secret.into());
         self
@@ -377,13 +460,15 @@ impl ConfigBuilder {
         self
     }
 
-    /// Adds a redirect URI to register. Default [`DEFAULT_REDIRECT_URI`].
+    /// Adds a redirect URI to register. Default [`DEFAULT_REDIRECT_URI`]. Registered only when
+    /// the authorize step is on.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.config.redirect_uris.push(uri.into());
         self
     }
 
-    /// The response types to register and authorize with. Default `["token"]`.
+    /// The response types to register and authorize with. Default `["token"]`. Registered only
+    /// when the authorize step is on.
     pub fn response_types(mut self, types: impl IntoIterator<Item = String>) -> Self {
         self.config.response_types = types.into_iter().collect();
         self
@@ -404,9 +489,21 @@ impl ConfigBuilder {
         self
     }
 
-    /// Deletes the client from Hydra when [`crate::TokenSource::shutdown`] is called.
+    /// Deletes the client from Hydra when [`crate::TokenSource::shutdown`] is called, if it is
+    /// one this library created (carries its marker); someone else's client is never deleted.
     pub fn delete_on_shutdown(mut self, delete: bool) -> Self {
         self.config.delete_on_shutdown = delete;
+        self
+    }
+
+    /// **Dangerous; off by default.** Manages a client this library did not create as if it had:
+    /// the first registration that finds one adds its marker, patches the managed fields to this
+    /// configuration (adding grants, scopes, audiences; switching the auth method and strategy),
+    /// and sets its secret to this configuration's, or to a random one if none is configured.
+    /// Every other user of that client can lose access. Use it only for a client that was made
+    /// for this service, by hand, and that nothing else uses.
+    pub fn take_over_foreign_client(mut self, take_over: bool) -> Self {
+        self.config.take_over_foreign_client = take_over;
         self
     }
 
@@ -460,44 +557,94 @@ impl ConfigBuilder {
             .map_err(|e| Error::config(name("admin_url"), e.to_string()))?;
         c.public_url = hydra_sdk::normalize_base_url(&c.public_url)
             .map_err(|e| Error::config(name("public_url"), e.to_string()))?;
+        let check = |setting: &'static str, result: Result<(), String>| {
+            result.map_err(|reason| Error::config(name(setting), reason))
+        };
         if let Some(id) = &c.client_id {
+            check("client_id", check_text(id, MAX_CLIENT_ID))?;
             if id.trim().is_empty() || id.contains(['/', '?', '#']) {
                 return Err(Error::config(
                     name("client_id"),
-                    format!("`{id}` is not a usable client id"),
+                    format!("{} is not a usable client id", shown(id)),
                 ));
             }
         }
-        for scope in [&c.scope, &c.registered_scope].into_iter().flatten() {
-            if scope
-                .split(' ')
-                .any(|s| s.is_empty() || s.contains(['"', '\\']))
-            {
+        check("client_name", check_text(&c.client_name, MAX_CLIENT_NAME))?;
+        if let Some(scope) = &c.scope {
+            check("scope", check_scope(scope))?;
+        }
+        if let Some(scope) = &c.registered_scope {
+            check("registered_scope", check_scope(scope))?;
+        }
+        if c.audience.len() > MAX_AUDIENCES {
+            return Err(Error::config(
+                name("audience"),
+                format!("has more than {MAX_AUDIENCES} entries"),
+            ));
+        }
+        for audience in &c.audience {
+            check("audience", check_text(audience, MAX_AUDIENCE))?;
+            if audience.is_empty() || audience.contains(' ') {
                 return Err(Error::config(
-                    name("scope"),
-                    format!("`{scope}` is not a space-separated list of scopes (RFC 6749 §3.3)"),
+                    name("audience"),
+                    format!("{} is not one audience", shown(audience)),
                 ));
             }
         }
         for uri in &c.redirect_uris {
-            url::Url::parse(uri)
-                .map_err(|e| Error::config(name("redirect_uri"), format!("`{uri}`: {e}")))?;
+            // The URL parser drops tabs and newlines silently; refuse them instead.
+            check("redirect_uri", check_text(uri, MAX_SCOPE))?;
+            url::Url::parse(uri).map_err(|e| {
+                Error::config(
+                    name("redirect_uri"),
+                    format!("{}: {e}", shown(&hydra_sdk::redact_url(uri))),
+                )
+            })?;
         }
-        if let Some((setting, path)) = self.ca_file.take() {
-            let pem = std::fs::read(&path).map_err(|e| {
-                Error::config(setting, format!("cannot read {}: {e}", path.display()))
-            })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::config(setting, format!("{} is not PEM: {e}", path.display()))
-            })?;
-            if certificates.is_empty() {
+        for (setting, value) in [
+            ("request_timeout", c.request_timeout),
+            ("connect_timeout", c.connect_timeout),
+            ("deadline", c.deadline),
+        ] {
+            if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&value) {
                 return Err(Error::config(
-                    setting,
-                    format!("{} holds no certificate", path.display()),
+                    name(setting),
+                    format!("{value:?} is not from {MIN_TIMEOUT:?} to {MAX_TIMEOUT:?}"),
                 ));
             }
+        }
+        if let Some((setting, path)) = self.ca_file.take() {
+            let certificates = read_ca_file(&path).map_err(|e| Error::config(setting, e))?;
             self.config.ca_certificates.extend(certificates);
         }
         Ok(self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn taking_over_foreign_clients_is_off_unless_asked_for() {
+        let urls = [
+            ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
+            ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
+        ];
+        let config = Config::from_env_with(env(&urls)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!config.take_over_foreign_client);
+        let mut asked = urls.to_vec();
+        asked.push(("HYDRA_TAKE_OVER_FOREIGN_CLIENT", "true"));
+        let config = Config::from_env_with(env(&asked)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.take_over_foreign_client);
     }
 }

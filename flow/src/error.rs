@@ -87,18 +87,108 @@ pub enum Error {
         reason: String,
     },
 
+    /// Hydra's response body is larger than the SDK's cap ([`hydra_sdk::set_max_response_body`]);
+    /// reading stopped at the cap. Not retried: the same request gets the same answer.
+    #[error(
+        "{stage}: the response from {url} ({status}) exceeds the limit of {limit} bytes; \
+        reading stopped there"
+    )]
+    ResponseTooLarge {
+        /// The step.
+        stage: Stage,
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+
     /// Retries ran out of time: the caller's deadline passed.
-    #[error("{stage}: no success within the deadline of {deadline:?} ({attempts} attempts){}",
+    #[error("{stage}: no success within the deadline of {deadline:?} ({attempts} {stage} \
+        attempts){}",
         .last.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
     DeadlineExceeded {
         /// The step.
         stage: Stage,
         /// The configured deadline.
         deadline: Duration,
-        /// How many requests were sent.
+        /// How many requests this stage sent.
         attempts: u32,
         /// The last error seen; none when the last attempt itself ran out of time.
         last: Option<Box<Error>>,
+    },
+
+    /// The client exists but belongs to someone else (its `metadata` has no `hydra-rs.flow`
+    /// marker), and it cannot serve this configuration as it is. The flow changed nothing;
+    /// `fix` is the admin API call that would make it serve.
+    #[error("{stage}: client `{client_id}` is not managed by this library (no `hydra-rs.flow` \
+        marker in its metadata), so it is used as it is and never changed, and it cannot serve \
+        this configuration: {}. Nothing was changed; an administrator can fix it with: {fix}",
+        .problems.join("; "))]
+    ForeignClient {
+        /// The step.
+        stage: Stage,
+        /// The client id.
+        client_id: String,
+        /// What the client lacks, one entry per field (`grant_types lacks client_credentials`).
+        problems: Vec<String>,
+        /// A command for an administrator (a JSON Patch with curl), or the setting to change.
+        fix: String,
+    },
+
+    /// Another instance set this client's secret within the quiet period and this one does not
+    /// know it. Setting it again would lock that instance out, so the flow stops instead.
+    #[error("register: the secret of client `{client_id}` was set {}s ago by another instance \
+        ({holder}) and this one does not know it; replicas that share a client id need a shared \
+        secret: set HYDRA_CLIENT_SECRET or HYDRA_CLIENT_SECRET_FILE (a secret is set again only \
+        {}s after its last change)", .ago.as_secs(), .quiet.as_secs())]
+    SecretHeldElsewhere {
+        /// The client id.
+        client_id: String,
+        /// The instance that set the secret (a random id from the client's marker).
+        holder: String,
+        /// How long ago.
+        ago: Duration,
+        /// The quiet period.
+        quiet: Duration,
+    },
+
+    /// Hydra kept answering `invalid_client` after the bounded number of re-registrations: the
+    /// flow gives up instead of creating clients without end.
+    #[error("token: Hydra keeps rejecting client `{client_id}` after {reregistrations} \
+        re-registrations within {}s; giving up: {last}", .window.as_secs())]
+    ClientRejected {
+        /// The client id.
+        client_id: String,
+        /// Re-registrations made within the window.
+        reregistrations: u32,
+        /// The window they are counted in.
+        window: Duration,
+        /// The last rejection.
+        last: Box<Error>,
+    },
+
+    /// Hydra (or a proxy) asked to wait (`Retry-After`) longer than what is left of the
+    /// deadline, so the client gave up at once instead of sleeping past it.
+    #[error(
+        "{stage}: gave up without waiting: Retry-After asks for {retry_after:?}, more than \
+        the {remaining:?} left of the deadline of {deadline:?} ({attempts} {stage} attempts); \
+        last error: {last}"
+    )]
+    RetryAfterBeyondDeadline {
+        /// The step.
+        stage: Stage,
+        /// The wait asked for.
+        retry_after: Duration,
+        /// What was left of the deadline.
+        remaining: Duration,
+        /// The configured deadline.
+        deadline: Duration,
+        /// How many requests this stage sent.
+        attempts: u32,
+        /// The answer that carried the `Retry-After`.
+        last: Box<Error>,
     },
 }
 
@@ -118,7 +208,12 @@ impl Error {
             Error::OAuth2 { stage, .. }
             | Error::Transport { stage, .. }
             | Error::InvalidResponse { stage, .. }
-            | Error::DeadlineExceeded { stage, .. } => Some(*stage),
+            | Error::ResponseTooLarge { stage, .. }
+            | Error::DeadlineExceeded { stage, .. }
+            | Error::RetryAfterBeyondDeadline { stage, .. }
+            | Error::ForeignClient { stage, .. } => Some(*stage),
+            Error::SecretHeldElsewhere { .. } => Some(Stage::Register),
+            Error::ClientRejected { .. } => Some(Stage::Token),
         }
     }
 
@@ -128,6 +223,8 @@ impl Error {
         match self {
             Error::OAuth2 { error, .. } => Some(error),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.oauth2_error(),
+            Error::ClientRejected { last, .. } => last.oauth2_error(),
+            Error::RetryAfterBeyondDeadline { last, .. } => last.oauth2_error(),
             _ => None,
         }
     }
@@ -137,7 +234,9 @@ impl Error {
         match self {
             Error::OAuth2 { status, .. } => *status,
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Error::ResponseTooLarge { status, .. } => Some(*status),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.status(),
+            Error::RetryAfterBeyondDeadline { last, .. } => last.status(),
             _ => None,
         }
     }
@@ -157,6 +256,12 @@ impl Error {
                 error_hint: error.error_hint,
                 retry_after,
             },
+            ApiError::BodyTooLarge { status, limit } => Error::ResponseTooLarge {
+                stage,
+                url: url.to_string(),
+                status: status.as_u16(),
+                limit,
+            },
             ApiError::InvalidBody { reason, len } => Error::InvalidResponse {
                 stage,
                 url: url.to_string(),
@@ -175,29 +280,26 @@ impl Error {
         }
     }
 
-    /// Whether trying again may succeed: transport failures, 5xx and 429 (RFC 6585 §4).
+    /// Whether trying again may succeed: connection failures, timeouts, a body cut short, 5xx,
+    /// 408 and 429 ([`ApiError::is_transient`]). Never: TLS certificate and handshake failures,
+    /// other 4xx, malformed or oversized success bodies, configuration. (`invalid_client` has
+    /// its own recovery in [`crate::TokenSource`].)
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { source, .. } => match source.status() {
-                Some(status) => status.is_server_error() || status.as_u16() == 429,
-                None => !matches!(source.as_ref(), ApiError::InvalidRequest(_)),
-            },
+            Error::Transport { source, .. } => source.is_transient(),
             Error::OAuth2 {
                 status: Some(status),
                 ..
-            } => *status >= 500 || *status == 429,
+            } => *status >= 500 || matches!(*status, 408 | 429),
             _ => false,
         }
     }
 
-    /// How long Hydra asked to wait before trying again.
+    /// How long Hydra asked to wait before trying again (`Retry-After`).
     pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::OAuth2 { retry_after, .. } => *retry_after,
-            Error::Transport { source, .. } => match source.as_ref() {
-                ApiError::Hydra { retry_after, .. } => *retry_after,
-                _ => None,
-            },
+            Error::Transport { source, .. } => source.retry_after(),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bounds;
 mod config;
 mod error;
 mod middleware;
@@ -14,8 +15,10 @@ pub use config::{
 };
 pub use error::{Error, Stage};
 pub use middleware::BearerAuth;
-pub use source::TokenSource;
-pub use steps::{AccessToken, Registration};
+pub use source::{TokenSource, MAX_REREGISTRATIONS, REREGISTRATION_WINDOW};
+pub use steps::{
+    AccessToken, Registration, ASSUMED_LIFETIME, MARKER_KEY, MAX_LIFETIME, SECRET_QUIET_PERIOD,
+};
 
 /// Registers the client, authorizes it (unless turned off), and returns an access token: the
 /// whole sequence once, with retries within the configured deadline.
@@ -35,6 +38,8 @@ pub async fn acquire_token(config: &Config) -> Result<AccessToken, Error> {
 pub struct Flow {
     config: Config,
     hydra: steps::Hydra,
+    /// The client id, secret and instance id, fixed here so retries register the same client.
+    identity: steps::Identity,
 }
 
 impl std::fmt::Debug for Flow {
@@ -46,10 +51,17 @@ impl std::fmt::Debug for Flow {
 }
 
 impl Flow {
-    /// Builds the HTTP clients for `config`; sends nothing.
+    /// Builds the HTTP clients for `config` and fixes the client id (the configured one, or a
+    /// random UUID) and secret (the configured one, or a random one) for every registration this
+    /// `Flow` makes; sends nothing.
     pub fn new(config: Config) -> Result<Self, Error> {
         let hydra = steps::Hydra::new(&config)?;
-        Ok(Flow { config, hydra })
+        let identity = steps::Identity::new(&config)?;
+        Ok(Flow {
+            config,
+            hydra,
+            identity,
+        })
     }
 
     /// The configuration.
@@ -57,14 +69,17 @@ impl Flow {
         &self.config
     }
 
-    /// Step 1: registers the client on the admin API, or finds and reuses it when a stable
-    /// client id is configured and Hydra already has it.
+    /// Step 1: registers the client on the admin API, or finds and reuses it when Hydra already
+    /// has a client with this id (see [`Config`] for what the flow may change in it).
     pub async fn register(&self) -> Result<Registration, Error> {
-        self.register_with(false).await
+        Ok(self.register_with(false).await?.registration)
     }
 
-    pub(crate) async fn register_with(&self, secret_rejected: bool) -> Result<Registration, Error> {
-        steps::register(&self.hydra, &self.config, secret_rejected).await
+    pub(crate) async fn register_with(
+        &self,
+        secret_rejected: bool,
+    ) -> Result<steps::Registered, Error> {
+        steps::register(&self.hydra, &self.config, &self.identity, secret_rejected).await
     }
 
     /// Step 2: the authorize request on the public `/oauth2/auth`, redirects not followed.

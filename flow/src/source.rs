@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
-use crate::retry::{retrying, Deadline};
+use crate::retry::{retrying, Attempts, Deadline};
 use crate::steps::{AccessToken, Registration};
 use crate::{Config, Error, Flow, Stage};
 
@@ -21,8 +21,10 @@ use crate::{Config, Error, Flow, Stage};
 ///   while Hydra is reachable.
 /// - **Single-flight.** However many callers arrive on a cold or expired cache, one request goes
 ///   to Hydra; the others wait for its result.
-/// - **Self-healing.** When Hydra rejects the client (`invalid_client`: Hydra restarted on an
-///   in-memory database, or the secret changed), it registers again and retries.
+/// - **Self-healing, bounded.** When Hydra rejects the client (`invalid_client`: Hydra restarted
+///   on an in-memory database, or the secret changed), it registers again and retries: at most
+///   [`MAX_REREGISTRATIONS`] times per [`REREGISTRATION_WINDOW`], deleting a client it created
+///   before making it anew, and never touching a client it does not own.
 /// - **Retried within a deadline.** Transport errors, 5xx and 429 are retried with exponential
 ///   backoff and jitter, honouring `Retry-After`, until the configured deadline; every request
 ///   has a timeout.
@@ -42,11 +44,25 @@ struct Inner {
     refresher: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
 }
 
+/// At most this many re-registrations after Hydra rejected the client (`invalid_client`), per
+/// source, within [`REREGISTRATION_WINDOW`]; then [`Error::ClientRejected`].
+pub const MAX_REREGISTRATIONS: usize = 3;
+/// The window [`MAX_REREGISTRATIONS`] is counted in.
+pub const REREGISTRATION_WINDOW: Duration = Duration::from_secs(600);
+/// The wait before the first re-registration in the window; doubled for each further one
+/// (1 s, 2 s, 4 s).
+const REREGISTRATION_BACKOFF: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 struct Session {
     registration: Option<Registration>,
+    /// Whether the registered client carries this library's marker: only such a client is ever
+    /// deleted, and only if this source created it.
+    owned: bool,
     /// Hydra rejected the secret in hand: the next registration must set a secret, not trust it.
     secret_rejected: bool,
+    /// When this source re-registered after a rejection, within the last window.
+    reregistrations: std::collections::VecDeque<Instant>,
 }
 
 impl Drop for Inner {
@@ -134,8 +150,11 @@ impl TokenSource {
         }
         let session = self.inner.session.lock().await;
         match &session.registration {
-            Some(registration) => self.inner.flow.delete(&registration.client_id).await,
-            None => Ok(()),
+            // Never a client someone else owns.
+            Some(registration) if session.owned => {
+                self.inner.flow.delete(&registration.client_id).await
+            }
+            _ => Ok(()),
         }
     }
 
@@ -210,21 +229,22 @@ async fn refresh_loop(weak: Weak<Inner>, at: Instant) {
 
 impl Inner {
     /// One token request: register (and authorize) if there is no registration, then the token
-    /// call; on `invalid_client`, register again and retry (at most twice).
+    /// call; on `invalid_client`, register again and retry, within the bounds of [`Self::recover`].
     async fn fetch(&self, session: &mut Session) -> Result<AccessToken, Error> {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
-        let mut attempts = 0;
-        let mut recoveries = 0;
+        let mut attempts = Attempts::default();
         loop {
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
                 None => {
                     let secret_rejected = session.secret_rejected;
-                    let registration = retrying(Stage::Register, deadline, &mut attempts, || {
+                    let registered = retrying(Stage::Register, deadline, &mut attempts, || {
                         self.flow.register_with(secret_rejected)
                     })
                     .await?;
+                    session.owned = registered.owned;
+                    let registration = registered.registration;
                     if config.authorize {
                         retrying(Stage::Authorize, deadline, &mut attempts, || {
                             self.flow.authorize(&registration)
@@ -243,14 +263,49 @@ impl Inner {
             .await;
             match result {
                 Ok(token) => return Ok(token),
-                Err(e) if e.is_invalid_client() && recoveries < 2 => {
-                    recoveries += 1;
-                    warn!(client_id = %registration.client_id, error = %e, "Hydra rejected the client; registering it again");
-                    session.registration = None;
-                    session.secret_rejected = true;
+                Err(e) if e.is_invalid_client() => {
+                    self.recover(session, &registration, e, deadline).await?
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// After Hydra rejected `registration` at the token endpoint: waits, deletes the client if
+    /// this source created it, and leaves the session to register again. Bounded: at most
+    /// [`MAX_REREGISTRATIONS`] per [`REREGISTRATION_WINDOW`] per source, with a doubling wait,
+    /// and never past `deadline`; beyond that, [`Error::ClientRejected`].
+    async fn recover(
+        &self,
+        session: &mut Session,
+        registration: &Registration,
+        rejected: Error,
+        deadline: Deadline,
+    ) -> Result<(), Error> {
+        let now = Instant::now();
+        session
+            .reregistrations
+            .retain(|t| now.saturating_duration_since(*t) < REREGISTRATION_WINDOW);
+        let made = session.reregistrations.len();
+        let give_up = |last: Error| Error::ClientRejected {
+            client_id: registration.client_id.clone(),
+            reregistrations: u32::try_from(made).unwrap_or(u32::MAX),
+            window: REREGISTRATION_WINDOW,
+            last: Box::new(last),
+        };
+        let wait = REREGISTRATION_BACKOFF.saturating_mul(1u32 << made.min(16));
+        if made >= MAX_REREGISTRATIONS || wait >= deadline.remaining() {
+            return Err(give_up(rejected));
+        }
+        warn!(client_id = %registration.client_id, error = %rejected, wait_s = wait.as_secs(), "Hydra rejected the client; registering it again");
+        tokio::time::sleep(wait).await;
+        session.reregistrations.push_back(Instant::now());
+        if session.owned && registration.created {
+            // A client this source made and Hydra keeps rejecting goes before another is made.
+            self.flow.delete(&registration.client_id).await?;
+        }
+        session.registration = None;
+        session.secret_rejected = true;
+        Ok(())
     }
 }

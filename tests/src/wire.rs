@@ -44,6 +44,16 @@ impl Recorded {
     }
 }
 
+/// Where the proxy holds the first `POST` it sees, for [`WireRecorder::start_holding_first_post`]:
+/// a stall a real Hydra cannot be made to produce on demand.
+#[derive(Debug, Clone, Copy)]
+pub enum Hold {
+    /// Before forwarding it: Hydra sees the request only after the hold.
+    Request(Duration),
+    /// After Hydra answered it: Hydra acts at once, the client hears back only after the hold.
+    Response(Duration),
+}
+
 /// The proxy; stops when dropped.
 pub struct WireRecorder {
     url: String,
@@ -60,6 +70,17 @@ impl Drop for WireRecorder {
 impl WireRecorder {
     /// Starts a proxy for `upstream`, a plain `http://127.0.0.1:PORT` base URL.
     pub async fn start(upstream: &str) -> std::io::Result<Self> {
+        Self::start_with(upstream, None).await
+    }
+
+    /// [`WireRecorder::start`], holding the first `POST` as `hold` says (the request is forwarded
+    /// even if the client gave up meanwhile, as a slow network would).
+    pub async fn start_holding_first_post(upstream: &str, hold: Hold) -> std::io::Result<Self> {
+        Self::start_with(upstream, Some(hold)).await
+    }
+
+    async fn start_with(upstream: &str, hold: Option<Hold>) -> std::io::Result<Self> {
+        let held = Arc::new(std::sync::atomic::AtomicBool::new(hold.is_none()));
         let upstream = upstream
             .strip_prefix("http://")
             .ok_or_else(|| std::io::Error::other("the recorder forwards plain http only"))?
@@ -73,10 +94,13 @@ impl WireRecorder {
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
                 let recorded = recorded.clone();
+                let held = held.clone();
                 tokio::spawn(async move {
-                    let _ =
-                        tokio::time::timeout(IO_TIMEOUT, forward_one(client, &upstream, &recorded))
-                            .await;
+                    let _ = tokio::time::timeout(
+                        IO_TIMEOUT,
+                        forward_one(client, &upstream, &recorded, hold, &held),
+                    )
+                    .await;
                 });
             }
         });
@@ -110,17 +134,30 @@ async fn forward_one(
     mut client: TcpStream,
     upstream: &str,
     recorded: &Mutex<Vec<Recorded>>,
+    hold: Option<Hold>,
+    held: &std::sync::atomic::AtomicBool,
 ) -> std::io::Result<()> {
     let Some((request, raw)) = read_request(&mut client).await? else {
         return Ok(());
     };
+    // Only the first POST is held: the flag flips once.
+    let hold = (request.method == "POST" && !held.swap(true, std::sync::atomic::Ordering::SeqCst))
+        .then_some(hold)
+        .flatten();
     if let Ok(mut all) = recorded.lock() {
         all.push(request);
+    }
+    if let Some(Hold::Request(delay)) = hold {
+        tokio::time::sleep(delay).await;
     }
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(&raw).await?;
     let mut response = Vec::new();
     server.read_to_end(&mut response).await?;
+    if let Some(Hold::Response(delay)) = hold {
+        tokio::time::sleep(delay).await;
+    }
+    // The client may have given up during a hold; Hydra has acted either way.
     client.write_all(&response).await?;
     client.shutdown().await
 }

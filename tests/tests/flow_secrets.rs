@@ -73,14 +73,21 @@ async fn trace_output_of_whole_flows_never_contains_a_secret() -> TestResult {
         format!("{registration:?}"),
     ]);
 
-    // client_secret_basic with a generated secret; restarted to take the rotation path.
-    let basic = Config::builder(hydra.admin_url(), hydra.public_url())
-        .client_id("traced-basic")
-        .token_auth_method(TokenAuthMethod::ClientSecretBasic)
-        .scope("read")
-        .build()?;
-    for _ in 0..2 {
-        let source = flow::TokenSource::new(basic.clone())?;
+    // client_secret_basic with a generated secret; restarted with a configured one, which the
+    // flow then sets on its client in a JSON Patch (the secret-setting path).
+    let basic_secret = format!("configured-basic-{}", std::process::id());
+    secrets.push(basic_secret.clone());
+    let basic = || {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("traced-basic")
+            .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+            .scope("read")
+    };
+    for basic in [
+        basic().build()?,
+        basic().client_secret(basic_secret).build()?,
+    ] {
+        let source = flow::TokenSource::new(basic)?;
         let token = source.token().await?;
         let registration = source.registration().await.ok_or("registered")?;
         secrets.push(token.secret().expose_secret().to_string());

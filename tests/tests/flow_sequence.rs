@@ -1,5 +1,6 @@
 //! The flow against a real Hydra: the whole sequence, JWT verification, single-flight under
 //! load, idempotent registration across restarts, and recovery when Hydra forgets everything.
+//! (Ownership, minimal reconcile, replicas and bounded recovery: `flow_ownership.rs`.)
 
 use std::error::Error;
 use std::time::Duration;
@@ -208,16 +209,18 @@ async fn a_thousand_concurrent_callers_on_a_cold_source_cause_one_token_request(
 }
 
 #[tokio::test]
-async fn a_hundred_restarts_with_a_stable_id_leave_one_client() -> TestResult {
+async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_never_rotate(
+) -> TestResult {
     let hydra = Hydra::start().await?;
-    let config = bss(hydra.admin_url(), hydra.public_url())
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    let config = bss(admin.url(), hydra.public_url())
         .client_id("bss-stable")
+        .client_secret("the-stable-shared-secret")
         .authorize(false)
         .build()?;
     let mut last = None;
     for _ in 0..100 {
-        // A new process each time: nothing carried over but the configuration. The secret is
-        // not configured, so each restart must rotate it through the admin API.
+        // A new process each time: nothing carried over but the configuration.
         let source = flow::TokenSource::new(config.clone())?;
         last = Some(source.token().await?);
         source.shutdown().await?;
@@ -231,6 +234,26 @@ async fn a_hundred_restarts_with_a_stable_id_leave_one_client() -> TestResult {
     );
     assert_eq!(all[0].client_id.as_deref(), Some("bss-stable"));
     assert!(introspect(&hydra, &last.ok_or("no token")?).await?.active);
+    // The configured secret always worked: no restart wrote to the client.
+    assert_eq!(admin.count("PATCH", "/admin/clients/bss-stable"), 0);
+    assert_eq!(admin.count("PUT", "/admin/clients/bss-stable"), 0);
+
+    // A restart with the same id and no secret does not know the one Hydra holds, and another
+    // instance set it moments ago: a configuration error, not a rotation that would lock the
+    // other instance out.
+    let unshared = bss(admin.url(), hydra.public_url())
+        .client_id("bss-stable")
+        .authorize(false)
+        .build()?;
+    let err = flow::acquire_token(&unshared)
+        .await
+        .expect_err("a second secret for one client id");
+    assert!(
+        matches!(err, flow::Error::SecretHeldElsewhere { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("HYDRA_CLIENT_SECRET"), "{err}");
+    assert_eq!(admin.count("PATCH", "/admin/clients/bss-stable"), 0);
     Ok(())
 }
 
@@ -250,6 +273,7 @@ async fn with_a_configured_secret_restarts_reuse_the_client_without_replacing_it
     assert_eq!(admin.count("POST", "/admin/clients"), 5);
     assert_eq!(admin.count("GET", "/admin/clients/bss-known"), 4);
     assert_eq!(admin.count("PUT", "/admin/clients/bss-known"), 0);
+    assert_eq!(admin.count("PATCH", "/admin/clients/bss-known"), 0);
     assert_eq!(clients(&hydra).await?.len(), 1);
     Ok(())
 }
@@ -406,6 +430,7 @@ async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> T
     let hydra = Hydra::start().await?;
     let first = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("bss-evolving")
+        .client_secret("bss-evolving-secret")
         .scope("read")
         .authorize(false)
         .build()?;
@@ -413,6 +438,7 @@ async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> T
     // The next release of the service needs another scope and JWTs.
     let second = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("bss-evolving")
+        .client_secret("bss-evolving-secret")
         .registered_scope("read write")
         .scope("write")
         .access_token_strategy(AccessTokenStrategy::Jwt)

@@ -3,8 +3,9 @@
 //! What OpenCHAMI's quickstart does with bash and curl (register a client, request a token,
 //! cut it out of the JSON), as one command that keeps secrets out of the process list and logs.
 //! Settings come from the `HYDRA_*` variables of `flow::Config::from_env`; flags override them.
-//! The client secret is read only from `HYDRA_CLIENT_SECRET`, never from a flag, since
-//! command lines are visible to every user of the machine.
+//! The client secret is read only from `HYDRA_CLIENT_SECRET` or the file named by
+//! `HYDRA_CLIENT_SECRET_FILE`, never from a flag, since command lines are visible to every user
+//! of the machine.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -33,7 +34,9 @@ Options (each overrides the environment variable named beside it):
                            expires_in, expires_at, scope) instead of the bare token
   -h, --help               this text
 
-The client secret comes only from HYDRA_CLIENT_SECRET. On failure: a one-line reason on
+The client secret comes only from HYDRA_CLIENT_SECRET, or from the file named by
+HYDRA_CLIENT_SECRET_FILE (a small regular file; a trailing newline is trimmed). A client
+this tool did not create is used as it is and never changed. On failure: a one-line reason on
 stderr, exit status 1; a usage error exits with 2.";
 
 fn main() -> ExitCode {
@@ -126,7 +129,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 "--ca-file" => "HYDRA_CA_FILE",
                 "--client-secret" => return Err(
                     "--client-secret is not accepted: command lines are visible to other users; \
-                     set HYDRA_CLIENT_SECRET"
+                     set HYDRA_CLIENT_SECRET or HYDRA_CLIENT_SECRET_FILE"
                         .into(),
                 ),
                 other => return Err(format!("unknown argument `{other}`")),

@@ -6,6 +6,7 @@
 //! retries and recovery are the caller's ([`crate::TokenSource`]).
 
 mod authorize;
+mod ownership;
 mod register;
 mod token;
 
@@ -15,10 +16,11 @@ use crate::config::Config;
 use crate::{Error, Stage};
 
 pub(crate) use authorize::authorize;
+pub use ownership::{MARKER_KEY, SECRET_QUIET_PERIOD};
 pub use register::Registration;
-pub(crate) use register::{delete, register};
+pub(crate) use register::{delete, register, Identity, Registered};
 pub(crate) use token::token;
-pub use token::AccessToken;
+pub use token::{AccessToken, ASSUMED_LIFETIME, MAX_LIFETIME};
 
 /// The SDK clients for Hydra's two APIs, built once from the configuration.
 #[derive(Clone)]

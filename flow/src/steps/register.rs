@@ -3,10 +3,12 @@
 use std::fmt;
 
 use hydra_sdk::{types, ApiError, Secret};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Map, Value};
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use super::{missing, Hydra};
+use super::ownership::{self, now_unix, Change, Marker, MARKER_KEY};
+use super::Hydra;
 use crate::config::{Config, TokenAuthMethod};
 use crate::{Error, Stage};
 
@@ -22,7 +24,8 @@ pub struct Registration {
     pub registration_access_token: Option<SecretString>,
     /// How the client authenticates at the token endpoint.
     pub token_auth_method: TokenAuthMethod,
-    /// Whether this call created the client (`false`: it existed and was reused).
+    /// Whether this source (this [`crate::Flow`] or [`crate::TokenSource`]) created the client,
+    /// including by a POST that timed out and was found by its retry (`false`: it existed).
     pub created: bool,
 }
 
@@ -62,130 +65,122 @@ fn generate_secret() -> Result<SecretString, Error> {
     ))
 }
 
-/// The client metadata this configuration registers.
-fn desired_client(
-    config: &Config,
-    secret: Option<&SecretString>,
-) -> Result<types::OAuth2Client, Error> {
-    let strings = |v: Vec<String>| Some(types::StringSliceJsonFormat(v));
-    types::OAuth2Client::builder()
-        .client_id(config.client_id.clone())
-        .client_secret(secret.map(|s| Secret::from(s.clone())))
-        .client_name(Some(config.client_name.clone()))
-        .grant_types(strings(vec!["client_credentials".to_string()]))
-        .response_types(strings(config.response_types.clone()))
-        .redirect_uris(strings(config.redirect_uris()))
-        .scope(config.registered_scope().map(str::to_string))
-        .audience(
-            (!config.audience.is_empty())
-                .then(|| types::StringSliceJsonFormat(config.audience.clone())),
-        )
-        .token_endpoint_auth_method(config.token_auth_method.as_str().to_string())
-        .access_token_strategy(config.access_token_strategy.map(|s| s.as_str().to_string()))
-        .try_into()
-        .map_err(|e: types::error::ConversionError| Error::config("client", e.to_string()))
+/// Who this source is to Hydra, fixed before the first request so that every retry of a
+/// registration sends the same client: the client id (configured, or a random UUID), the secret
+/// (configured, or generated here, since Hydra keeps only a hash of the one it generates), and
+/// a random instance id recorded in the marker of the clients this source creates.
+#[derive(Clone)]
+pub(crate) struct Identity {
+    pub(crate) client_id: String,
+    pub(crate) secret: SecretString,
+    pub(crate) secret_configured: bool,
+    pub(crate) instance: String,
 }
 
-/// What differs between a registered client and the one this configuration wants; empty when
-/// the existing client serves.
-fn mismatches(existing: &types::OAuth2Client, config: &Config) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let has = |list: &Option<types::StringSliceJsonFormat>, item: &str| {
-        list.as_ref().is_some_and(|l| l.0.iter().any(|x| x == item))
-    };
-    if !has(&existing.grant_types, "client_credentials") {
-        out.push("grant_types");
+impl Identity {
+    pub(crate) fn new(config: &Config) -> Result<Self, Error> {
+        let (secret, secret_configured) = match &config.client_secret {
+            Some(secret) => (secret.clone(), true),
+            None => (generate_secret()?, false),
+        };
+        Ok(Identity {
+            client_id: config
+                .client_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            secret,
+            secret_configured,
+            instance: uuid::Uuid::new_v4().to_string(),
+        })
     }
-    if let Some(wanted) = config.registered_scope() {
-        let granted: Vec<&str> = existing.scope.as_deref().unwrap_or("").split(' ').collect();
-        if !wanted.split(' ').all(|s| granted.contains(&s)) {
-            out.push("scope");
-        }
-    }
-    if existing.token_endpoint_auth_method != config.token_auth_method.as_str() {
-        out.push("token_endpoint_auth_method");
-    }
-    if !config.audience.iter().all(|a| has(&existing.audience, a)) {
-        out.push("audience");
-    }
-    if let Some(strategy) = config.access_token_strategy {
-        if existing.access_token_strategy.as_deref() != Some(strategy.as_str()) {
-            out.push("access_token_strategy");
-        }
-    }
-    if config.authorize {
-        if !config
-            .redirect_uris()
-            .iter()
-            .all(|u| has(&existing.redirect_uris, u))
-        {
-            out.push("redirect_uris");
-        }
-        if !config
-            .response_types
-            .iter()
-            .all(|t| has(&existing.response_types, t))
-        {
-            out.push("response_types");
-        }
-    }
-    out
 }
 
-/// Registers the client, or finds and reuses it.
+/// A registration and whether the client is this library's (carries its marker).
+pub(crate) struct Registered {
+    pub(crate) registration: Registration,
+    pub(crate) owned: bool,
+}
+
+fn marker(identity: &Identity, managed: Map<String, Value>) -> Marker {
+    Marker {
+        v: 1,
+        created_by: identity.instance.clone(),
+        managed,
+        secret_set_by: identity.instance.clone(),
+        secret_set_at: now_unix(),
+        secret_configured: identity.secret_configured,
+    }
+}
+
+/// The client this configuration registers: only the fields it manages, the marker, and the
+/// id and secret fixed in `identity`.
+fn new_client(config: &Config, identity: &Identity) -> Result<types::OAuth2Client, Error> {
+    let managed = ownership::desired(config);
+    let mut body = Value::Object(managed.clone());
+    if let Some(scope) = body.get_mut("scope") {
+        *scope = scope
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+            .into();
+    }
+    let marker = serde_json::to_value(marker(identity, managed))
+        .map_err(|e| Error::config("client", e.to_string()))?;
+    body["client_id"] = identity.client_id.clone().into();
+    body["metadata"] = serde_json::json!({ MARKER_KEY: marker });
+    let mut client: types::OAuth2Client =
+        serde_json::from_value(body).map_err(|e| Error::config("client", e.to_string()))?;
+    client.client_secret = Some(Secret::from(identity.secret.clone()));
+    Ok(client)
+}
+
+/// Registers the client, or finds its existing one.
 ///
-/// With a configured client id: a 409 means the client exists. It is reused as is when its
-/// metadata fits and its secret is known (configured) and not `secret_rejected`; otherwise it is
-/// replaced (`PUT /admin/clients/{id}`) with this configuration's metadata and a secret: the
-/// configured one, or a freshly generated one (rotation).
+/// `POST /admin/clients` with the id and secret from `identity`. A 409 means the client exists:
+/// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch, and
+///   the secret is set only if this source does not know it or Hydra rejected it
+///   (`secret_rejected`), and no other instance set it within [`ownership::SECRET_QUIET_PERIOD`];
+/// - someone else's: used as it is when it can serve, else [`Error::ForeignClient`]; taken over
+///   only if the configuration opts in.
 pub(crate) async fn register(
     hydra: &Hydra,
     config: &Config,
+    identity: &Identity,
     secret_rejected: bool,
-) -> Result<Registration, Error> {
+) -> Result<Registered, Error> {
     let url = format!("{}/admin/clients", config.admin_url);
-    let span = info_span!("hydra.register", admin_url = %config.admin_url, client_id = config.client_id.as_deref().unwrap_or("(generated)"));
+    let span = info_span!("hydra.register", admin_url = %config.admin_url, client_id = %identity.client_id);
     async {
-        let desired = desired_client(config, config.client_secret.as_ref())?;
         let created = hydra
             .admin
             .create_o_auth2_client()
-            .body(desired)
+            .body(new_client(config, identity)?)
             .send()
             .await;
         match created.map_err(ApiError::from) {
             Ok(response) => {
                 let client = response.into_inner();
-                let client_id = client
-                    .client_id
-                    .clone()
-                    .ok_or_else(|| missing(Stage::Register, &url, "client_id"))?;
-                let client_secret = client
-                    .client_secret
-                    .clone()
-                    .map(SecretString::from)
-                    .or_else(|| config.client_secret.clone())
-                    .ok_or_else(|| missing(Stage::Register, &url, "client_secret"))?;
-                info!(client_id = %client_id, "registered a new OAuth2 client");
-                Ok(Registration {
-                    client_id,
-                    client_secret,
-                    registration_access_token: client
-                        .registration_access_token
-                        .map(SecretString::from),
-                    token_auth_method: config.token_auth_method,
-                    created: true,
+                info!("registered a new OAuth2 client");
+                Ok(Registered {
+                    registration: Registration {
+                        client_id: identity.client_id.clone(),
+                        client_secret: identity.secret.clone(),
+                        registration_access_token: client
+                            .registration_access_token
+                            .map(SecretString::from),
+                        token_auth_method: config.token_auth_method,
+                        created: true,
+                    },
+                    owned: true,
                 })
             }
             Err(ApiError::Hydra { status, .. }) if status.as_u16() == 409 => {
-                let Some(id) = config.client_id.as_deref() else {
-                    return Err(Error::InvalidResponse {
-                        stage: Stage::Register,
-                        url,
-                        reason: "409 Conflict for a client without a configured id".into(),
-                    });
-                };
-                reuse(hydra, config, id, secret_rejected).await
+                reuse(hydra, config, identity, secret_rejected).await
             }
             Err(e) => Err(Error::from_api(Stage::Register, &url, e)),
         }
@@ -197,9 +192,10 @@ pub(crate) async fn register(
 async fn reuse(
     hydra: &Hydra,
     config: &Config,
-    id: &str,
+    identity: &Identity,
     secret_rejected: bool,
-) -> Result<Registration, Error> {
+) -> Result<Registered, Error> {
+    let id = identity.client_id.as_str();
     let url = format!("{}/admin/clients/{id}", config.admin_url);
     let existing = hydra
         .admin
@@ -209,46 +205,192 @@ async fn reuse(
         .await
         .map_err(|e| Error::from_api(Stage::Register, &url, e.into()))?
         .into_inner();
-    let differs = mismatches(&existing, config);
-    let known_secret = config.client_secret.clone().filter(|_| !secret_rejected);
-    if let (true, Some(secret)) = (differs.is_empty(), known_secret) {
-        info!(client_id = %id, "reusing the registered OAuth2 client");
-        return Ok(Registration {
-            client_id: id.to_string(),
-            client_secret: secret,
-            registration_access_token: None,
-            token_auth_method: config.token_auth_method,
-            created: false,
+    let registration = |created| Registration {
+        client_id: id.to_string(),
+        client_secret: identity.secret.clone(),
+        registration_access_token: None,
+        token_auth_method: config.token_auth_method,
+        created,
+    };
+    let marker = match Marker::of(&existing) {
+        Some(marker) => marker,
+        None if config.take_over_foreign_client => {
+            warn!(client_id = %id, "taking over a client this library did not create (take_over_foreign_client is on)");
+            let previous = Map::new();
+            let changes = ownership::plan(&existing, &previous, &ownership::desired(config));
+            let set_secret = !identity.secret_configured || secret_rejected;
+            patch(
+                hydra, config, identity, &existing, None, changes, set_secret,
+            )
+            .await?;
+            return Ok(Registered {
+                registration: registration(false),
+                owned: true,
+            });
+        }
+        None => {
+            foreign_serves(config, identity, &existing, secret_rejected)?;
+            info!(client_id = %id, "using a client this library does not own, as it is");
+            return Ok(Registered {
+                registration: registration(false),
+                owned: false,
+            });
+        }
+    };
+    let known = marker.secret_set_by == identity.instance || identity.secret_configured;
+    let set_secret = secret_rejected || !known;
+    // Another instance's secret is protected for the quiet period, so replicas without a shared
+    // secret cannot take it from each other; only a configured secret (the source of truth)
+    // replaces a generated one at once.
+    let overrides = identity.secret_configured && !marker.secret_configured;
+    if set_secret && marker.secret_set_by != identity.instance && !overrides {
+        let ago = marker.secret_age();
+        if ago < ownership::SECRET_QUIET_PERIOD {
+            return Err(Error::SecretHeldElsewhere {
+                client_id: id.to_string(),
+                holder: marker.secret_set_by.clone(),
+                ago,
+                quiet: ownership::SECRET_QUIET_PERIOD,
+            });
+        }
+    }
+    let changes = ownership::plan(&existing, &marker.managed, &ownership::desired(config));
+    if changes.is_empty() && !set_secret {
+        debug!(client_id = %id, "reusing the registered OAuth2 client as it is");
+    } else {
+        patch(
+            hydra,
+            config,
+            identity,
+            &existing,
+            Some(&marker),
+            changes,
+            set_secret,
+        )
+        .await?;
+    }
+    Ok(Registered {
+        registration: registration(marker.created_by == identity.instance),
+        owned: true,
+    })
+}
+
+/// Whether someone else's client can serve this configuration as it is.
+fn foreign_serves(
+    config: &Config,
+    identity: &Identity,
+    existing: &types::OAuth2Client,
+    secret_rejected: bool,
+) -> Result<(), Error> {
+    let id = &identity.client_id;
+    let secret_problem = if !identity.secret_configured {
+        Some("no client secret is configured, and Hydra keeps only a hash of this client's")
+    } else if secret_rejected {
+        Some("Hydra rejected the configured client secret (invalid_client)")
+    } else {
+        None
+    };
+    if let Some(problem) = secret_problem {
+        return Err(Error::ForeignClient {
+            stage: Stage::Register,
+            client_id: id.clone(),
+            problems: vec![problem.to_string()],
+            fix: "set HYDRA_CLIENT_SECRET (or HYDRA_CLIENT_SECRET_FILE) to this client's secret; \
+                  this library never sets the secret of a client it did not create"
+                .into(),
         });
     }
-    // The secret Hydra holds is unknown here (it stores only a hash), or the metadata is not
-    // what this service needs: replace the client with ours and a secret we know.
-    let secret = match (&config.client_secret, secret_rejected) {
-        (Some(configured), _) => configured.clone(),
-        (None, _) => generate_secret()?,
-    };
-    if differs.is_empty() {
-        info!(client_id = %id, "setting the registered client's secret");
-    } else {
-        warn!(client_id = %id, fields = ?differs, "registered client differs from the configuration; replacing it");
+    let changes = ownership::plan(existing, &Map::new(), &ownership::required(config));
+    if changes.is_empty() {
+        return Ok(());
     }
-    let replaced = hydra
+    let mut fix = ownership::admin_fix(&config.admin_url, id, &changes);
+    if changes
+        .iter()
+        .any(|c| matches!(c.field, "redirect_uris" | "response_types"))
+    {
+        fix.push_str(
+            " (or turn the authorize step off, HYDRA_AUTHORIZE=false: the client-credentials \
+             grant does not need it)",
+        );
+    }
+    Err(Error::ForeignClient {
+        stage: Stage::Register,
+        client_id: id.clone(),
+        problems: changes
+            .iter()
+            .map(|c| format!("{} is {}, needs {}", c.field, c.old, c.new))
+            .collect(),
+        fix,
+    })
+}
+
+/// `PATCH /admin/clients/{id}` with the managed fields that differ, the secret when asked, and
+/// the marker. (A JSON Patch `test` of the marker would make setting the secret atomic, but
+/// Hydra v2.3.0 answers 500 to any patch with a `test` operation.)
+#[allow(clippy::too_many_arguments)]
+async fn patch(
+    hydra: &Hydra,
+    config: &Config,
+    identity: &Identity,
+    existing: &types::OAuth2Client,
+    marker: Option<&Marker>,
+    changes: Vec<Change>,
+    set_secret: bool,
+) -> Result<(), Error> {
+    let id = identity.client_id.as_str();
+    let url = format!("{}/admin/clients/{id}", config.admin_url);
+    let invalid = |reason: String| Error::config("client", reason);
+    let mut ops = Vec::new();
+    let marker_path = format!("/metadata/{MARKER_KEY}");
+    for change in &changes {
+        warn!(client_id = %id, field = change.field, old = %change.old, new = %change.new, "reconciling a managed field of this library's client");
+        ops.push(change.op().map_err(invalid)?);
+    }
+    let mut next = match marker {
+        Some(read) => read.clone(),
+        None => {
+            // Taken over, not created: no instance created it or set its secret yet.
+            let mut fresh = self::marker(identity, Map::new());
+            fresh.created_by = String::new();
+            fresh.secret_set_by = String::new();
+            fresh.secret_set_at = 0;
+            fresh.secret_configured = false;
+            fresh
+        }
+    };
+    next.managed = ownership::desired(config);
+    if set_secret {
+        warn!(client_id = %id, field = "client_secret", old = "[redacted]", new = "[redacted]", "setting the client secret");
+        ops.push(
+            ownership::add(
+                "/client_secret",
+                identity.secret.expose_secret().to_string().into(),
+            )
+            .map_err(invalid)?,
+        );
+        next.secret_set_by = identity.instance.clone();
+        next.secret_set_at = now_unix();
+        next.secret_configured = identity.secret_configured;
+    }
+    if marker != Some(&next) {
+        let value = serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?;
+        // A client whose metadata is not an object (taken over) gets one to hold the marker.
+        if !existing.metadata.as_ref().is_some_and(|m| m.0.is_object()) {
+            ops.push(ownership::add("/metadata", serde_json::json!({})).map_err(invalid)?);
+        }
+        ops.push(ownership::add(&marker_path, value).map_err(invalid)?);
+    }
+    hydra
         .admin
-        .set_o_auth2_client()
+        .patch_o_auth2_client()
         .id(id)
-        .body(desired_client(config, Some(&secret))?)
+        .body(types::JsonPatchDocument(ops))
         .send()
         .await
-        .map_err(|e| Error::from_api(Stage::Register, &url, e.into()))?
-        .into_inner();
-    debug!(client_id = ?replaced.client_id, "client replaced");
-    Ok(Registration {
-        client_id: id.to_string(),
-        client_secret: secret,
-        registration_access_token: replaced.registration_access_token.map(SecretString::from),
-        token_auth_method: config.token_auth_method,
-        created: false,
-    })
+        .map_err(|e| Error::from_api(Stage::Register, &url, e.into()))?;
+    info!(client_id = %id, fields = changes.len(), secret_set = set_secret, "patched this library's client");
+    Ok(())
 }
 
 /// Deletes the client (`DELETE /admin/clients/{id}`); a client already gone is not an error.

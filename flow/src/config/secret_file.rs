@@ -1,0 +1,141 @@
+//! `HYDRA_CLIENT_SECRET_FILE`: the client secret from a file, as containers mount secrets.
+
+use std::path::Path;
+
+use secrecy::SecretString;
+
+use crate::Error;
+
+/// The largest secret file read: a secret is tens of bytes, so anything bigger is a mistake
+/// (a wrong path to a log or a device) and is not read into memory.
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// Reads a secret the container way (a mounted Kubernetes or Docker secret): a small regular
+/// file, its trailing newline trimmed. The error names the path, never the content.
+pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<SecretString, Error> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::config(name, format!("cannot open {shown}: {e}")))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::config(name, format!("cannot stat {shown}: {e}")))?;
+    if !metadata.is_file() {
+        return Err(Error::config(
+            name,
+            format!("{shown} is not a regular file"),
+        ));
+    }
+    if metadata.len() > MAX_SECRET_FILE {
+        return Err(Error::config(
+            name,
+            format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::config(name, format!("cannot read {shown}: {e}")))?;
+    if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_SECRET_FILE) {
+        return Err(Error::config(
+            name,
+            format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::config(name, format!("{shown} is not UTF-8 text")))?;
+    let secret = text.strip_suffix('\n').unwrap_or(&text);
+    let secret = secret.strip_suffix('\r').unwrap_or(secret);
+    if secret.trim().is_empty() {
+        return Err(Error::config(name, format!("{shown} is empty")));
+    }
+    Ok(SecretString::from(secret.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use crate::{Config, Error};
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_client_secret_is_read_from_a_small_regular_file_without_its_newline() {
+        let dir = std::env::temp_dir().join(format!("flow-secret-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.join("secret");
+        let path = file.to_string_lossy().into_owned();
+        let urls = [
+            ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
+            ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
+        ];
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut all: Vec<(&str, &str)> = urls.to_vec();
+            all.extend_from_slice(extra);
+            Config::from_env_with(env(&all))
+        };
+
+        std::fs::write(&file, "s3cret-from-a-file\n").unwrap_or_else(|e| panic!("{e}"));
+        let config = with(&[("HYDRA_CLIENT_SECRET_FILE", &path)]).unwrap_or_else(|e| panic!("{e}"));
+        let secret = config
+            .client_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_string());
+        assert_eq!(secret.as_deref(), Some("s3cret-from-a-file"));
+
+        // Not both; not a directory; not a large file; not an empty one; never the content.
+        let both = with(&[
+            ("HYDRA_CLIENT_SECRET", "x"),
+            ("HYDRA_CLIENT_SECRET_FILE", &path),
+        ]);
+        assert!(matches!(
+            both,
+            Err(Error::Config {
+                name: "HYDRA_CLIENT_SECRET_FILE",
+                ..
+            })
+        ));
+        let dir_path = dir.to_string_lossy().into_owned();
+        let err = with(&[("HYDRA_CLIENT_SECRET_FILE", &dir_path)])
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("not a regular file")),
+            "{err:?}"
+        );
+        std::fs::write(&file, "x".repeat(5000)).unwrap_or_else(|e| panic!("{e}"));
+        let err = with(&[("HYDRA_CLIENT_SECRET_FILE", &path)])
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("larger than")),
+            "{err:?}"
+        );
+        std::fs::write(&file, "\n").unwrap_or_else(|e| panic!("{e}"));
+        let err = with(&[("HYDRA_CLIENT_SECRET_FILE", &path)])
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("is empty")),
+            "{err:?}"
+        );
+        let missing = dir.join("absent").to_string_lossy().into_owned();
+        let err = with(&[("HYDRA_CLIENT_SECRET_FILE", &missing)])
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("cannot open")),
+            "{err:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
