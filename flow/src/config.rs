@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::bounds::{
+    check_scope, check_text, read_ca_file, shown, MAX_AUDIENCE, MAX_AUDIENCES, MAX_CLIENT_ID,
+    MAX_CLIENT_NAME, MAX_SCOPE, MAX_TIMEOUT, MIN_TIMEOUT,
+};
 use crate::Error;
 
 mod secret_file;
@@ -323,6 +327,11 @@ impl Config {
             "scope" => "HYDRA_SCOPE",
             "client_id" => "HYDRA_CLIENT_ID",
             "redirect_uri" => "HYDRA_REDIRECT_URI",
+            "client_name" => "HYDRA_CLIENT_NAME",
+            "audience" => "HYDRA_AUDIENCE",
+            "request_timeout" => "HYDRA_REQUEST_TIMEOUT",
+            "connect_timeout" => "HYDRA_CONNECT_TIMEOUT",
+            "deadline" => "HYDRA_DEADLINE",
             other => other,
         })
     }
@@ -386,9 +395,10 @@ fn parse_seconds(value: &str) -> Result<Duration, String> {
     let value = value.trim();
     let number = value.strip_suffix('s').unwrap_or(value);
     match number.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
-            "`{value}` is not a number of seconds between 0 and 86400"
+            "{} is not a number of seconds from 0.001 to 86400",
+            shown(value)
         )),
     }
 }
@@ -547,42 +557,64 @@ impl ConfigBuilder {
             .map_err(|e| Error::config(name("admin_url"), e.to_string()))?;
         c.public_url = hydra_sdk::normalize_base_url(&c.public_url)
             .map_err(|e| Error::config(name("public_url"), e.to_string()))?;
+        let check = |setting: &'static str, result: Result<(), String>| {
+            result.map_err(|reason| Error::config(name(setting), reason))
+        };
         if let Some(id) = &c.client_id {
+            check("client_id", check_text(id, MAX_CLIENT_ID))?;
             if id.trim().is_empty() || id.contains(['/', '?', '#']) {
                 return Err(Error::config(
                     name("client_id"),
-                    format!("`{id}` is not a usable client id"),
+                    format!("{} is not a usable client id", shown(id)),
                 ));
             }
         }
-        for scope in [&c.scope, &c.registered_scope].into_iter().flatten() {
-            if scope
-                .split(' ')
-                .any(|s| s.is_empty() || s.contains(['"', '\\']))
-            {
+        check("client_name", check_text(&c.client_name, MAX_CLIENT_NAME))?;
+        if let Some(scope) = &c.scope {
+            check("scope", check_scope(scope))?;
+        }
+        if let Some(scope) = &c.registered_scope {
+            check("registered_scope", check_scope(scope))?;
+        }
+        if c.audience.len() > MAX_AUDIENCES {
+            return Err(Error::config(
+                name("audience"),
+                format!("has more than {MAX_AUDIENCES} entries"),
+            ));
+        }
+        for audience in &c.audience {
+            check("audience", check_text(audience, MAX_AUDIENCE))?;
+            if audience.is_empty() || audience.contains(' ') {
                 return Err(Error::config(
-                    name("scope"),
-                    format!("`{scope}` is not a space-separated list of scopes (RFC 6749 §3.3)"),
+                    name("audience"),
+                    format!("{} is not one audience", shown(audience)),
                 ));
             }
         }
         for uri in &c.redirect_uris {
-            url::Url::parse(uri)
-                .map_err(|e| Error::config(name("redirect_uri"), format!("`{uri}`: {e}")))?;
+            // The URL parser drops tabs and newlines silently; refuse them instead.
+            check("redirect_uri", check_text(uri, MAX_SCOPE))?;
+            url::Url::parse(uri).map_err(|e| {
+                Error::config(
+                    name("redirect_uri"),
+                    format!("{}: {e}", shown(&hydra_sdk::redact_url(uri))),
+                )
+            })?;
         }
-        if let Some((setting, path)) = self.ca_file.take() {
-            let pem = std::fs::read(&path).map_err(|e| {
-                Error::config(setting, format!("cannot read {}: {e}", path.display()))
-            })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::config(setting, format!("{} is not PEM: {e}", path.display()))
-            })?;
-            if certificates.is_empty() {
+        for (setting, value) in [
+            ("request_timeout", c.request_timeout),
+            ("connect_timeout", c.connect_timeout),
+            ("deadline", c.deadline),
+        ] {
+            if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&value) {
                 return Err(Error::config(
-                    setting,
-                    format!("{} holds no certificate", path.display()),
+                    name(setting),
+                    format!("{value:?} is not from {MIN_TIMEOUT:?} to {MAX_TIMEOUT:?}"),
                 ));
             }
+        }
+        if let Some((setting, path)) = self.ca_file.take() {
+            let certificates = read_ca_file(&path).map_err(|e| Error::config(setting, e))?;
             self.config.ca_certificates.extend(certificates);
         }
         Ok(self.config)

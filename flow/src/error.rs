@@ -87,15 +87,33 @@ pub enum Error {
         reason: String,
     },
 
+    /// Hydra's response body is larger than the SDK's cap ([`hydra_sdk::set_max_response_body`]);
+    /// reading stopped at the cap. Not retried: the same request gets the same answer.
+    #[error(
+        "{stage}: the response from {url} ({status}) exceeds the limit of {limit} bytes; \
+        reading stopped there"
+    )]
+    ResponseTooLarge {
+        /// The step.
+        stage: Stage,
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+
     /// Retries ran out of time: the caller's deadline passed.
-    #[error("{stage}: no success within the deadline of {deadline:?} ({attempts} attempts){}",
+    #[error("{stage}: no success within the deadline of {deadline:?} ({attempts} {stage} \
+        attempts){}",
         .last.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
     DeadlineExceeded {
         /// The step.
         stage: Stage,
         /// The configured deadline.
         deadline: Duration,
-        /// How many requests were sent.
+        /// How many requests this stage sent.
         attempts: u32,
         /// The last error seen; none when the last attempt itself ran out of time.
         last: Option<Box<Error>>,
@@ -150,6 +168,28 @@ pub enum Error {
         /// The last rejection.
         last: Box<Error>,
     },
+
+    /// Hydra (or a proxy) asked to wait (`Retry-After`) longer than what is left of the
+    /// deadline, so the client gave up at once instead of sleeping past it.
+    #[error(
+        "{stage}: gave up without waiting: Retry-After asks for {retry_after:?}, more than \
+        the {remaining:?} left of the deadline of {deadline:?} ({attempts} {stage} attempts); \
+        last error: {last}"
+    )]
+    RetryAfterBeyondDeadline {
+        /// The step.
+        stage: Stage,
+        /// The wait asked for.
+        retry_after: Duration,
+        /// What was left of the deadline.
+        remaining: Duration,
+        /// The configured deadline.
+        deadline: Duration,
+        /// How many requests this stage sent.
+        attempts: u32,
+        /// The answer that carried the `Retry-After`.
+        last: Box<Error>,
+    },
 }
 
 fn status_text(status: Option<u16>) -> String {
@@ -168,7 +208,9 @@ impl Error {
             Error::OAuth2 { stage, .. }
             | Error::Transport { stage, .. }
             | Error::InvalidResponse { stage, .. }
+            | Error::ResponseTooLarge { stage, .. }
             | Error::DeadlineExceeded { stage, .. }
+            | Error::RetryAfterBeyondDeadline { stage, .. }
             | Error::ForeignClient { stage, .. } => Some(*stage),
             Error::SecretHeldElsewhere { .. } => Some(Stage::Register),
             Error::ClientRejected { .. } => Some(Stage::Token),
@@ -182,6 +224,7 @@ impl Error {
             Error::OAuth2 { error, .. } => Some(error),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.oauth2_error(),
             Error::ClientRejected { last, .. } => last.oauth2_error(),
+            Error::RetryAfterBeyondDeadline { last, .. } => last.oauth2_error(),
             _ => None,
         }
     }
@@ -191,7 +234,9 @@ impl Error {
         match self {
             Error::OAuth2 { status, .. } => *status,
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Error::ResponseTooLarge { status, .. } => Some(*status),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.status(),
+            Error::RetryAfterBeyondDeadline { last, .. } => last.status(),
             _ => None,
         }
     }
@@ -211,6 +256,12 @@ impl Error {
                 error_hint: error.error_hint,
                 retry_after,
             },
+            ApiError::BodyTooLarge { status, limit } => Error::ResponseTooLarge {
+                stage,
+                url: url.to_string(),
+                status: status.as_u16(),
+                limit,
+            },
             ApiError::InvalidBody { reason, len } => Error::InvalidResponse {
                 stage,
                 url: url.to_string(),
@@ -229,29 +280,26 @@ impl Error {
         }
     }
 
-    /// Whether trying again may succeed: transport failures, 5xx and 429 (RFC 6585 §4).
+    /// Whether trying again may succeed: connection failures, timeouts, a body cut short, 5xx,
+    /// 408 and 429 ([`ApiError::is_transient`]). Never: TLS certificate and handshake failures,
+    /// other 4xx, malformed or oversized success bodies, configuration. (`invalid_client` has
+    /// its own recovery in [`crate::TokenSource`].)
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { source, .. } => match source.status() {
-                Some(status) => status.is_server_error() || status.as_u16() == 429,
-                None => !matches!(source.as_ref(), ApiError::InvalidRequest(_)),
-            },
+            Error::Transport { source, .. } => source.is_transient(),
             Error::OAuth2 {
                 status: Some(status),
                 ..
-            } => *status >= 500 || *status == 429,
+            } => *status >= 500 || matches!(*status, 408 | 429),
             _ => false,
         }
     }
 
-    /// How long Hydra asked to wait before trying again.
+    /// How long Hydra asked to wait before trying again (`Retry-After`).
     pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::OAuth2 { retry_after, .. } => *retry_after,
-            Error::Transport { source, .. } => match source.as_ref() {
-                ApiError::Hydra { retry_after, .. } => *retry_after,
-                _ => None,
-            },
+            Error::Transport { source, .. } => source.retry_after(),
             _ => None,
         }
     }

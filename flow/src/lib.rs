@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bounds;
 mod config;
 mod error;
 mod middleware;
@@ -15,7 +16,9 @@ pub use config::{
 pub use error::{Error, Stage};
 pub use middleware::BearerAuth;
 pub use source::{TokenSource, MAX_REREGISTRATIONS, REREGISTRATION_WINDOW};
-pub use steps::{AccessToken, Registration, MARKER_KEY, SECRET_QUIET_PERIOD};
+pub use steps::{
+    AccessToken, Registration, ASSUMED_LIFETIME, MARKER_KEY, MAX_LIFETIME, SECRET_QUIET_PERIOD,
+};
 
 /// Registers the client, authorizes it (unless turned off), and returns an access token: the
 /// whole sequence once, with retries within the configured deadline.

@@ -1,5 +1,5 @@
 //! Retries within a caller-visible deadline: exponential backoff with jitter, honouring
-//! `Retry-After`, for the failures that trying again can fix (transport, 5xx, 429).
+//! `Retry-After`, for the failures that trying again can fix (see [`Error::is_retryable`]).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -20,32 +20,57 @@ pub(crate) struct Deadline {
 
 impl Deadline {
     pub(crate) fn after(limit: Duration) -> Self {
+        let now = Instant::now();
+        // The configuration bounds the deadline (a day at most); checked all the same, and a
+        // deadline past what the clock can hold is one that has already passed, not a panic.
         Deadline {
-            at: Instant::now() + limit,
+            at: now.checked_add(limit).unwrap_or(now),
             limit,
         }
     }
 
-    fn remaining(&self) -> Duration {
+    pub(crate) fn remaining(&self) -> Duration {
         self.at.saturating_duration_since(Instant::now())
     }
 }
 
+/// Requests sent per stage during one token request, so an error says how many calls *its*
+/// stage made rather than a sum over register, authorize and token.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Attempts {
+    register: u32,
+    authorize: u32,
+    token: u32,
+    delete: u32,
+}
+
+impl Attempts {
+    fn of(&mut self, stage: Stage) -> &mut u32 {
+        match stage {
+            Stage::Register => &mut self.register,
+            Stage::Authorize => &mut self.authorize,
+            Stage::Token => &mut self.token,
+            Stage::Delete => &mut self.delete,
+        }
+    }
+}
+
 /// Runs `attempt` until it succeeds, fails in a way retrying cannot fix, or the deadline passes.
-/// `attempts` counts requests across the stages of one token request.
+/// `attempts` counts requests per stage across one token request.
 pub(crate) async fn retrying<T, F, Fut>(
     stage: Stage,
     deadline: Deadline,
-    attempts: &mut u32,
+    attempts: &mut Attempts,
     mut attempt: F,
 ) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
+    let count = attempts.of(stage);
     let mut backoff = FIRST_BACKOFF;
     loop {
-        *attempts += 1;
+        *count = count.saturating_add(1);
         let exceeded = |attempts: u32, last: Option<Error>| Error::DeadlineExceeded {
             stage,
             deadline: deadline.limit,
@@ -54,7 +79,7 @@ where
         };
         let result = match tokio::time::timeout(deadline.remaining(), attempt()).await {
             Ok(result) => result,
-            Err(_) => return Err(exceeded(*attempts, None)),
+            Err(_) => return Err(exceeded(*count, None)),
         };
         let error = match result {
             Ok(value) => return Ok(value),
@@ -62,15 +87,41 @@ where
             Err(e) => return Err(e),
         };
         // Full jitter in [backoff/2, backoff], so a fleet restarted together does not retry in
-        // lockstep; Retry-After, when Hydra sends one, wins.
-        let wait = error
-            .retry_after()
-            .unwrap_or_else(|| backoff.mul_f64(0.5 + fastrand::f64() * 0.5));
-        if wait >= deadline.remaining() {
-            return Err(exceeded(*attempts, Some(error)));
-        }
-        warn!(%stage, attempt = *attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+        // lockstep. Retry-After, when sent, is a floor: never sooner than asked, and never
+        // sooner than the backoff either (a `Retry-After: 0` must not turn into a tight loop).
+        let jittered = backoff.mul_f64(0.5 + fastrand::f64() * 0.5);
+        let remaining = deadline.remaining();
+        let wait = match error.retry_after() {
+            Some(asked) if asked >= remaining => {
+                warn!(%stage, attempt = *count, retry_after_s = asked.as_secs(), remaining_ms = millis(remaining), error = %error,
+                    "giving up: Retry-After asks for a wait beyond the deadline");
+                return Err(Error::RetryAfterBeyondDeadline {
+                    stage,
+                    retry_after: asked,
+                    remaining,
+                    deadline: deadline.limit,
+                    attempts: *count,
+                    last: Box::new(error),
+                });
+            }
+            Some(asked) => {
+                let wait = asked.max(jittered).min(remaining);
+                warn!(%stage, attempt = *count, wait_ms = millis(wait), error = %error, "waiting as Retry-After asks, then retrying");
+                wait
+            }
+            None => {
+                if jittered >= remaining {
+                    return Err(exceeded(*count, Some(error)));
+                }
+                warn!(%stage, attempt = *count, wait_ms = millis(jittered), error = %error, "retrying after backoff");
+                jittered
+            }
+        };
         tokio::time::sleep(wait).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

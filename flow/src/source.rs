@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
-use crate::retry::{retrying, Deadline};
+use crate::retry::{retrying, Attempts, Deadline};
 use crate::steps::{AccessToken, Registration};
 use crate::{Config, Error, Flow, Stage};
 
@@ -233,8 +233,7 @@ impl Inner {
     async fn fetch(&self, session: &mut Session) -> Result<AccessToken, Error> {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
-        let until = Instant::now() + config.deadline;
-        let mut attempts = 0;
+        let mut attempts = Attempts::default();
         loop {
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
@@ -265,7 +264,7 @@ impl Inner {
             match result {
                 Ok(token) => return Ok(token),
                 Err(e) if e.is_invalid_client() => {
-                    self.recover(session, &registration, e, until).await?
+                    self.recover(session, &registration, e, deadline).await?
                 }
                 Err(e) => return Err(e),
             }
@@ -275,13 +274,13 @@ impl Inner {
     /// After Hydra rejected `registration` at the token endpoint: waits, deletes the client if
     /// this source created it, and leaves the session to register again. Bounded: at most
     /// [`MAX_REREGISTRATIONS`] per [`REREGISTRATION_WINDOW`] per source, with a doubling wait,
-    /// and never past `until`; beyond that, [`Error::ClientRejected`].
+    /// and never past `deadline`; beyond that, [`Error::ClientRejected`].
     async fn recover(
         &self,
         session: &mut Session,
         registration: &Registration,
         rejected: Error,
-        until: Instant,
+        deadline: Deadline,
     ) -> Result<(), Error> {
         let now = Instant::now();
         session
@@ -295,7 +294,7 @@ impl Inner {
             last: Box::new(last),
         };
         let wait = REREGISTRATION_BACKOFF.saturating_mul(1u32 << made.min(16));
-        if made >= MAX_REREGISTRATIONS || now + wait >= until {
+        if made >= MAX_REREGISTRATIONS || wait >= deadline.remaining() {
             return Err(give_up(rejected));
         }
         warn!(client_id = %registration.client_id, error = %rejected, wait_s = wait.as_secs(), "Hydra rejected the client; registering it again");

@@ -131,12 +131,30 @@ pub enum ApiError {
         status: reqwest::StatusCode,
         /// Hydra's error fields.
         error: HydraError,
-        /// The `Retry-After` header (RFC 9110 §10.2.3), in delay-seconds form.
+        /// The `Retry-After` header (RFC 9110 §10.2.3), in either form (see
+        /// [`crate::retry_after`]).
         retry_after: Option<std::time::Duration>,
     },
+    /// An error status without Hydra's JSON error: a proxy's page, a bare `503` from a load
+    /// balancer, a body that does not decode or is over the cap. The body is not kept.
+    Status {
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// The `Retry-After` header, in either form (see [`crate::retry_after`]).
+        retry_after: Option<std::time::Duration>,
+        /// The cap, when the body was over it (see [`crate::set_max_response_body`]).
+        over_limit: Option<u64>,
+    },
+    /// A success body larger than the cap ([`crate::set_max_response_body`]); reading stopped
+    /// at the cap.
+    BodyTooLarge {
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// The request could not be sent or the response not read: connection refused, TLS, a
-    /// timeout (see [`reqwest::Error::is_timeout`]), a body cut short; or an error status whose
-    /// body is not JSON (a proxy's page), with the status in [`reqwest::Error::status`].
+    /// timeout (see [`reqwest::Error::is_timeout`]), a body cut short.
     Transport(reqwest::Error),
     /// A response (success or error) whose body is not what the spec says, e.g. a proxy's HTML
     /// error page. The body itself is not kept: it may be a token.
@@ -163,6 +181,19 @@ impl fmt::Display for ApiError {
             ApiError::Hydra { status, error, .. } => {
                 write!(f, "Hydra answered {status}: {error}")
             }
+            ApiError::Status {
+                status, over_limit, ..
+            } => {
+                write!(f, "Hydra answered {status} without its JSON error")?;
+                if let Some(limit) = over_limit {
+                    write!(f, " (the body exceeds the limit of {limit} bytes)")?;
+                }
+                Ok(())
+            }
+            ApiError::BodyTooLarge { status, limit } => write!(
+                f,
+                "Hydra's response body ({status}) exceeds the limit of {limit} bytes"
+            ),
             ApiError::Transport(e) => {
                 // reqwest's message names the URL; the SDK never puts credentials in URLs.
                 write!(f, "request to Hydra failed: {e}")?;
@@ -180,7 +211,7 @@ impl fmt::Display for ApiError {
             ApiError::UnexpectedStatus { status, location } => {
                 write!(f, "Hydra answered with unexpected status {status}")?;
                 if let Some(location) = location {
-                    write!(f, " (Location: {})", redact_query(location))?;
+                    write!(f, " (Location: {})", redact_url(location))?;
                 }
                 Ok(())
             }
@@ -202,11 +233,43 @@ impl ApiError {
     /// The HTTP status, if Hydra answered.
     pub fn status(&self) -> Option<reqwest::StatusCode> {
         match self {
-            ApiError::Hydra { status, .. } | ApiError::UnexpectedStatus { status, .. } => {
-                Some(*status)
-            }
+            ApiError::Hydra { status, .. }
+            | ApiError::Status { status, .. }
+            | ApiError::BodyTooLarge { status, .. }
+            | ApiError::UnexpectedStatus { status, .. } => Some(*status),
             ApiError::Transport(e) => e.status(),
             _ => None,
+        }
+    }
+
+    /// How long Hydra (or a proxy) asked to wait before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ApiError::Hydra { retry_after, .. } | ApiError::Status { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same request again may succeed.
+    ///
+    /// Transient: connection failures, timeouts, a body cut short, 5xx, 408 and 429.
+    /// Permanent: TLS certificate and handshake failures (the same certificate will fail the
+    /// same way), other 4xx, a success body that does not decode or is over the cap, a request
+    /// that could not be built.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Hydra { status, .. }
+            | ApiError::Status { status, .. }
+            | ApiError::UnexpectedStatus { status, .. } => transient_status(*status),
+            ApiError::Transport(e) => {
+                !(e.is_builder() || e.is_redirect() || is_tls_failure(e))
+                    && e.status().is_none_or(transient_status)
+            }
+            ApiError::BodyTooLarge { .. }
+            | ApiError::InvalidBody { .. }
+            | ApiError::InvalidRequest(_) => false,
         }
     }
 
@@ -225,21 +288,25 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
         match e {
             Error::ErrorResponse(response) => ApiError::Hydra {
                 status: response.status(),
-                retry_after: response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(std::time::Duration::from_secs),
+                retry_after: crate::retry_after(response.headers()),
                 error: response.into_inner().into_hydra_error(),
             },
             Error::CommunicationError(e)
             | Error::ResponseBodyError(e)
-            | Error::InvalidUpgrade(e) => ApiError::Transport(e),
+            | Error::InvalidUpgrade(e) => from_reqwest(e),
             Error::InvalidResponsePayload(body, e) => ApiError::InvalidBody {
                 reason: e.to_string(),
                 len: body.len(),
             },
+            Error::UnexpectedResponse(response)
+                if response.status().is_client_error() || response.status().is_server_error() =>
+            {
+                ApiError::Status {
+                    status: response.status(),
+                    retry_after: crate::retry_after(response.headers()),
+                    over_limit: None,
+                }
+            }
             Error::UnexpectedResponse(response) => ApiError::UnexpectedStatus {
                 status: response.status(),
                 location: response
@@ -250,6 +317,73 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
             },
             Error::InvalidRequest(why) | Error::Custom(why) => ApiError::InvalidRequest(why),
         }
+    }
+}
+
+/// A `reqwest::Error` as the SDK reports it: the errors the response hook plants in a body
+/// ([`crate::response`]) come out as their own variants.
+fn from_reqwest(e: reqwest::Error) -> ApiError {
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        if let Some(too_large) = c.downcast_ref::<crate::BodyTooLarge>() {
+            return ApiError::BodyTooLarge {
+                status: too_large.status,
+                limit: too_large.limit,
+            };
+        }
+        if let Some(problem) = c.downcast_ref::<crate::response::ErrorStatus>() {
+            return ApiError::Status {
+                status: problem.status,
+                retry_after: problem.retry_after,
+                over_limit: problem.over_limit,
+            };
+        }
+        cause = c.source();
+    }
+    ApiError::Transport(e)
+}
+
+/// 5xx, 408 Request Timeout and 429 Too Many Requests (RFC 9110 §15.5.9, RFC 6585 §4).
+fn transient_status(status: reqwest::StatusCode) -> bool {
+    status.is_server_error() || matches!(status.as_u16(), 408 | 429)
+}
+
+/// Whether a TLS failure is somewhere in the error's causes: an unknown CA, a name mismatch, an
+/// expired certificate, a failed handshake. rustls's error reaches reqwest wrapped in
+/// `io::Error`s (two, today), whose `source()` skips the error they wrap, so each `io::Error` is
+/// opened with `get_ref` instead.
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<rustls::Error>() {
+            return true;
+        }
+        cause = match c.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    false
+}
+
+/// A URL with any `user:password@` replaced by `…@` and its query and fragment values redacted
+/// ([`redact_query`]): for messages about URLs that may not even parse, so it works on the text.
+pub fn redact_url(url: &str) -> String {
+    let url = redact_query(url);
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        // No authority to find; an `@` anywhere may still be a credential typed without scheme.
+        return match url.rfind('@') {
+            Some(at) => format!("…{}", &url[at..]),
+            None => url,
+        };
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}…{}", &url[..scheme_end], &rest[at..]),
+        None => url,
     }
 }
 

@@ -20,14 +20,18 @@ mod generated {
 }
 
 mod error;
+mod response;
 mod secret;
 
 use std::time::Duration;
 
-pub use error::{redact_query, ApiError, ErrorBody, HydraError};
+pub use error::{redact_query, redact_url, ApiError, ErrorBody, HydraError};
 pub use generated::*;
 /// Re-exported: the `reqwest` the generated client is built on.
 pub use reqwest;
+pub use response::{
+    max_response_body, retry_after, set_max_response_body, BodyTooLarge, DEFAULT_MAX_RESPONSE_BODY,
+};
 /// Re-exported so callers can read a [`Secret`] without depending on `secrecy` themselves.
 pub use secrecy::ExposeSecret;
 pub use secret::Secret;
@@ -122,32 +126,6 @@ fn authorization(value: String) -> Result<reqwest::header::HeaderMap, ClientErro
     Ok(headers)
 }
 
-/// The generated calls decode every 4xx/5xx body as Hydra's JSON error. A proxy's HTML page or a
-/// bare `503` from a load balancer would then surface as an undecodable body with its status
-/// lost, and a caller could not tell a retryable outage from a malformed response. So an error
-/// status whose body is not JSON becomes a transport error that keeps the status
-/// ([`reqwest::Error::status`]); the body, which is not Hydra's, is dropped.
-impl progenitor_client::ClientHooks for Client {
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        _info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client.execute(request).await?;
-        let status = response.status();
-        let json = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/json"));
-        if (status.is_client_error() || status.is_server_error()) && !json {
-            // `error_for_status` is always `Err` here: the status is 4xx or 5xx.
-            return response.error_for_status();
-        }
-        Ok(response)
-    }
-}
-
 /// Why a [`Client`] could not be constructed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -206,7 +184,7 @@ impl Client {
 /// `/` (the generated calls append paths that start with `/`).
 pub fn normalize_base_url(base_url: &str) -> Result<String, ClientError> {
     let url = url::Url::parse(base_url)
-        .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", redact_query(base_url))))?;
+        .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", redact_url(base_url))))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ClientError::InvalidUrl(format!(
             "scheme `{}` is not http or https",

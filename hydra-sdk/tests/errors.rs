@@ -50,13 +50,16 @@ async fn stand_in_proxy_html_error_page_keeps_its_status() {
     let admin = Client::admin(&url).expect("client");
     let err = ApiError::from(admin.list_o_auth2_clients().send().await.expect_err("502"));
     assert!(task.await.expect("listener").is_some());
-    assert!(matches!(err, ApiError::Transport(_)), "{err:?}");
+    assert!(matches!(err, ApiError::Status { .. }), "{err:?}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert!(err.to_string().contains("502 Bad Gateway"), "{err}");
+    assert!(err.is_transient());
 }
 
 #[tokio::test]
-async fn stand_in_json_error_body_that_does_not_decode_is_a_clear_error() {
+async fn stand_in_json_error_body_that_does_not_decode_keeps_its_status() {
+    // A cut-off or foreign JSON body on an error status is not Hydra's error; the status (a
+    // retryable 500 here) is what the caller needs, and the body is not kept.
     let (url, task) = common::capture_one(
         "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n\
          connection: close\r\n\r\n{\"error\": ",
@@ -65,15 +68,27 @@ async fn stand_in_json_error_body_that_does_not_decode_is_a_clear_error() {
     let admin = Client::admin(&url).expect("client");
     let err = ApiError::from(admin.list_o_auth2_clients().send().await.expect_err("500"));
     assert!(task.await.expect("listener").is_some());
-    let ApiError::InvalidBody { len, reason } = &err else {
-        panic!("expected InvalidBody, got {err:?}");
+    let ApiError::Status { status, .. } = &err else {
+        panic!("expected Status, got {err:?}");
     };
-    assert_eq!(*len, 10);
-    assert!(reason.contains("EOF"), "{reason}");
-    assert!(
-        err.to_string().contains("not what its API describes"),
-        "{err}"
-    );
+    assert_eq!(status.as_u16(), 500);
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("without its JSON error"), "{err}");
+}
+
+#[test]
+fn credentials_are_redacted_from_urls_that_do_not_parse() {
+    for (url, shown) in [
+        ("http://user:pw@127.0.0.1:99999", "http://…@127.0.0.1:99999"),
+        ("http://user:pw@[::1/x?code=1", "http://…@[::1/x?code=…"),
+        ("user:pw@host", "…@host"),
+        ("http://127.0.0.1/a@b", "http://127.0.0.1/a@b"),
+    ] {
+        assert_eq!(hydra_sdk::redact_url(url), shown);
+    }
+    let err = hydra_sdk::normalize_base_url("http://admin:hunter2@127.0.0.1:99999")
+        .expect_err("bad port");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
 }
 
 #[tokio::test]

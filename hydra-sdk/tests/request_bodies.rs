@@ -78,6 +78,8 @@ const COVERED: &[&str] = &[
     "setOidcDynamicClient",
     "revokeOAuth2Token",
     "oauth2TokenExchange",
+    "oAuth2DeviceFlow",
+    "acceptUserCodeRequest",
 ];
 
 #[test]
@@ -90,7 +92,7 @@ fn every_operation_with_a_body_is_covered() {
         .collect();
     let covered: BTreeSet<&str> = COVERED.iter().copied().collect();
     assert_eq!(with_body, covered);
-    assert_eq!(covered.len(), 18);
+    assert_eq!(covered.len(), 20);
 }
 
 #[tokio::test]
@@ -232,4 +234,27 @@ async fn token_bodies() {
         "proof": { "proof_type": "jwt", "jwt": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln" },
     }))));
     insta::assert_json_snapshot!("createVerifiableCredential", view(&sent));
+}
+
+#[tokio::test]
+async fn device_flow_bodies() {
+    // RFC 8628 §3.1: the device authorization request is a form, like the token request.
+    let sent = wire!(c => c.o_auth2_device_flow().body(body::<types::OAuth2DeviceFlowBody>(json!({
+        "client_id": "bss-console",
+        "scope": "openid read",
+    }))));
+    insta::assert_json_snapshot!("oAuth2DeviceFlow", view(&sent));
+
+    let sent = wire!(c => c.accept_user_code_request().device_challenge("device-challenge-1").body(body::<types::AcceptDeviceUserCodeRequest>(json!({
+        "user_code": "ABCDEFGH",
+    }))));
+    insta::assert_json_snapshot!("acceptUserCodeRequest", view(&sent));
+
+    // §3.4: the device access token request.
+    let sent = wire!(c => c.oauth2_token_exchange().body(body::<types::Oauth2TokenExchangeBody>(json!({
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "client_id": "bss-console",
+        "device_code": "test-chosen-device-code",
+    }))));
+    insta::assert_json_snapshot!("oauth2TokenExchange_device_code", view(&sent));
 }

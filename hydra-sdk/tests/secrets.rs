@@ -56,8 +56,14 @@ fn every_generated_type_holding_a_secret_redacts_it() {
     }));
     let token_form: types::Oauth2TokenExchangeBody = from_json(json!({
         "grant_type": "client_credentials", "client_id": "bss", "client_secret": SECRET,
-        "code": SECRET, "code_verifier": SECRET, "refresh_token": SECRET,
+        "code": SECRET, "code_verifier": SECRET, "refresh_token": SECRET, "device_code": SECRET,
     }));
+    let device: types::DeviceAuthorization = from_json(json!({
+        "device_code": SECRET, "user_code": "ABCDEFGH", "expires_in": 600, "interval": 5,
+        "verification_uri": "http://127.0.0.1:4444/oauth2/device/verify",
+    }));
+    let device_form: types::OAuth2DeviceFlowBody =
+        from_json(json!({ "client_id": "bss", "client_secret": SECRET }));
     let introspect_form: types::IntrospectOAuth2TokenBody = from_json(json!({ "token": SECRET }));
     let revoke_form: types::RevokeOAuth2TokenBody =
         from_json(json!({ "token": SECRET, "client_secret": SECRET }));
@@ -79,6 +85,19 @@ fn every_generated_type_holding_a_secret_redacts_it() {
         ("RevokeOAuth2TokenBody", format!("{revoke_form:?}")),
         ("JsonWebKey", format!("{jwk:?}")),
         ("JsonWebKeySet", format!("{jwks:?}")),
+        ("DeviceAuthorization", format!("{device:?}")),
+        ("OAuth2DeviceFlowBody", format!("{device_form:?}")),
+        (
+            "builder::DeviceAuthorization",
+            format!("{:?}", types::builder::DeviceAuthorization::from(device)),
+        ),
+        (
+            "builder::OAuth2DeviceFlowBody",
+            format!(
+                "{:?}",
+                types::builder::OAuth2DeviceFlowBody::from(device_form)
+            ),
+        ),
         (
             "builder::OAuth2Client",
             format!("{:?}", types::builder::OAuth2Client::from(client.clone())),

@@ -1,8 +1,10 @@
 //! A real Ory Hydra for one test, started through `hydra-launcher` (the same code as
 //! `cargo xtask hydra`), on free loopback ports, with `DSN=memory`.
 //!
-//! The binary comes from `HYDRA_BIN` (set by `cargo xtask test`), else a v2.3.0 `hydra` on PATH,
-//! else the cached build under `target/hydra/`, else it is built once with Go.
+//! The release under test is `HYDRA_VERSION` (v26.2.0 when unset; `cargo xtask test` runs the
+//! suite once with each release, see [`release`]). Its binary comes from `HYDRA_BIN` (set by
+//! `cargo xtask test`), else a `hydra` of that release on PATH, else the cached build under
+//! `target/hydra/<version>/`, else it is built once with Go.
 //!
 //! Hydra is killed when the [`Hydra`] value drops, including when a test panics; then its log's
 //! path and last lines go to the test's output. If the test process dies without unwinding, a
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use hydra_launcher::{Config, Urls};
+use hydra_launcher::{Config, Release, Urls};
 
 use crate::tls::TestCa;
 
@@ -84,11 +86,18 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// The Hydra release under test: `HYDRA_VERSION`, else the SDK's own (v26.2.0). Tests that
+/// depend on the release (the version it reports, the device flow that v2.3.0 lacks) ask here.
+pub fn release() -> Result<Release, Error> {
+    Release::selected().map_err(|e| Error::Binary(e.to_string()))
+}
+
 /// The Hydra binary for this test process, found or built once.
-fn hydra_bin() -> Result<PathBuf, Error> {
+pub(crate) fn hydra_bin() -> Result<PathBuf, Error> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BIN.get_or_init(|| {
-        hydra_launcher::find_or_build()
+        Release::selected()
+            .and_then(|release| hydra_launcher::find_or_build(&release))
             .map(|bin| bin.path)
             .map_err(|e| e.to_string())
     })
@@ -98,7 +107,7 @@ fn hydra_bin() -> Result<PathBuf, Error> {
 
 /// `<target>/hydra-logs/<test binary>/<test name>[-n]`: libtest names each test's thread after
 /// the test, and a second Hydra in the same test gets `-2`.
-fn log_dir() -> PathBuf {
+pub(crate) fn log_dir() -> PathBuf {
     static SEEN: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
     let binary = std::env::current_exe()
         .ok()
@@ -356,7 +365,7 @@ impl Hydra {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     tokio::task::spawn_blocking(work)

@@ -1,8 +1,8 @@
 //! A scripted HTTP server on 127.0.0.1 for the faults a real Hydra cannot be made to produce: a
-//! 503 with `Retry-After`, a stall, a truncated body. Tests that use it say `stand_in` in their
-//! name; everything else talks to a real Hydra.
+//! 503 with `Retry-After`, a stall, a truncated body, an endless body, a malformed token. Tests
+//! that use it say `stand_in` in their name; everything else talks to a real Hydra.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +16,18 @@ pub enum Reply {
     Raw(String),
     /// Reads the request and then answers nothing, holding the connection open.
     Stall,
+    /// Writes `head` (status line and headers, without the blank line), then a body that starts
+    /// with `prefix` and goes on with `a`s, in 64 KiB pieces (chunked when the head says so),
+    /// until `up_to` body bytes are written or the client hangs up. Bounded, so a client without
+    /// a cap is hurt but the machine is not; [`StandIn::written`] says how far it got.
+    Endless {
+        /// Status line and headers.
+        head: String,
+        /// The body's first bytes, e.g. `{"access_token":"`.
+        prefix: String,
+        /// At most this many body bytes.
+        up_to: u64,
+    },
 }
 
 impl Reply {
@@ -31,6 +43,56 @@ impl Reply {
         }
         Reply::Raw(format!("{head}\r\n{body}"))
     }
+
+    /// A complete response with `status`, `content-type` and extra header lines.
+    pub fn with_type(status: &str, content_type: &str, headers: &[&str], body: &str) -> Self {
+        let mut head = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n",
+            body.len()
+        );
+        for header in headers {
+            head.push_str(header);
+            head.push_str("\r\n");
+        }
+        Reply::Raw(format!("{head}\r\n{body}"))
+    }
+}
+
+const PIECE: usize = 64 * 1024;
+
+/// Writes an [`Reply::Endless`] body; counts body bytes into `written`.
+async fn write_endless(
+    socket: &mut tokio::net::TcpStream,
+    head: &str,
+    prefix: &str,
+    up_to: u64,
+    written: &AtomicU64,
+) -> std::io::Result<()> {
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    socket.write_all(head.as_bytes()).await?;
+    socket.write_all(b"\r\n").await?;
+    let filler = vec![b'a'; PIECE];
+    let mut sent: u64 = 0;
+    let mut first = true;
+    while sent < up_to {
+        let piece: &[u8] = if first { prefix.as_bytes() } else { &filler };
+        first = false;
+        if chunked {
+            socket
+                .write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                .await?;
+            socket.write_all(piece).await?;
+            socket.write_all(b"\r\n").await?;
+        } else {
+            socket.write_all(piece).await?;
+        }
+        sent = sent.saturating_add(piece.len() as u64);
+        written.fetch_add(piece.len() as u64, Ordering::SeqCst);
+    }
+    // No final chunk: the body never ends properly.
+    Ok(())
 }
 
 /// The server; stops when dropped. Request `n` (from 0) gets `script[n]`, or the last entry
@@ -38,6 +100,7 @@ impl Reply {
 pub struct StandIn {
     url: String,
     served: Arc<AtomicUsize>,
+    written: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -53,7 +116,9 @@ impl StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let served = Arc::new(AtomicUsize::new(0));
+        let written = Arc::new(AtomicU64::new(0));
         let counter = served.clone();
+        let body_counter = written.clone();
         let task = tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let n = counter.fetch_add(1, Ordering::SeqCst);
@@ -62,6 +127,7 @@ impl StandIn {
                     .or(script.last())
                     .cloned()
                     .unwrap_or(Reply::Stall);
+                let body_counter = body_counter.clone();
                 tokio::spawn(async move {
                     // Read the request head (enough for these clients' small requests).
                     let mut buf = [0u8; 16 * 1024];
@@ -72,6 +138,16 @@ impl StandIn {
                             let _ = socket.write_all(bytes.as_bytes()).await;
                             let _ = socket.shutdown().await;
                         }
+                        Reply::Endless {
+                            head,
+                            prefix,
+                            up_to,
+                        } => {
+                            let _ =
+                                write_endless(&mut socket, &head, &prefix, up_to, &body_counter)
+                                    .await;
+                            let _ = socket.shutdown().await;
+                        }
                         Reply::Stall => {
                             // Bounded: the client's own timeout is what the test is about.
                             tokio::time::sleep(Duration::from_secs(30)).await;
@@ -80,7 +156,12 @@ impl StandIn {
                 });
             }
         });
-        Ok(StandIn { url, served, task })
+        Ok(StandIn {
+            url,
+            served,
+            written,
+            task,
+        })
     }
 
     /// The base URL.
@@ -91,5 +172,99 @@ impl StandIn {
     /// How many connections were accepted (each client request used its own here).
     pub fn served(&self) -> usize {
         self.served.load(Ordering::SeqCst)
+    }
+
+    /// How many body bytes [`Reply::Endless`] replies got written before the client stopped
+    /// reading (or the bound was reached).
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::SeqCst)
+    }
+}
+
+/// A keep-alive stand-in that answers every request with the response currently set, for the
+/// fuzz test: thousands of requests over a few connections, each answer chosen by the test.
+/// It frames requests by `content-length` only (what reqwest sends for these calls).
+pub struct Responder {
+    url: String,
+    current: Arc<std::sync::Mutex<Arc<Vec<u8>>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Responder {
+    /// Starts serving; until [`Responder::set`], every answer is a bare 500.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let current = Arc::new(std::sync::Mutex::new(Arc::new(
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n".to_vec(),
+        )));
+        let shared = current.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(answer_all(socket, shared.clone()));
+            }
+        });
+        Ok(Responder { url, current, task })
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The bytes (a whole HTTP/1.1 response) to answer with from now on.
+    pub fn set(&self, response: Vec<u8>) {
+        if let Ok(mut current) = self.current.lock() {
+            *current = Arc::new(response);
+        }
+    }
+}
+
+async fn answer_all(
+    mut socket: tokio::net::TcpStream,
+    current: Arc<std::sync::Mutex<Arc<Vec<u8>>>>,
+) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        // One request: the head, then `content-length` bytes of body.
+        let head_end = loop {
+            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if buffer.len() > 64 * 1024 {
+                return;
+            }
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+        let body_len = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        while buffer.len() < head_end + body_len {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buffer.drain(..head_end + body_len);
+        let response = match current.lock() {
+            Ok(current) => current.clone(),
+            Err(_) => return,
+        };
+        if socket.write_all(&response).await.is_err() {
+            return;
+        }
     }
 }

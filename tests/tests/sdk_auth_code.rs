@@ -2,15 +2,11 @@
 //! calls: the test plays the browser (reads each `Location`, carries Hydra's cookies) and the
 //! login and consent app (accepts both requests through the admin API).
 
-use std::collections::BTreeMap;
 use std::error::Error;
 
-use hydra_sdk::reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{
-    builder, http_client_builder, types, ApiError, ByteStream, Client, ExposeSecret, ResponseValue,
-    Secret,
-};
+use hydra_sdk::{builder, types, ApiError, Client, ExposeSecret, Secret};
+use hydra_tests::browser::{query, Browser};
 use hydra_tests::Hydra;
 use url::Url;
 
@@ -20,86 +16,6 @@ type TestResult = Result<(), Box<dyn Error>>;
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 const STATE: &str = "state-of-the-test-0123";
 const SUBJECT: &str = "user-42";
-
-/// The cookies Hydra has set so far (its CSRF and session cookies), sent back on every later
-/// authorize request as a browser would. Hydra refuses a `login_verifier` or `consent_verifier`
-/// that arrives without the CSRF cookie of the request that issued it.
-#[derive(Default)]
-struct Browser {
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn store(&mut self, headers: &HeaderMap) {
-        for set_cookie in headers.get_all(SET_COOKIE) {
-            let Ok(set_cookie) = set_cookie.to_str() else {
-                continue;
-            };
-            let pair = set_cookie.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                // An empty value is how Hydra clears a cookie it no longer needs.
-                if value.is_empty() {
-                    self.cookies.remove(name.trim());
-                } else {
-                    self.cookies
-                        .insert(name.trim().to_string(), value.to_string());
-                }
-            }
-        }
-    }
-
-    /// A public-API client that sends the cookies stored so far.
-    fn client(&self, public_url: &str) -> Result<Client, Box<dyn Error>> {
-        let mut headers = HeaderMap::new();
-        if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let mut value = HeaderValue::try_from(cookie)?;
-            value.set_sensitive(true);
-            headers.insert(COOKIE, value);
-        }
-        let http = http_client_builder().default_headers(headers).build()?;
-        Ok(Client::new_with_client(public_url, http))
-    }
-
-    /// Hydra's answer to an authorize request must be a redirect with status `expected`: keeps
-    /// its cookies and returns its `Location`, read through the SDK's own
-    /// `ApiError::UnexpectedStatus`.
-    fn redirect(
-        &mut self,
-        expected: StatusCode,
-        result: Result<ResponseValue<ByteStream>, hydra_sdk::Error<types::ErrorOAuth2>>,
-    ) -> Result<Url, Box<dyn Error>> {
-        let response = match result {
-            Err(hydra_sdk::Error::UnexpectedResponse(response)) => response,
-            Ok(response) => {
-                return Err(format!("expected a {expected}, got {}", response.status()).into())
-            }
-            Err(e) => return Err(ApiError::from(e).into()),
-        };
-        self.store(response.headers());
-        let error = hydra_sdk::Error::<types::ErrorOAuth2>::UnexpectedResponse(response);
-        match ApiError::from(error) {
-            ApiError::UnexpectedStatus {
-                status,
-                location: Some(location),
-            } if status == expected => Ok(Url::parse(&location)?),
-            other => Err(format!("expected a {expected} with a Location, got {other:?}").into()),
-        }
-    }
-}
-
-/// The value of query parameter `name` in `url`.
-fn query(url: &Url, name: &str) -> Result<String, String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| format!("no {name} in {url}"))
-}
 
 /// The generated authorize call for an `/oauth2/auth` URL that Hydra handed out (the
 /// `redirect_to` of an accepted login or consent request), parameter by parameter. A parameter
@@ -186,7 +102,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
     assert_points_at(&to_login, hydra.login_url());
     let login_challenge = query(&to_login, "login_challenge")?;
     assert!(
-        !browser.cookies.is_empty(),
+        browser.has_cookies(),
         "Hydra set no CSRF cookie on the authorization request"
     );
 

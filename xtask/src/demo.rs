@@ -15,12 +15,30 @@ pub fn run(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
         return Err(format!("demo takes no arguments, got {arg:?}").into());
     }
-    let bin = crate::hydra::find_or_build()?;
+    let mut release = hydra_launcher::Release::selected()?;
+    // A fresh machine with only Go and Rust has no v26.2.0 archive; the demo still runs, on the
+    // release the Go module proxy serves, and says so. A release asked for by name is not swapped.
+    if std::env::var_os("HYDRA_VERSION").is_none() {
+        if let Err(reason) = crate::hydra::available(&release) {
+            eprintln!(
+                "note: {reason}; the demo uses Hydra {} from the Go module proxy instead \
+                 (set HYDRA_SOURCE or HYDRA_BIN for {})",
+                hydra_launcher::V2_3_0.version,
+                release.version
+            );
+            release = hydra_launcher::V2_3_0;
+        }
+    }
+    let bin = crate::hydra::find_or_build(&release)?;
     let mut hydra = hydra_launcher::Config::new(&bin.path).start()?;
     let urls = hydra.urls().clone();
+    // What the server itself reports, so HYDRA_BIN pointing elsewhere shows up here.
+    let reported =
+        hydra_launcher::version_of(&bin.path).unwrap_or_else(|e| format!("unknown ({e})"));
     println!(
-        "Started Ory Hydra {} on loopback (admin {}, public {}).",
-        hydra_launcher::HYDRA_VERSION,
+        "Started Ory Hydra {reported} ({}: {}) on loopback, DSN=memory (admin {}, public {}).",
+        bin.source.describe(),
+        bin.path.display(),
         urls.admin,
         urls.public
     );

@@ -5,7 +5,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hydra_launcher::{Config, Source};
+use hydra_launcher::{Config, Postgres, Release};
 
 use crate::Result;
 
@@ -13,11 +13,15 @@ pub fn run(args: &[String]) -> Result {
     let mut config_env = Vec::new();
     let mut public_port = None;
     let mut admin_port = None;
+    let mut release = Release::selected()?;
+    let mut on_postgres = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--public-port" => public_port = Some(port(args.next(), arg)?),
             "--admin-port" => admin_port = Some(port(args.next(), arg)?),
+            "--version" => release = version(args.next())?,
+            "--postgres" => on_postgres = true,
             other => match other.split_once('=') {
                 Some((key, value)) if !key.is_empty() && !key.starts_with('-') => {
                     config_env.push((key.to_owned(), value.to_owned()));
@@ -31,8 +35,19 @@ pub fn run(args: &[String]) -> Result {
         }
     }
 
-    let bin = find_or_build()?;
+    let bin = find_or_build(&release)?;
     let mut config = Config::new(&bin.path);
+    // Declared before Hydra so it is dropped (stopped, removed) after Hydra.
+    let postgres = if on_postgres {
+        let postgres = Postgres::start()?;
+        postgres.create_database("hydra")?;
+        let dsn = postgres.dsn("hydra");
+        hydra_launcher::migrate(&bin.path, &dsn)?;
+        config = config.env("DSN", dsn);
+        Some(postgres)
+    } else {
+        None
+    };
     for (key, value) in config_env {
         config = config.env(key, value);
     }
@@ -55,10 +70,14 @@ pub fn run(args: &[String]) -> Result {
     hydra.keep_log();
     let urls = hydra.urls().clone();
     println!(
-        "Ory Hydra {} is ready ({:.1?}, binary {})",
-        hydra_launcher::HYDRA_VERSION,
+        "Ory Hydra {} is ready ({:.1?}, binary {}, {})",
+        release.version,
         started.elapsed(),
-        bin.path.display()
+        bin.path.display(),
+        match &postgres {
+            Some(postgres) => format!("PostgreSQL on 127.0.0.1:{}", postgres.port()),
+            None => "DSN=memory".to_owned(),
+        }
     );
     println!("  admin API:  {}", urls.admin);
     println!("  public API: {}", urls.public);
@@ -93,25 +112,47 @@ pub fn run(args: &[String]) -> Result {
 }
 
 pub fn run_bin(args: &[String]) -> Result {
-    if let Some(arg) = args.first() {
-        return Err(format!("hydra-bin takes no arguments, got {arg:?}").into());
-    }
-    let bin = find_or_build()?;
+    let release = match args {
+        [] => Release::selected()?,
+        [flag, value] if flag == "--version" => version(Some(value))?,
+        _ => return Err(format!("hydra-bin takes [--version vX], got {args:?}").into()),
+    };
+    let bin = find_or_build(&release)?;
     println!("{}", bin.path.display());
     Ok(())
 }
 
-/// Finds or builds Hydra, saying on stderr which one is used.
-pub fn find_or_build() -> Result<hydra_launcher::HydraBin> {
-    let bin = hydra_launcher::find_or_build()?;
-    let from = match bin.source {
-        Source::Env => "HYDRA_BIN",
-        Source::Path => "PATH",
-        Source::Cache => "cached build",
-        Source::Built => "new build",
-    };
-    eprintln!("using Hydra from {from}: {}", bin.path.display());
+/// Finds or builds Hydra `release`, saying on stderr which one is used.
+pub fn find_or_build(release: &Release) -> Result<hydra_launcher::HydraBin> {
+    let bin = hydra_launcher::find_or_build(release)?;
+    eprintln!(
+        "using Hydra {} from {}: {}",
+        release.version,
+        bin.source.describe(),
+        bin.path.display()
+    );
     Ok(bin)
+}
+
+/// Whether `release` can be had without a network-only source: found already, or built from an
+/// archive that is there. v2.x comes from the Go module proxy, which is always tried.
+pub fn available(release: &hydra_launcher::Release) -> std::result::Result<(), String> {
+    if hydra_launcher::find(release).is_ok_and(|found| found.is_some()) {
+        return Ok(());
+    }
+    match release.source_archive() {
+        Some((archive, _)) if !archive.is_file() => Err(format!(
+            "no Hydra {} binary, and its source archive is not at {}",
+            release.version,
+            archive.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn version(value: Option<&String>) -> Result<Release> {
+    let value = value.ok_or("--version needs a release, e.g. v26.2.0")?;
+    Ok(Release::named(value)?)
 }
 
 fn port(value: Option<&String>, flag: &str) -> Result<u16> {

@@ -21,12 +21,14 @@ tasks:
                             step (the token redacted)
   test                      fmt --check, clippy -D warnings, test (against a real Hydra), doc,
                             package (the published crates); what .ci/run runs
-  hydra [KEY=VALUE ...]     run Ory Hydra v2.3.0 on loopback until Ctrl-C; KEY=VALUE are extra
+  hydra [KEY=VALUE ...]     run Ory Hydra on loopback until Ctrl-C; KEY=VALUE are extra
                             Hydra settings, e.g. STRATEGIES_ACCESS_TOKEN=jwt
+        [--version vX]      v26.2.0 (default, from its source archive) or v2.3.0 (Go proxy)
+        [--postgres]        on a throwaway PostgreSQL cluster instead of DSN=memory
         [--public-port N] [--admin-port N]
   bench-build [--rounds N]  clean-build time of hydra-sdk side by side with ory-hydra-client
                             26.2.0, and the rebuild after a one-line spec change
-  hydra-bin                 print the path of the Hydra binary, building it first if needed
+  hydra-bin [--version vX]  print the path of the Hydra binary, building it first if needed
   regen --version vX.Y.Z    move the SDK to another Hydra spec and show what changed; --check
         [--from URL|FILE]   verifies the pinned spec and surface (see cargo xtask regen --help)
 ";

@@ -441,6 +441,15 @@ pub fn regen_into(root: &Path, input: &SpecInput, options: &Options) -> Result<R
         }
         None => notes.push("openapi/README.md is missing; not written".into()),
     }
+    // Lessons of earlier bumps that only a running Hydra taught: listed on every report.
+    if let Some(checks) = read_optional(&openapi.join("hand-checks.md"))? {
+        let checks = String::from_utf8_lossy(&checks);
+        for item in checks.lines().filter_map(|l| l.strip_prefix("- ")) {
+            notes.push(format!(
+                "checked by hand at an earlier bump (openapi/hand-checks.md): {item}"
+            ));
+        }
+    }
     let snapshot_path = root.join(SNAPSHOT);
     let old_snapshot = read_optional(&snapshot_path)?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -465,8 +474,9 @@ pub fn regen_into(root: &Path, input: &SpecInput, options: &Options) -> Result<R
     }
     if provenance.version != hydra_launcher::HYDRA_VERSION {
         notes.push(format!(
-            "the integration tests run Hydra {} (hydra_launcher::HYDRA_VERSION, hydra/go.mod); \
-             the SDK now follows {}",
+            "the launcher's default Hydra is {} (hydra_launcher::HYDRA_VERSION in \
+             xtask/launcher/src/release.rs, where each release's source is pinned); the SDK now \
+             follows {}",
             hydra_launcher::HYDRA_VERSION,
             provenance.version
         ));

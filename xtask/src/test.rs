@@ -1,5 +1,10 @@
 //! `cargo xtask test`: every check CI runs, in order, stopping at the first failure. `.ci/run`
 //! calls this, so a developer who runs it sees what CI will see.
+//!
+//! The integration suite runs once per Hydra release (v26.2.0, then v2.3.0), then the
+//! PostgreSQL replica tests against v26.2.0; each is a phase with its own time. Outside CI a leg
+//! whose source archive or PostgreSQL is missing is skipped with the reason; with `CI=true` it
+//! fails the run.
 
 use std::env;
 use std::ffi::OsString;
@@ -29,19 +34,20 @@ pub fn run(args: &[String]) -> Result {
         }
     );
     for (name, took) in &timings {
-        eprintln!("    {name:<7} {took:>8.1?}");
+        eprintln!("    {name:<20} {took:>8.1?}");
     }
     result
 }
 
-fn run_phases(
-    cargo: &dyn Fn(&[&str]) -> Command,
-    timings: &mut Vec<(&'static str, Duration)>,
-) -> Result {
-    phase(timings, "fmt", cargo(&["fmt", "--all", "--check"]))?;
+fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Duration)>) -> Result {
     phase(
         timings,
-        "clippy",
+        "fmt".to_owned(),
+        cargo(&["fmt", "--all", "--check"]),
+    )?;
+    phase(
+        timings,
+        "clippy".to_owned(),
         cargo(&[
             "clippy",
             "--workspace",
@@ -59,26 +65,73 @@ fn run_phases(
     eprintln!("==> regen: cargo xtask regen --check");
     let checked = crate::regen::check_at(&hydra_launcher::workspace_root())
         .map_err(|e| format!("regen --check failed: {e}"))?;
-    timings.push(("regen", started.elapsed()));
+    timings.push(("regen".to_owned(), started.elapsed()));
     eprintln!("<== regen passed: {checked}");
 
-    // Built (or found) here rather than inside the tests, so a cold Go build shows its progress
-    // and its time as a phase of its own, and every test binary gets the same binary.
-    let started = Instant::now();
-    eprintln!(
-        "==> hydra: find or build Ory Hydra {}",
-        hydra_launcher::HYDRA_VERSION
-    );
-    let hydra = crate::hydra::find_or_build()?;
-    timings.push(("hydra", started.elapsed()));
+    // The suite once per Hydra release, the SDK's own (v26.2.0) first. Each release's binary is
+    // found or built here, so a cold Go build is a phase of its own with its time.
+    let ci = env::var("CI").is_ok_and(|v| v == "true");
+    if env::var_os("HYDRA_BIN").is_some() {
+        // One binary cannot be both releases; each leg sets HYDRA_BIN to its own.
+        eprintln!("note: ignoring HYDRA_BIN; cargo xtask test finds each release's binary itself");
+        env::remove_var("HYDRA_BIN");
+    }
+    for release in hydra_launcher::RELEASES {
+        let version = release.version;
+        let started = Instant::now();
+        eprintln!("==> hydra {version}: find or build Ory Hydra {version}");
+        let hydra = match crate::hydra::available(&release) {
+            Ok(()) => crate::hydra::find_or_build(&release)?,
+            Err(reason) => {
+                skip_or_fail(ci, &format!("the suite against Hydra {version}"), &reason)?;
+                continue;
+            }
+        };
+        timings.push((format!("hydra {version}"), started.elapsed()));
+        // The other releases skip the doctests (compiled, never run against Hydra). Still the
+        // whole workspace: selecting packages would change feature unification and rebuild
+        // half the dependency tree.
+        let mut test = if release == hydra_launcher::V26_2_0 {
+            cargo(&["test", "--workspace", "--locked"])
+        } else {
+            cargo(&["test", "--workspace", "--locked", "--tests"])
+        };
+        test.env("INSTA_UPDATE", "no")
+            .env("HYDRA_VERSION", version)
+            .env("HYDRA_BIN", &hydra.path);
+        phase(timings, format!("test {version}"), test)?;
+    }
 
-    let mut test = cargo(&["test", "--workspace", "--locked"]);
-    test.env("INSTA_UPDATE", "no").env("HYDRA_BIN", &hydra.path);
-    phase(timings, "test", test)?;
+    // Two v26.2.0 replicas on one PostgreSQL: tests/tests/postgres_replicas.rs, #[ignore]d in a
+    // plain `cargo test` because they need PostgreSQL, run here with --ignored.
+    let release = hydra_launcher::V26_2_0;
+    let postgres = hydra_launcher::postgres_bin_dir()
+        .map_err(|e| e.to_string())
+        .and_then(|_| crate::hydra::available(&release));
+    match postgres {
+        Ok(()) => {
+            let hydra = hydra_launcher::find_or_build(&release)?;
+            // --workspace, like the legs above, so the test binary is the one already built.
+            let mut test = cargo(&[
+                "test",
+                "--workspace",
+                "--locked",
+                "--test",
+                "postgres_replicas",
+                "--",
+                "--ignored",
+            ]);
+            test.env("INSTA_UPDATE", "no")
+                .env("HYDRA_VERSION", release.version)
+                .env("HYDRA_BIN", &hydra.path);
+            phase(timings, "postgres v26.2.0 x2".to_owned(), test)?;
+        }
+        Err(reason) => skip_or_fail(ci, "the PostgreSQL replica tests", &reason)?,
+    }
 
     let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
     doc.env("RUSTDOCFLAGS", "-Dwarnings");
-    phase(timings, "doc", doc)?;
+    phase(timings, "doc".to_owned(), doc)?;
 
     // What crates.io would get: each published crate packaged and built from its package alone.
     // xtask, tests/ and the launcher are publish = false and bound to this repository; cargo
@@ -88,21 +141,30 @@ fn run_phases(
     for repo_only in ["xtask", "hydra-tests", "hydra-launcher"] {
         package.args(["--exclude", repo_only]);
     }
-    phase(timings, "package", package)
+    phase(timings, "package".to_owned(), package)
 }
 
-fn phase(
-    timings: &mut Vec<(&'static str, Duration)>,
-    name: &'static str,
-    mut command: Command,
-) -> Result {
+/// In CI (`CI=true`) a leg that cannot run fails the run; elsewhere it is skipped, loudly.
+fn skip_or_fail(ci: bool, leg: &str, reason: &str) -> Result {
+    if ci {
+        return Err(format!("{leg} cannot run in CI: {reason}").into());
+    }
+    eprintln!(
+        "\n!!! SKIPPED: {leg}: {reason}\n!!! To run it: put Hydra v26.2.0's source archive at \
+         ../shared/hydra-v26.2.0/ (or set HYDRA_SOURCE, or HYDRA_BIN), and install PostgreSQL \
+         (apt-get install -y postgresql, or set PG_BIN_DIR). CI=true makes this a failure.\n"
+    );
+    Ok(())
+}
+
+fn phase(timings: &mut Vec<(String, Duration)>, name: String, mut command: Command) -> Result {
     eprintln!("==> {name}: {}", shown(&command));
     let started = Instant::now();
     let status = command
         .status()
         .map_err(|e| format!("{name}: could not run {}: {e}", shown(&command)))?;
     let took = started.elapsed();
-    timings.push((name, took));
+    timings.push((name.clone(), took));
     if !status.success() {
         return Err(format!(
             "{name} failed ({status}) after {took:.1?}: {}",
@@ -118,4 +180,17 @@ fn shown(command: &Command) -> String {
     let mut words = vec![command.get_program().to_string_lossy().into_owned()];
     words.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leg_that_cannot_run_fails_in_ci_and_is_skipped_elsewhere() {
+        let failed = skip_or_fail(true, "the PostgreSQL replica tests", "no initdb");
+        let message = failed.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("cannot run in CI: no initdb"), "{message}");
+        assert!(skip_or_fail(false, "the PostgreSQL replica tests", "no initdb").is_ok());
+    }
 }

@@ -92,7 +92,7 @@ fn check_authorize_redirect(url: &str, location: &str, state: &str) -> Result<()
     }
     let accepted_into_login = get("login_challenge").is_some();
     info!(
-        redirect = %hydra_sdk::redact_query(location),
+        redirect = %hydra_sdk::redact_url(location),
         login_flow = accepted_into_login,
         "authorize request accepted"
     );

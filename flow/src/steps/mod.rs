@@ -20,7 +20,7 @@ pub use ownership::{MARKER_KEY, SECRET_QUIET_PERIOD};
 pub use register::Registration;
 pub(crate) use register::{delete, register, Identity, Registered};
 pub(crate) use token::token;
-pub use token::AccessToken;
+pub use token::{AccessToken, ASSUMED_LIFETIME, MAX_LIFETIME};
 
 /// The SDK clients for Hydra's two APIs, built once from the configuration.
 #[derive(Clone)]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
-use hydra_sdk::{types, Client, Secret};
+use hydra_sdk::{types, Client, ExposeSecret as _, Secret};
 use secrecy::SecretString;
 use tracing::{info, info_span, Instrument};
 
@@ -82,6 +82,65 @@ impl fmt::Debug for AccessToken {
     }
 }
 
+/// The lifetime assumed for a token whose response has no `expires_in`. RFC 6749 §5.1 lets a
+/// server leave it out; Hydra always sends it. Five minutes is short enough that a token
+/// revoked or expired earlier than that is replaced soon, and long enough not to load Hydra.
+pub const ASSUMED_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// The longest lifetime trusted: a day. A larger `expires_in` (up to `i64::MAX` seconds) is cut
+/// to this, so the token is refreshed at least daily and no time arithmetic on it can overflow.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The lifetime to schedule a token by, from `expires_in` (RFC 6749 §5.1):
+///
+/// | `expires_in` | lifetime |
+/// |---|---|
+/// | missing | [`ASSUMED_LIFETIME`] |
+/// | 0 or negative | an error: a token expired on arrival cannot be used, and must not be cached |
+/// | 1 ..= 86 400 | as sent |
+/// | above 86 400 | [`MAX_LIFETIME`] |
+pub(crate) fn lifetime(expires_in: Option<i64>) -> Result<Duration, String> {
+    match expires_in {
+        None => Ok(ASSUMED_LIFETIME),
+        Some(seconds) if seconds <= 0 => Err(format!(
+            "expires_in is {seconds}: the token would be expired on arrival"
+        )),
+        Some(seconds) => Ok(Duration::from_secs(seconds.unsigned_abs()).min(MAX_LIFETIME)),
+    }
+}
+
+/// RFC 6750 §2.1: a bearer token is a non-empty `b64token`,
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. Anything else (a CR/LF that
+/// would split the `Authorization` header, a space, a quote) is not a token that can be sent.
+fn check_access_token(token: &str) -> Result<(), String> {
+    let body = token.trim_end_matches('=');
+    if body.is_empty() {
+        return Err("access_token is empty".into());
+    }
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/');
+    if !body.chars().all(allowed) {
+        // Which character is wrong, not where: the text is a secret.
+        return Err(
+            "access_token has characters a bearer token cannot have (RFC 6750 §2.1)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// RFC 6749 §7.1, §5.1: the flow sends tokens as bearer tokens (RFC 6750), so the server must
+/// have issued one; the type's name is case-insensitive.
+fn check_token_type(token_type: &str) -> Result<(), String> {
+    if token_type.eq_ignore_ascii_case("bearer") {
+        Ok(())
+    } else {
+        Err(format!(
+            "token_type is {:?}, not Bearer",
+            token_type.chars().take(32).collect::<String>()
+        ))
+    }
+}
+
 /// The token step: `POST /oauth2/token` with `grant_type=client_credentials`.
 ///
 /// The client authenticates the way it was registered; the registration access token is never
@@ -104,6 +163,7 @@ pub(crate) async fn token(
             client_secret: None,
             code: None,
             code_verifier: None,
+            device_code: None,
             redirect_uri: None,
             refresh_token: None,
         };
@@ -138,22 +198,25 @@ pub(crate) async fn token(
             .await
             .map_err(|e| Error::from_api(Stage::Token, &url, e.into()))?
             .into_inner();
+        let invalid = |reason: String| Error::InvalidResponse {
+            stage: Stage::Token,
+            url: url.clone(),
+            reason,
+        };
         let secret = response
             .access_token
-            .map(SecretString::from)
             .ok_or_else(|| missing(Stage::Token, &url, "access_token"))?;
-        let expires_in = response
-            .expires_in
-            .filter(|s| *s > 0)
-            .map(|s| Duration::from_secs(s.unsigned_abs()));
+        check_access_token(secret.expose_secret()).map_err(invalid)?;
+        let token_type = response
+            .token_type
+            .ok_or_else(|| missing(Stage::Token, &url, "token_type"))?;
+        check_token_type(&token_type).map_err(invalid)?;
+        let expires_in = lifetime(response.expires_in).map_err(invalid)?;
         let token = AccessToken {
-            secret,
-            token_type: response
-                .token_type
-                .clone()
-                .unwrap_or_else(|| "bearer".into()),
-            scope: response.scope.clone(),
-            expires_in,
+            secret: SecretString::from(secret),
+            token_type,
+            scope: response.scope,
+            expires_in: Some(expires_in),
             obtained_at,
             issued_at,
             generation,
@@ -193,5 +256,32 @@ mod tests {
         }
         assert!(token.is_fresh());
         assert!(token.refresh_at() < token.expires_at_instant());
+    }
+
+    #[test]
+    fn lifetimes_follow_the_documented_policy() {
+        assert_eq!(lifetime(None), Ok(ASSUMED_LIFETIME));
+        assert_eq!(lifetime(Some(3600)), Ok(Duration::from_secs(3600)));
+        assert_eq!(lifetime(Some(86_401)), Ok(MAX_LIFETIME));
+        assert_eq!(lifetime(Some(i64::MAX)), Ok(MAX_LIFETIME));
+        for bad in [0, -1, i64::MIN] {
+            assert!(lifetime(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bearer_tokens_and_types_are_checked() {
+        for good in ["a", "ory_at_x.y-z~+/", "abc==", "A1"] {
+            assert_eq!(check_access_token(good), Ok(()), "{good}");
+        }
+        for bad in ["", "==", "a b", "a\r\nX-Evil: 1", "a\"", "é", "=a"] {
+            assert!(check_access_token(bad).is_err(), "{bad:?}");
+        }
+        for good in ["bearer", "Bearer", "BEARER"] {
+            assert_eq!(check_token_type(good), Ok(()));
+        }
+        for bad in ["mac", "", "bearer ", "N_A"] {
+            assert!(check_token_type(bad).is_err(), "{bad:?}");
+        }
     }
 }

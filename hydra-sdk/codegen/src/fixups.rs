@@ -11,6 +11,12 @@ use serde_json::{json, Map, Value};
 
 use crate::Provenance;
 
+mod device;
+use device::{
+    add_device_authorization_form, add_device_code_to_token_form,
+    add_device_verification_query_parameters, device_authorization_endpoint_optional,
+};
+
 /// The component schema that stands for a credential; generated as `crate::Secret`.
 pub const SECRET_SCHEMA: &str = "HydraSdkSecret";
 
@@ -43,8 +49,9 @@ impl fmt::Display for Report {
 
 type Fixup = fn(&mut Value, &Provenance) -> Outcome;
 
-/// Every fix-up, in the order they run. Order matters in one place: the token form gains its
-/// missing fields before secrets are marked, so the added `client_secret` is redacted too.
+/// Every fix-up, in the order they run. Order matters in one place: the token and device forms
+/// gain their missing fields before secrets are marked, so the added `client_secret` and
+/// `device_code` are redacted too.
 pub const ALL: &[(&str, Fixup)] = &[
     (
         "error_default_responses_as_4xx_5xx",
@@ -70,6 +77,22 @@ pub const ALL: &[(&str, Fixup)] = &[
         add_authorize_query_parameters,
     ),
     ("add_token_form_fields", add_token_form_fields),
+    (
+        "device_authorization_endpoint_optional",
+        device_authorization_endpoint_optional,
+    ),
+    (
+        "add_device_authorization_form",
+        add_device_authorization_form,
+    ),
+    (
+        "add_device_verification_query_parameters",
+        add_device_verification_query_parameters,
+    ),
+    (
+        "add_device_code_to_token_form",
+        add_device_code_to_token_form,
+    ),
     ("secrets_as_secret_schema", secrets_as_secret_schema),
 ];
 
@@ -544,6 +567,8 @@ const SECRET_PROPERTIES: &[&str] = &[
     "refresh_token",
     "id_token",
     "code_verifier",
+    // RFC 8628 §3.2: whoever holds it can poll the token endpoint for the user's tokens.
+    "device_code",
 ];
 
 /// Form fields that hold a credential in one operation only (`token` and `code` are ordinary

@@ -1,7 +1,8 @@
-//! Finds the Hydra binary, building it from the Go module proxy on first use.
+//! Finds the Hydra binary of a release, building it on first use.
 //!
-//! Order: `HYDRA_BIN`, else a `hydra` on `PATH` that reports v2.3.0, else the build cached under
-//! `<target>/hydra/v2.3.0/hydra`, else `go build` of the wrapper module in `hydra/` into that cache.
+//! Order: `HYDRA_BIN`, else a `hydra` on `PATH` that reports the release, else the build cached
+//! under `<target>/hydra/<version>/hydra`, else a build into that cache: `go build` of the wrapper
+//! module in `hydra/` for v2.x (Go module proxy), of the checked source archive for v26.2.0.
 
 use std::env;
 use std::ffi::OsStr;
@@ -12,29 +13,41 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{Error, HYDRA_VERSION};
+use crate::release::{BuildFrom, Release};
+use crate::Error;
 
-/// Hydra v2.3.0's tag commit and date (from the Go module proxy's `.info`), stamped into the binary
-/// like Ory's own release builds do, so `hydra version` and `GET /version` say v2.3.0.
-const HYDRA_COMMIT: &str = "ee8c339ddada3a42529c0416897abc32bad03bbb";
-const HYDRA_DATE: &str = "2025-01-17T08:06:39Z";
 /// `DSN=memory` is SQLite in memory, so the binary needs cgo and the sqlite tag.
 const GO_BUILD_TAGS: &str = "sqlite,sqlite_omit_load_extension";
 /// A cold build takes about three minutes on two cores; this only stops a build that hangs.
 const GO_BUILD_TIMEOUT: Duration = Duration::from_secs(40 * 60);
 const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
+/// Beside a binary built from an archive: the archive's sha256, so a build from another archive
+/// (`HYDRA_SOURCE`) is not mistaken for the pinned one.
+const SOURCE_STAMP: &str = "hydra.source-sha256";
 
 /// Where a Hydra binary was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     /// The `HYDRA_BIN` environment variable, taken as is.
     Env,
-    /// A `hydra` on `PATH` whose `hydra version` reports v2.3.0.
+    /// A `hydra` on `PATH` whose `hydra version` reports the release.
     Path,
     /// An earlier build in the target directory.
     Cache,
     /// Built just now with `go build`.
     Built,
+}
+
+impl Source {
+    /// A few words for messages: `HYDRA_BIN`, `PATH`, `cached build`, `new build`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Env => "HYDRA_BIN",
+            Source::Path => "PATH",
+            Source::Cache => "cached build",
+            Source::Built => "new build",
+        }
+    }
 }
 
 /// A Hydra binary and where it came from.
@@ -67,13 +80,17 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// Where the built binary is cached: `<target>/hydra/v2.3.0/hydra`.
-pub fn cached_bin_path() -> PathBuf {
-    target_dir().join("hydra").join(HYDRA_VERSION).join("hydra")
+/// Where the built binary is cached: `<target>/hydra/<version>/hydra`.
+pub fn cached_bin_path(release: &Release) -> PathBuf {
+    target_dir()
+        .join("hydra")
+        .join(release.version)
+        .join("hydra")
 }
 
-/// Finds Hydra without building it; `Ok(None)` when only a build would produce one.
-pub fn find() -> Result<Option<HydraBin>, Error> {
+/// Finds Hydra `release` without building it; `Ok(None)` when only a build would produce one.
+/// `HYDRA_BIN` is taken as is, whatever it reports: it is how a user runs their own build.
+pub fn find(release: &Release) -> Result<Option<HydraBin>, Error> {
     if let Some(path) = env::var_os("HYDRA_BIN").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         if !path.is_file() {
@@ -88,24 +105,30 @@ pub fn find() -> Result<Option<HydraBin>, Error> {
         }));
     }
     if let Some(path) = on_path("hydra") {
-        // A different release would make the SDK tests fail in confusing ways, so a stray hydra
-        // on PATH is only used when it is the version the SDK was generated from.
+        // A different release would make the tests fail in confusing ways, so a stray hydra on
+        // PATH is only used when it is the release asked for.
         match version_of(&path) {
-            Ok(version) if version == HYDRA_VERSION => {
+            Ok(version) if version == release.version => {
                 return Ok(Some(HydraBin {
                     path,
                     source: Source::Path,
                 }))
             }
             Ok(version) => eprintln!(
-                "note: ignoring {} (it reports {version}, this project needs {HYDRA_VERSION})",
-                path.display()
+                "note: ignoring {} (it reports {version}, not {})",
+                path.display(),
+                release.version
             ),
             Err(e) => eprintln!("note: ignoring {}: {e}", path.display()),
         }
     }
-    let cached = cached_bin_path();
-    if cached.is_file() {
+    let cached = cached_bin_path(release);
+    let stamp_matches = match release.source_archive() {
+        Some((_, sha256)) => fs::read_to_string(cached.with_file_name(SOURCE_STAMP))
+            .is_ok_and(|stamp| stamp.trim() == sha256),
+        None => true,
+    };
+    if cached.is_file() && stamp_matches {
         return Ok(Some(HydraBin {
             path: absolute(&cached)?,
             source: Source::Cache,
@@ -114,13 +137,13 @@ pub fn find() -> Result<Option<HydraBin>, Error> {
     Ok(None)
 }
 
-/// Finds Hydra (see [`find`]), building and caching it when there is none.
-pub fn find_or_build() -> Result<HydraBin, Error> {
-    if let Some(found) = find()? {
+/// Finds Hydra `release` (see [`find`]), building and caching it when there is none.
+pub fn find_or_build(release: &Release) -> Result<HydraBin, Error> {
+    if let Some(found) = find(release)? {
         return Ok(found);
     }
-    let dest = cached_bin_path();
-    build(&dest)?;
+    let dest = cached_bin_path(release);
+    build(release, &dest)?;
     Ok(HydraBin {
         path: absolute(&dest)?,
         source: Source::Built,
@@ -145,11 +168,13 @@ pub fn version_of(bin: &Path) -> Result<String, Error> {
         })
 }
 
-/// Builds Hydra into `dest`. The build writes a temporary file that is renamed into place only
-/// after it reports the right version, so an interrupted build never leaves a binary behind.
-/// A lock file serializes concurrent builders (two test binaries, or two developers' cargo runs
-/// sharing a target directory); whoever waits finds the finished binary and skips its build.
-fn build(dest: &Path) -> Result<(), Error> {
+/// Builds Hydra `release` into `dest`. The build writes a temporary file that is renamed into
+/// place only after it reports the right version, so an interrupted build never leaves a binary
+/// behind. A lock file serializes concurrent builders (two test binaries, or two developers'
+/// cargo runs sharing a target directory); whoever waits finds the finished binary and skips
+/// its build.
+fn build(release: &Release, dest: &Path) -> Result<(), Error> {
+    let version = release.version;
     let dir = dest
         .parent()
         .ok_or_else(|| Error::Binary(format!("{} has no parent directory", dest.display())))?;
@@ -158,26 +183,74 @@ fn build(dest: &Path) -> Result<(), Error> {
     let lock = File::create(&lock_path)
         .map_err(|e| Error::io(format!("creating {}", lock_path.display()), e))?;
     lock_within(&lock, &lock_path, GO_BUILD_TIMEOUT)?;
-    if dest.is_file() {
+    if find(release)?.is_some_and(|bin| bin.source == crate::Source::Cache) {
         return Ok(()); // Someone else built it while we waited for the lock.
     }
 
-    let module = go_module_dir();
-    let tmp = dir.join(format!("hydra.tmp-{}", std::process::id()));
+    // The module to build: the wrapper in hydra/, or the archive unpacked beside the cache.
+    let (module, unpacked, stamp) = match release.from {
+        BuildFrom::GoModule => {
+            eprintln!(
+                "building Ory Hydra {version} from the Go module proxy (first run only, takes a few minutes)"
+            );
+            (go_module_dir(), None, None)
+        }
+        BuildFrom::SourceArchive { .. } => {
+            let (archive, sha256) = release
+                .source_archive()
+                .ok_or_else(|| Error::Binary(format!("Hydra {version} has no source archive")))?;
+            crate::source::check_sha256(&archive, &sha256, version)?;
+            let src = dir.join(format!("src.tmp-{}", std::process::id()));
+            eprintln!(
+                "building Ory Hydra {version} from {} (sha256 checked; first run only, takes a few minutes)",
+                archive.display()
+            );
+            crate::source::unpack(&archive, &src)?;
+            (src.clone(), Some(src), Some(sha256))
+        }
+    };
+    let result = go_build(release, &module, dir);
+    if let Some(src) = unpacked {
+        let _ = fs::remove_dir_all(src);
+    }
+    let (tmp, took) = result?;
+    fs::rename(&tmp, dest).map_err(|e| {
+        Error::io(
+            format!("renaming {} to {}", tmp.display(), dest.display()),
+            e,
+        )
+    })?;
+    if let Some(sha256) = stamp {
+        let stamp_path = dest.with_file_name(SOURCE_STAMP);
+        fs::write(&stamp_path, format!("{sha256}\n"))
+            .map_err(|e| Error::io(format!("writing {}", stamp_path.display()), e))?;
+    }
     eprintln!(
-        "building Ory Hydra {HYDRA_VERSION} from the Go module proxy (first run only, takes a few minutes)"
+        "built Ory Hydra {version} in {took:.0?}: {}",
+        dest.display()
     );
+    Ok(())
+}
+
+/// `go build` of `module` into a temporary file in `dir`, checked with `hydra version`; returns
+/// the file and how long the build took.
+fn go_build(release: &Release, module: &Path, dir: &Path) -> Result<(PathBuf, Duration), Error> {
+    let version = release.version;
+    let tmp = dir.join(format!("hydra.tmp-{}", std::process::id()));
     let started = Instant::now();
-    let ldflags = [
+    let config = "github.com/ory/hydra/v2/driver/config";
+    let mut ldflags = vec![
         "-s -w".to_owned(),
-        format!("-X github.com/ory/hydra/v2/driver/config.Version={HYDRA_VERSION}"),
-        format!("-X github.com/ory/hydra/v2/driver/config.Commit={HYDRA_COMMIT}"),
-        format!("-X github.com/ory/hydra/v2/driver/config.Date={HYDRA_DATE}"),
-    ]
-    .join(" ");
+        format!("-X {config}.Version={version}"),
+        format!("-X {config}.Commit={}", release.commit),
+    ];
+    if let Some(date) = release.date {
+        ldflags.push(format!("-X {config}.Date={date}"));
+    }
+    let ldflags = ldflags.join(" ");
     let mut command = Command::new("go");
     command
-        .current_dir(&module)
+        .current_dir(module)
         .env("CGO_ENABLED", "1")
         .args(["build", "-mod=readonly", "-trimpath", "-buildvcs=false"])
         .args(["-tags", GO_BUILD_TAGS, "-ldflags", &ldflags, "-o"])
@@ -186,13 +259,12 @@ fn build(dest: &Path) -> Result<(), Error> {
         // Progress goes to stderr, so `cargo xtask hydra-bin` prints only the path on stdout.
         .stdout(Stdio::from(io::stderr()))
         .stderr(Stdio::inherit());
-    let result = run_within(&mut command, GO_BUILD_TIMEOUT);
-    let status = match result {
+    let status = match run_within(&mut command, GO_BUILD_TIMEOUT) {
         Ok(status) => status,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::Binary(format!(
-                "Hydra {HYDRA_VERSION} is not built yet and `go` is not on PATH: install Go \
-                 (1.22 or later) and a C compiler, or set HYDRA_BIN to a Hydra {HYDRA_VERSION} binary"
+                "Hydra {version} is not built yet and `go` is not on PATH: install Go \
+                 (1.26 or later) and a C compiler, or set HYDRA_BIN to a Hydra {version} binary"
             )))
         }
         Err(e) => {
@@ -206,29 +278,18 @@ fn build(dest: &Path) -> Result<(), Error> {
     if !status.success() {
         let _ = fs::remove_file(&tmp);
         return Err(Error::Binary(format!(
-            "go build of Hydra {HYDRA_VERSION} in {} failed ({status}); its output is above",
+            "go build of Hydra {version} in {} failed ({status}); its output is above",
             module.display()
         )));
     }
-    let version = version_of(&tmp);
-    if version.as_deref().ok() != Some(HYDRA_VERSION) {
+    let reported = version_of(&tmp);
+    if reported.as_deref().ok() != Some(version) {
         let _ = fs::remove_file(&tmp);
         return Err(Error::Binary(format!(
-            "the freshly built Hydra reports {version:?}, expected {HYDRA_VERSION}"
+            "the freshly built Hydra reports {reported:?}, expected {version}"
         )));
     }
-    fs::rename(&tmp, dest).map_err(|e| {
-        Error::io(
-            format!("renaming {} to {}", tmp.display(), dest.display()),
-            e,
-        )
-    })?;
-    eprintln!(
-        "built Ory Hydra {HYDRA_VERSION} in {:.0?}: {}",
-        started.elapsed(),
-        dest.display()
-    );
-    Ok(())
+    Ok((tmp, started.elapsed()))
 }
 
 /// Takes an exclusive lock on `file`, polling so the wait is bounded. The lock is released when
@@ -280,7 +341,10 @@ fn absolute(path: &Path) -> Result<PathBuf, Error> {
 }
 
 /// Runs `command` to completion, killing it after `timeout`.
-fn run_within(command: &mut Command, timeout: Duration) -> io::Result<std::process::ExitStatus> {
+pub(crate) fn run_within(
+    command: &mut Command,
+    timeout: Duration,
+) -> io::Result<std::process::ExitStatus> {
     let mut child = command.spawn()?;
     let deadline = Instant::now() + timeout;
     loop {

@@ -12,6 +12,9 @@ pub enum Error {
     /// No usable Hydra binary: `HYDRA_BIN` names a missing file, Go is not installed, or the
     /// `go build` failed.
     Binary(String),
+    /// PostgreSQL is not installed, or one of its programs (or `hydra migrate`) failed; the
+    /// message quotes the output.
+    Postgres(String),
     /// An operating-system call failed; `action` says what was being attempted.
     Io {
         /// What the launcher was doing, e.g. "creating the log file /tmp/…/hydra.log".
@@ -59,7 +62,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Binary(message) => f.write_str(message),
+            Error::Binary(message) | Error::Postgres(message) => f.write_str(message),
             Error::Io { action, source } => write!(f, "{action}: {source}"),
             Error::Exited {
                 status,

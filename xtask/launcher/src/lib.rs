@@ -1,12 +1,13 @@
-//! Finds or builds Ory Hydra v2.3.0 and runs it on loopback.
+//! Finds or builds Ory Hydra (v26.2.0 from its source archive, v2.3.0 from the Go module proxy)
+//! and runs it on loopback, in memory or on a throwaway PostgreSQL cluster.
 //!
 //! `cargo xtask hydra` and the integration-test harness both start Hydra through this crate, so
 //! the server a developer pokes at by hand is configured exactly like the one the tests talk to.
-//! It uses only `std`, because xtask depends on it and must stay cheap to compile.
+//! It uses only `std` (and `sha2`), because xtask depends on it and must stay cheap to compile.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), hydra_launcher::Error> {
-//! let bin = hydra_launcher::find_or_build()?;
+//! let bin = hydra_launcher::find_or_build(&hydra_launcher::Release::selected()?)?;
 //! let hydra = hydra_launcher::Config::new(bin.path)
 //!     .env("STRATEGIES_ACCESS_TOKEN", "jwt")
 //!     .start()?;
@@ -19,14 +20,16 @@
 
 mod binary;
 mod error;
+mod postgres;
 mod process;
+mod release;
+mod source;
 
 pub use binary::{
     cached_bin_path, find, find_or_build, go_module_dir, target_dir, version_of, workspace_root,
     HydraBin, Source,
 };
 pub use error::Error;
-pub use process::{http_ready_probe, Config, Hydra, Probe, Urls};
-
-/// The Hydra release this project is written against; the SDK is generated from its spec.
-pub const HYDRA_VERSION: &str = "v2.3.0";
+pub use postgres::{migrate, postgres_bin_dir, Postgres};
+pub use process::{http_ready_probe, random_secret, Config, Hydra, Probe, Urls};
+pub use release::{BuildFrom, Release, HYDRA_VERSION, RELEASES, V26_2_0, V2_3_0};

@@ -595,10 +595,16 @@ fn wait_within(child: &mut Child, timeout: Duration) -> Result<ExitStatus, Error
     }
 }
 
-/// Two distinct free ports, found by binding port 0 and letting go. Another process can grab one
-/// before Hydra binds it; [`Config::start`] retries on that. Ports handed out before in this
-/// process are never handed out again, so parallel tests cannot collide with each other.
+/// Two distinct free ports; see [`free_ports`].
 fn free_port_pair() -> Result<(u16, u16), Error> {
+    let [public, admin] = free_ports()?;
+    Ok((public, admin))
+}
+
+/// `N` distinct free ports, found by binding port 0 and letting go. Another process can grab one
+/// before Hydra (or PostgreSQL) binds it; their starts retry on that. Ports handed out before in
+/// this process are never handed out again, so parallel tests cannot collide with each other.
+pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N], Error> {
     static ISSUED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     let mut issued = ISSUED
         .lock()
@@ -618,19 +624,20 @@ fn free_port_pair() -> Result<(u16, u16), Error> {
         held.push(listener);
         if issued.insert(port) {
             ports.push(port);
-            if let [public, admin] = ports[..] {
-                return Ok((public, admin));
+            if let Ok(ports) = <[u16; N]>::try_from(ports.as_slice()) {
+                return Ok(ports);
             }
         }
     }
     Err(Error::io(
-        "finding two free ports on 127.0.0.1",
+        format!("finding {N} free ports on 127.0.0.1"),
         io::Error::new(io::ErrorKind::AddrInUse, "no unused port after 64 tries"),
     ))
 }
 
-/// 48 hex characters from the OS's random source, a fresh `SECRETS_SYSTEM` for each Hydra.
-fn random_secret() -> Result<String, Error> {
+/// 48 hex characters from the OS's random source, a fresh `SECRETS_SYSTEM` for each Hydra (and
+/// one shared by a set of replicas).
+pub fn random_secret() -> Result<String, Error> {
     let mut bytes = [0u8; 24];
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
@@ -638,7 +645,7 @@ fn random_secret() -> Result<String, Error> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn make_temp_dir() -> Result<PathBuf, Error> {
+pub(crate) fn make_temp_dir() -> Result<PathBuf, Error> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -689,7 +696,7 @@ fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
 }
 
 /// The last `lines` lines of the file at `path`, read from at most its last 64 KiB.
-fn tail(path: &Path, lines: usize) -> String {
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let read = || -> io::Result<String> {
         let mut file = File::open(path)?;
         let len = file.metadata()?.len();

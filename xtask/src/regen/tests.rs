@@ -281,7 +281,7 @@ fn broken_inputs_are_refused_and_leave_openapi_untouched() {
 fn check_refuses_an_edited_spec_a_stale_snapshot_and_a_stale_readme() {
     let repo = scratch_repo();
     let summary = check_at(repo.path()).expect("the pinned copy passes");
-    assert!(summary.contains("47 operations"), "{summary}");
+    assert!(summary.contains("50 operations"), "{summary}");
 
     let spec_path = repo.path().join("openapi/api.json");
     let spec = std::fs::read(&spec_path).expect("spec");

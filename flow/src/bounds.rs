@@ -1,0 +1,83 @@
+//! Bounds on configuration values, checked once in `ConfigBuilder::build`: a value from the
+//! environment or a caller is never trusted to be short, printable or a file of sane size.
+
+use std::time::Duration;
+
+/// The bounds on what a setting may hold. Timeouts: from a millisecond (a smaller one rounds to
+/// nothing and fails every request) to a day (so deadline arithmetic cannot overflow).
+pub(crate) const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// Hydra keeps client ids and names in its database; these are far above any real one.
+pub(crate) const MAX_CLIENT_ID: usize = 255;
+pub(crate) const MAX_CLIENT_NAME: usize = 1024;
+/// The whole space-separated list, and each audience.
+pub(crate) const MAX_SCOPE: usize = 4096;
+pub(crate) const MAX_AUDIENCE: usize = 1024;
+pub(crate) const MAX_AUDIENCES: usize = 64;
+/// A CA bundle is a few certificates; a bigger file is a mistake (or `/dev/zero`).
+pub(crate) const MAX_CA_FILE: u64 = 1024 * 1024;
+
+/// A value for an error message: quoted and escaped (a newline shows as `\n`), cut to 64
+/// characters, so a message stays one readable line whatever the setting held.
+pub(crate) fn shown(value: &str) -> String {
+    let cut: String = value.chars().take(64).collect();
+    let more = if cut.len() < value.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
+
+/// Checks a text setting: no control characters (a newline in a scope is sent to Hydra, which
+/// registers the client and then refuses every token request), at most `max` bytes.
+pub(crate) fn check_text(value: &str, max: usize) -> Result<(), String> {
+    if value.len() > max {
+        return Err(format!("is longer than {max} bytes"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{} contains a control character", shown(value)));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, separated by single spaces.
+pub(crate) fn check_scope(scope: &str) -> Result<(), String> {
+    check_text(scope, MAX_SCOPE)?;
+    let token_char = |c: char| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
+    if scope
+        .split(' ')
+        .any(|s| s.is_empty() || !s.chars().all(token_char))
+    {
+        return Err(format!(
+            "{} is not a space-separated list of scopes (RFC 6749 §3.3)",
+            shown(scope)
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a CA bundle: a regular file of at most [`MAX_CA_FILE`] bytes, read through a limit
+/// (the file may grow between the check and the read), holding at least one PEM certificate.
+pub(crate) fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    use std::io::Read as _;
+    let shown_path = shown(&path.display().to_string());
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown_path}: {e}"))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!("{shown_path} is not a regular file"));
+    }
+    let mut pem = Vec::new();
+    file.take(MAX_CA_FILE + 1)
+        .read_to_end(&mut pem)
+        .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
+    if pem.len() as u64 > MAX_CA_FILE {
+        return Err(format!(
+            "{shown_path} is larger than {MAX_CA_FILE} bytes; a CA bundle is a few certificates"
+        ));
+    }
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{shown_path} is not PEM: {e}"))?;
+    if certificates.is_empty() {
+        return Err(format!("{shown_path} holds no certificate"));
+    }
+    Ok(certificates)
+}

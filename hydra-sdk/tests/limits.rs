@@ -1,0 +1,202 @@
+//! The cap on response bodies, and `Retry-After` on error statuses whatever their body. Every
+//! test in this binary sets the same small cap (the cap is per process), so a body over it is
+//! cheap to send.
+
+mod common;
+
+use std::time::Duration;
+
+use hydra_sdk::{ApiError, Client};
+
+const CAP: u64 = 64 * 1024;
+
+fn leak(response: String) -> &'static str {
+    Box::leak(response.into_boxed_str())
+}
+
+fn client(url: &str) -> Client {
+    hydra_sdk::set_max_response_body(CAP);
+    Client::admin(url).expect("client")
+}
+
+#[test]
+fn the_default_cap_is_eight_mebibytes() {
+    assert_eq!(hydra_sdk::DEFAULT_MAX_RESPONSE_BODY, 8 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn stand_in_success_body_over_the_cap_is_body_too_large() {
+    let body = format!("[{}]", "{\"client_id\":\"x\"},".repeat(10_000));
+    let (url, task) = common::capture_one(leak(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{body}"
+    )))
+    .await;
+    let err = ApiError::from(
+        client(&url)
+            .list_o_auth2_clients()
+            .send()
+            .await
+            .expect_err("over the cap"),
+    );
+    let _ = task.await;
+    let ApiError::BodyTooLarge { status, limit } = &err else {
+        panic!("expected BodyTooLarge, got {err:?}");
+    };
+    assert_eq!((status.as_u16(), *limit), (200, CAP));
+    assert!(
+        err.to_string().contains("exceeds the limit of 65536 bytes"),
+        "{err}"
+    );
+    assert!(!err.is_transient());
+}
+
+#[tokio::test]
+async fn stand_in_declared_length_over_the_cap_is_refused_unread() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000000000\r\n\
+         connection: close\r\n\r\n[",
+    )
+    .await;
+    let err = ApiError::from(
+        client(&url)
+            .list_o_auth2_clients()
+            .send()
+            .await
+            .expect_err("over the cap"),
+    );
+    let _ = task.await;
+    assert!(
+        matches!(err, ApiError::BodyTooLarge { limit: CAP, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn stand_in_a_body_under_the_cap_still_decodes() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n\
+         [{\"client_id\":\"a\"},{\"client_id\":\"b\"}]",
+    )
+    .await;
+    let clients = client(&url)
+        .list_o_auth2_clients()
+        .send()
+        .await
+        .expect("decodes")
+        .into_inner();
+    let _ = task.await;
+    assert_eq!(clients.len(), 2);
+}
+
+#[tokio::test]
+async fn stand_in_streamed_body_stops_at_the_cap() {
+    // The authorize call hands a 2xx body out as a stream; the cap holds there too.
+    let body = "x".repeat(3 * CAP as usize);
+    let (url, task) = common::capture_one(leak(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{body}"
+    )))
+    .await;
+    let response = client(&url)
+        .o_auth2_authorize()
+        .client_id("bss")
+        .response_type("code")
+        .send()
+        .await
+        .expect("200");
+    let mut stream = response.into_inner_stream();
+    let mut read: u64 = 0;
+    let failure = loop {
+        match std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+            Some(Ok(chunk)) => read += chunk.len() as u64,
+            Some(Err(e)) => break e,
+            None => panic!("read {read} bytes past the cap"),
+        }
+    };
+    let _ = task.await;
+    assert!(read <= CAP, "{read}");
+    let too_large = std::error::Error::source(&failure)
+        .and_then(|e| e.downcast_ref::<hydra_sdk::BodyTooLarge>())
+        .or_else(|| {
+            std::error::Error::source(&failure)
+                .and_then(std::error::Error::source)
+                .and_then(|e| e.downcast_ref::<hydra_sdk::BodyTooLarge>())
+        });
+    assert_eq!(too_large.map(|e| e.limit), Some(CAP), "{failure:?}");
+}
+
+#[tokio::test]
+async fn stand_in_json_error_body_over_the_cap_keeps_status_and_retry_after() {
+    let body = format!("{{\"error\":\"{}\"}}", "e".repeat(2 * CAP as usize));
+    let (url, task) = common::capture_one(leak(format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 3\r\n\
+         connection: close\r\n\r\n{body}"
+    )))
+    .await;
+    let err = ApiError::from(
+        client(&url)
+            .list_o_auth2_clients()
+            .send()
+            .await
+            .expect_err("503"),
+    );
+    let _ = task.await;
+    let ApiError::Status {
+        status,
+        retry_after,
+        over_limit,
+    } = &err
+    else {
+        panic!("expected Status, got {err:?}");
+    };
+    assert_eq!(status.as_u16(), 503);
+    assert_eq!(*retry_after, Some(Duration::from_secs(3)));
+    assert_eq!(*over_limit, Some(CAP));
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn stand_in_plain_text_429_keeps_an_http_date_retry_after() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\n\
+         date: Sun, 06 Nov 1994 08:49:37 GMT\r\nretry-after: Sun, 06 Nov 1994 08:49:42 GMT\r\n\
+         connection: close\r\n\r\nslow down",
+    )
+    .await;
+    let err = ApiError::from(
+        client(&url)
+            .list_o_auth2_clients()
+            .send()
+            .await
+            .expect_err("429"),
+    );
+    let _ = task.await;
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn permanent_and_transient_statuses() {
+    for (status, transient) in [
+        ("400 Bad Request", false),
+        ("404 Not Found", false),
+        ("408 Request Timeout", true),
+        ("429 Too Many Requests", true),
+        ("500 Internal Server Error", true),
+        ("502 Bad Gateway", true),
+    ] {
+        let (url, task) = common::capture_one(leak(format!(
+            "HTTP/1.1 {status}\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<p>x</p>"
+        )))
+        .await;
+        let err = ApiError::from(
+            client(&url)
+                .list_o_auth2_clients()
+                .send()
+                .await
+                .expect_err("error status"),
+        );
+        let _ = task.await;
+        assert_eq!(err.is_transient(), transient, "{status}: {err:?}");
+    }
+}
