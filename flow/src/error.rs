@@ -100,6 +100,11 @@ pub enum Error {
         /// The last error seen; none when the last attempt itself ran out of time.
         last: Option<Box<Error>>,
     },
+
+    /// The request another caller of the same [`crate::TokenSource`] made failed with this
+    /// error; every caller that waited for that one request gets it.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
 }
 
 fn status_text(status: Option<u16>) -> String {
@@ -119,6 +124,7 @@ impl Error {
             | Error::Transport { stage, .. }
             | Error::InvalidResponse { stage, .. }
             | Error::DeadlineExceeded { stage, .. } => Some(*stage),
+            Error::Shared(e) => e.stage(),
         }
     }
 
@@ -128,6 +134,7 @@ impl Error {
         match self {
             Error::OAuth2 { error, .. } => Some(error),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.oauth2_error(),
+            Error::Shared(e) => e.oauth2_error(),
             _ => None,
         }
     }
@@ -138,6 +145,7 @@ impl Error {
             Error::OAuth2 { status, .. } => *status,
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.status(),
+            Error::Shared(e) => e.status(),
             _ => None,
         }
     }

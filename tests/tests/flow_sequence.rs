@@ -230,7 +230,8 @@ async fn a_hundred_restarts_with_a_stable_id_leave_one_client() -> TestResult {
         all.iter().map(|c| &c.client_id).collect::<Vec<_>>()
     );
     assert_eq!(all[0].client_id.as_deref(), Some("bss-stable"));
-    assert!(introspect(&hydra, &last.ok_or("no token")?).await?.active);
+    let last = last.ok_or("no token")?;
+    assert!(introspect(&hydra, &last).await?.active);
     Ok(())
 }
 
