@@ -33,7 +33,7 @@ pub struct AccessToken {
 /// in time; a quarter of the lifetime for tokens shorter than 4 s.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(1);
 /// The refresh starts at least this long before the token stops being handed out...
-const MIN_REFRESH_LEAD: Duration = Duration::from_millis(250);
+const MIN_REFRESH_LEAD: Duration = Duration::from_millis(500);
 /// ...or this many times the token request's own latency, if longer.
 const LATENCY_FACTOR: u32 = 4;
 /// Lifetimes are capped here (about 68 years) before they meet the coarse clock, whose ticks
