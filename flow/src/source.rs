@@ -107,7 +107,9 @@ impl std::fmt::Debug for CachedToken {
 /// The std mutexes here guard a few pointers and are never held across an await or a panic
 /// point; a poisoned one still holds a valid value.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Drop for Inner {
@@ -140,6 +142,17 @@ impl TokenSource {
     /// A token source for `config`. Nothing is sent until the first [`TokenSource::token`].
     pub fn new(config: Config) -> Result<Self, Error> {
         Self::with_refresh_ahead(config, true)
+    }
+
+    /// A token source for a client registered already (by an earlier run, or out of band): the
+    /// first [`TokenSource::token`] goes straight to the token endpoint. If Hydra rejects the
+    /// client, the source registers it as [`TokenSource::new`] would.
+    pub fn with_registration(config: Config, registration: Registration) -> Result<Self, Error> {
+        let source = Self::with_refresh_ahead(config, true)?;
+        if let Ok(mut session) = source.inner.session.try_lock() {
+            session.registration = Some(registration);
+        }
+        Ok(source)
     }
 
     pub(crate) fn with_refresh_ahead(config: Config, refresh_ahead: bool) -> Result<Self, Error> {
@@ -257,7 +270,10 @@ impl TokenSource {
     }
 
     /// The one fetch: its result goes into the cache, then to every waiter at once.
-    async fn lead(&self, publish: watch::Sender<Option<Outcome>>) -> Result<Arc<AccessToken>, Error> {
+    async fn lead(
+        &self,
+        publish: watch::Sender<Option<Outcome>>,
+    ) -> Result<Arc<AccessToken>, Error> {
         // Ends the flight on every way out, a cancelled leader included: the waiters then see
         // the sender gone and one of them leads.
         struct EndFlight<'a>(&'a Inner);

@@ -75,12 +75,20 @@ async fn readers_never_wait_across_refreshes_with_a_4s_token_lifetime() -> TestR
     let mut reads = 0;
     for reader in futures::future::join_all(readers).await {
         let seen = reader??;
-        assert_eq!(seen.waited, 0, "of {} reads, {} waited", seen.reads, seen.waited);
+        assert_eq!(
+            seen.waited, 0,
+            "of {} reads, {} waited",
+            seen.reads, seen.waited
+        );
         reads += seen.reads;
         tokens.extend(seen.tokens);
     }
     let requests = public.count("POST", "/oauth2/token");
-    assert!(tokens.len() >= 4, "{} tokens in {reads} reads", tokens.len());
+    assert!(
+        tokens.len() >= 4,
+        "{} tokens in {reads} reads",
+        tokens.len()
+    );
     // Every token request was a refresh some reader then saw (at most the last one unseen):
     // no refetch storms.
     assert!(

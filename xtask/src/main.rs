@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_plot;
+mod bench_token;
 mod demo;
 mod hydra;
 mod regen;
@@ -24,6 +26,9 @@ tasks:
   hydra [KEY=VALUE ...]     run Ory Hydra v2.3.0 on loopback until Ctrl-C; KEY=VALUE are extra
                             Hydra settings, e.g. STRATEGIES_ACCESS_TOKEN=jwt
         [--public-port N] [--admin-port N]
+  bench [--quick]           flow's token source side by side with Go's x/oauth2 against one
+        [--json PATH]       Hydra: cached reads, refreshes, 1000 cold callers, cold acquire,
+        [--plot PATH]       memory; --json writes the figures, --plot the latency SVG
   bench-build [--rounds N]  clean-build time of hydra-sdk side by side with ory-hydra-client
                             26.2.0, and the rebuild after a one-line spec change
   hydra-bin                 print the path of the Hydra binary, building it first if needed
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
     };
     let result = match task {
         "demo" => demo::run(rest),
+        "bench" => bench_token::run(rest),
         "bench-build" => bench::run(rest),
         "test" => test::run(rest),
         "hydra" => hydra::run(rest),

@@ -75,7 +75,9 @@ fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
         request_timeout: config.request_timeout,
         connect_timeout: config.connect_timeout,
     };
-    let mut shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((_, client)) = shared.iter().find(|(s, _)| *s == settings) {
         return Ok(client.clone());
     }

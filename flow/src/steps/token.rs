@@ -187,9 +187,7 @@ fn schedule(
         .saturating_sub(COARSE_CLOCK_LAG);
     let lead = MIN_REFRESH_LEAD.max(latency.saturating_mul(LATENCY_FACTOR));
     let refresh = (lifetime / 4 * 3).min(usable.saturating_sub(lead));
-    let at = |offset: Duration| {
-        now.saturating_add(offset.saturating_sub(age).into())
-    };
+    let at = |offset: Duration| now.saturating_add(offset.saturating_sub(age).into());
     (at(refresh), at(usable))
 }
 
@@ -354,7 +352,10 @@ mod tests {
         // A 4 s TTL, which Hydra reports as 3: the old schedule refreshed at 2.25 s, after the
         // token had gone stale at 2 s.
         let (refresh, usable) = offsets(3, 5);
-        assert!(refresh + MIN_REFRESH_LEAD <= usable, "{refresh:?} {usable:?}");
+        assert!(
+            refresh + MIN_REFRESH_LEAD <= usable,
+            "{refresh:?} {usable:?}"
+        );
         assert!(usable < Duration::from_secs(3));
         // A slow Hydra moves the refresh earlier.
         let (slow, _) = offsets(3, 200);
@@ -379,8 +380,15 @@ mod tests {
             Duration::from_millis(5),
             1,
         );
-        assert_eq!(token.freshness(coarsetime::Instant::now()), Freshness::Fresh);
-        let _ = (token.expires_at(), token.expires_at_instant(), token.refresh_at());
+        assert_eq!(
+            token.freshness(coarsetime::Instant::now()),
+            Freshness::Fresh
+        );
+        let _ = (
+            token.expires_at(),
+            token.expires_at_instant(),
+            token.refresh_at(),
+        );
         let (refresh, usable) = offsets(u64::MAX, u64::MAX);
         assert!(refresh <= usable);
         assert_eq!(
