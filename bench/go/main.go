@@ -158,8 +158,9 @@ func refresh() result {
 	return result{Value: float64(over.Load()), Timeline: timeline}
 }
 
-// herd: 1000 callers on a cold source; wall ms until all have a token, and the token requests
-// sent. The median of n rounds after one warm-up round, each with a new source.
+// herd: 1000 callers on a cold source; wall ms from the moment they all ask until all have a
+// token, and the token requests sent. The median of n rounds after one warm-up round, each with a
+// new source. The goroutines are started and parked at a gate first, as the Rust probe does.
 func herd() result {
 	var walls []float64
 	var requests int64
@@ -168,16 +169,20 @@ func herd() result {
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: count})
 		ts := config(env("BENCH_CLIENT_ID"), env("BENCH_CLIENT_SECRET")).TokenSource(ctx)
 		var wg sync.WaitGroup
-		start := time.Now()
+		gate := make(chan struct{})
 		for c := 0; c < 1000; c++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				<-gate
 				if _, err := ts.Token(); err != nil {
 					fail(err)
 				}
 			}()
 		}
+		time.Sleep(20 * time.Millisecond)
+		start := time.Now()
+		close(gate)
 		wg.Wait()
 		if round > 0 {
 			walls = append(walls, float64(time.Since(start).Microseconds())/1000)

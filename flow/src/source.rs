@@ -237,10 +237,12 @@ impl TokenSource {
             // released.
             let role = {
                 let mut flight = lock(&self.inner.flight);
-                let current = self.inner.cache.load_full();
+                // A guard, not a clone: a thousand waiters passing here would otherwise all
+                // write the token's reference count.
+                let current = self.inner.cache.load();
                 let newer = replacing.is_none_or(|g| current.generation != g);
                 match flight.as_ref() {
-                    _ if newer && current.is_fresh() => Role::Done(current),
+                    _ if newer && current.is_fresh() => Role::Done(Guard::into_inner(current)),
                     Some(running) => Role::Wait(running.clone()),
                     None => {
                         let (publish, running) = watch::channel(None);

@@ -149,6 +149,7 @@ fn measure(
     let setup = probe(rust, "setup", urls, &Value::Null, 1)?;
     let mut figures = Map::new();
     let mut timelines = [Vec::new(), Vec::new()];
+    let mut controls = Vec::new();
     for m in MEASURES {
         let n = if quick { m.quick_n } else { m.n };
         let (mut ours, mut theirs, mut raw, mut requests) = (vec![], vec![], vec![], [0.0f64; 2]);
@@ -171,6 +172,9 @@ fn measure(
                     m.key
                 );
                 [&mut ours, &mut theirs][side].push(value);
+                if let Some(c) = r["control"].as_f64().filter(|_| m.probe == "cached2") {
+                    controls.push(c);
+                }
                 if let Some(k) = r["requests"].as_f64() {
                     requests[side] = requests[side].max(k);
                 }
@@ -203,6 +207,13 @@ fn measure(
                 json!({ "rust": requests[0], "go": requests[1] }),
             );
         }
+    }
+    if !controls.is_empty() {
+        println!(
+            "\ncontrol: 2 threads of arithmetic sharing nothing took {:.2}x as long as 1 on this \
+             machine during the run (1.00 on idle cores)",
+            median(controls)
+        );
     }
     Ok((figures, timelines))
 }
