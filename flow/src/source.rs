@@ -174,6 +174,10 @@ impl TokenSource {
 
     /// A valid access token: the cached one while fresh, else a new one from Hydra (registering
     /// the client first if needed).
+    ///
+    /// From the cache this takes no lock and copies nothing: the [`CachedToken`] is a handle to
+    /// the token the source holds. In the token's last margin it also starts the next fetch in
+    /// the background and returns without waiting for it.
     pub async fn token(&self) -> Result<CachedToken, Error> {
         let current = self.inner.cache.load();
         match current.freshness(coarsetime::Instant::now_without_cache_update()) {
