@@ -188,7 +188,10 @@ impl TokenSource {
             }
             Freshness::Stale => {
                 drop(current);
-                let token = self.fetch_shared(None).await?;
+                // Boxed: the fetch's state (registration, retries, the HTTP request) is kilobytes,
+                // and inline it would make every `token()` future, and every task or future that
+                // holds one, that large, to be moved on each spawn.
+                let token = Box::pin(self.fetch_shared(None)).await?;
                 Ok(CachedToken(Guard::from_inner(token)))
             }
         }
