@@ -188,10 +188,7 @@ impl TokenSource {
             }
             Freshness::Stale => {
                 drop(current);
-                // Boxed: the fetch's state (registration, retries, the HTTP request) is kilobytes,
-                // and inline it would make every `token()` future, and every task or future that
-                // holds one, that large, to be moved on each spawn.
-                let token = Box::pin(self.fetch_shared(None)).await?;
+                let token = self.fetch_shared(None).await?;
                 Ok(CachedToken(Guard::from_inner(token)))
             }
         }
@@ -260,7 +257,11 @@ impl TokenSource {
             };
             match role {
                 Role::Done(token) => return Ok(token),
-                Role::Lead(publish) => return self.lead(publish).await,
+                // Boxed: the fetch's state (registration, retries, the HTTP request) is
+                // kilobytes. Inline, it would make every `token()` future that large (and every
+                // task holding one, moved on each spawn), and each of a thousand waiters would
+                // carry it; boxed, only the one leader allocates it.
+                Role::Lead(publish) => return Box::pin(self.lead(publish)).await,
                 Role::Wait(mut running) => {
                     let outcome = match running.wait_for(Option::is_some).await {
                         Ok(outcome) => outcome.clone(),
