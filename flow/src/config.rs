@@ -538,8 +538,7 @@ impl ConfigBuilder {
     }
 
     /// Uses this HTTP client for every Hydra call instead of one built from the settings above
-    /// (its own timeouts and TLS apply). With `client_secret_basic`, the token call still uses a
-    /// client built from the settings, since the credentials go in its default headers.
+    /// (its own timeouts and TLS apply), the token call with `client_secret_basic` included.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.config.http_client = Some(client);
         self

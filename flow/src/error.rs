@@ -190,6 +190,11 @@ pub enum Error {
         /// The answer that carried the `Retry-After`.
         last: Box<Error>,
     },
+
+    /// The request another caller of the same [`crate::TokenSource`] made failed with this
+    /// error; every caller that waited for that one request gets it.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
 }
 
 fn status_text(status: Option<u16>) -> String {
@@ -214,6 +219,7 @@ impl Error {
             | Error::ForeignClient { stage, .. } => Some(*stage),
             Error::SecretHeldElsewhere { .. } => Some(Stage::Register),
             Error::ClientRejected { .. } => Some(Stage::Token),
+            Error::Shared(e) => e.stage(),
         }
     }
 
@@ -225,6 +231,7 @@ impl Error {
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.oauth2_error(),
             Error::ClientRejected { last, .. } => last.oauth2_error(),
             Error::RetryAfterBeyondDeadline { last, .. } => last.oauth2_error(),
+            Error::Shared(e) => e.oauth2_error(),
             _ => None,
         }
     }
@@ -237,6 +244,7 @@ impl Error {
             Error::ResponseTooLarge { status, .. } => Some(*status),
             Error::DeadlineExceeded { last, .. } => last.as_ref()?.status(),
             Error::RetryAfterBeyondDeadline { last, .. } => last.status(),
+            Error::Shared(e) => e.status(),
             _ => None,
         }
     }

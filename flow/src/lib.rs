@@ -15,7 +15,7 @@ pub use config::{
 };
 pub use error::{Error, Stage};
 pub use middleware::BearerAuth;
-pub use source::{TokenSource, MAX_REREGISTRATIONS, REREGISTRATION_WINDOW};
+pub use source::{CachedToken, TokenSource, MAX_REREGISTRATIONS, REREGISTRATION_WINDOW};
 pub use steps::{
     AccessToken, Registration, ASSUMED_LIFETIME, MARKER_KEY, MAX_LIFETIME, SECRET_QUIET_PERIOD,
 };
@@ -26,9 +26,11 @@ pub use steps::{
 /// For a service that needs tokens all along, keep a [`TokenSource`] instead: it caches,
 /// refreshes ahead of expiry and re-registers when Hydra forgets the client.
 pub async fn acquire_token(config: &Config) -> Result<AccessToken, Error> {
-    TokenSource::with_refresh_ahead(config.clone(), false)?
-        .token()
-        .await
+    let source = TokenSource::with_refresh_ahead(config.clone(), false)?;
+    let token = source.token().await?.into_arc();
+    // With the source gone, this is the token's only reference: no copy.
+    drop(source);
+    Ok(std::sync::Arc::unwrap_or_clone(token))
 }
 
 /// The three steps one at a time, each a single attempt, for callers that want to see or

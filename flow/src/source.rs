@@ -1,26 +1,35 @@
 //! [`TokenSource`]: the long-lived, shared way for a service to hold a valid access token.
+//!
+//! The cached read is every outgoing request's hot path: an atomic load of an `Arc` (arc-swap,
+//! no lock, no write to memory another reader touches) and a coarse clock read. Everything else
+//! (the single fetch many callers share, the refresh ahead of expiry) is off that path.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
+use arc_swap::{ArcSwap, Guard};
+use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::retry::{retrying, Attempts, Deadline};
-use crate::steps::{AccessToken, Registration};
+use crate::steps::{AccessToken, Freshness, Registration};
 use crate::{Config, Error, Flow, Stage};
 
 /// A cached, self-refreshing source of access tokens for one OAuth2 client.
 ///
 /// Clone it freely: clones share the cache, the registration and the refresher.
 ///
-/// - **Cached.** [`TokenSource::token`] returns the cached token while it is fresh, without
-///   touching the network.
+/// - **Cached, without locks.** [`TokenSource::token`] returns a handle to the cached token while
+///   it is fresh: no lock, no copy of the token, no network.
 /// - **Refreshed ahead of expiry.** Once a token exists, a background task fetches the next one
-///   three quarters into the current one's lifetime, so readers never wait on the network again
-///   while Hydra is reachable.
+///   three quarters into the current one's lifetime (earlier for short lifetimes, so that the
+///   request's latency fits before the token stops being handed out). A caller that finds the
+///   token in its last margin starts the refresh itself and goes on with the current token, so
+///   readers do not wait on the network while the current token is valid.
 /// - **Single-flight.** However many callers arrive on a cold or expired cache, one request goes
-///   to Hydra; the others wait for its result.
+///   to Hydra; its one result wakes them all.
 /// - **Self-healing, bounded.** When Hydra rejects the client (`invalid_client`: Hydra restarted
 ///   on an in-memory database, or the secret changed), it registers again and retries: at most
 ///   [`MAX_REREGISTRATIONS`] times per [`REREGISTRATION_WINDOW`], deleting a client it created
@@ -35,13 +44,22 @@ pub struct TokenSource {
 
 struct Inner {
     flow: Flow,
-    cache: RwLock<Option<AccessToken>>,
-    /// Held while talking to Hydra: the single-flight lock. It also guards the registration, so
-    /// two refreshes never register twice.
+    /// The current token, or [`AccessToken::none`].
+    cache: ArcSwap<AccessToken>,
+    /// What `invalidate` puts in the cache, allocated once.
+    empty: Arc<AccessToken>,
+    /// Held while talking to Hydra. It guards the registration, so two fetches never register
+    /// twice.
     session: tokio::sync::Mutex<Session>,
+    /// The fetch under way, if any. Callers that need a token subscribe to it; its one result
+    /// wakes them all at once.
+    flight: Mutex<Option<watch::Receiver<Option<Outcome>>>>,
+    /// A refresh from the read path (stale-while-revalidate) is under way; readers in the last
+    /// margin read this flag (a read, no write) before starting another.
+    revalidating: AtomicBool,
     generation: AtomicU64,
     refresh_ahead: bool,
-    refresher: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    refresher: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 /// At most this many re-registrations after Hydra rejected the client (`invalid_client`), per
@@ -52,6 +70,9 @@ pub const REREGISTRATION_WINDOW: Duration = Duration::from_secs(600);
 /// The wait before the first re-registration in the window; doubled for each further one
 /// (1 s, 2 s, 4 s).
 const REREGISTRATION_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A flight's result, shared by every caller that waited for it.
+type Outcome = Result<Arc<AccessToken>, Arc<Error>>;
 
 #[derive(Default)]
 struct Session {
@@ -65,12 +86,52 @@ struct Session {
     reregistrations: std::collections::VecDeque<Instant>,
 }
 
+/// A cheap handle to the access token a [`TokenSource`] holds: getting one takes no lock and
+/// copies nothing, and it dereferences to the [`AccessToken`].
+///
+/// Hold it for a request or so, not for the life of the program (it pins that token in memory);
+/// [`CachedToken::into_arc`] gives an ordinary `Arc` to keep.
+pub struct CachedToken(Guard<Arc<AccessToken>>);
+
+impl CachedToken {
+    /// The token as an `Arc`, to keep beyond a request.
+    pub fn into_arc(self) -> Arc<AccessToken> {
+        Guard::into_inner(self.0)
+    }
+}
+
+impl Deref for CachedToken {
+    type Target = AccessToken;
+
+    fn deref(&self) -> &AccessToken {
+        &self.0
+    }
+}
+
+impl Clone for CachedToken {
+    fn clone(&self) -> Self {
+        CachedToken(Guard::from_inner(Arc::clone(&self.0)))
+    }
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        AccessToken::fmt(self, f)
+    }
+}
+
+/// The std mutexes here guard a few pointers and are never held across an await or a panic
+/// point; a poisoned one still holds a valid value.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Ok(mut refresher) = self.refresher.lock() {
-            if let Some(task) = refresher.take() {
-                task.abort();
-            }
+        if let Some(task) = lock(&self.refresher).take() {
+            task.abort();
         }
     }
 }
@@ -83,50 +144,84 @@ impl std::fmt::Debug for TokenSource {
     }
 }
 
+/// What a caller that needs a token from Hydra does.
+enum Role {
+    /// Nobody is fetching: fetch, and publish the result here.
+    Lead(watch::Sender<Option<Outcome>>),
+    /// Wait for the fetch under way.
+    Wait(watch::Receiver<Option<Outcome>>),
+    /// A token arrived meanwhile.
+    Done(Arc<AccessToken>),
+}
+
 impl TokenSource {
     /// A token source for `config`. Nothing is sent until the first [`TokenSource::token`].
     pub fn new(config: Config) -> Result<Self, Error> {
         Self::with_refresh_ahead(config, true)
     }
 
+    /// A token source for a client registered already (by an earlier run, or out of band): the
+    /// first [`TokenSource::token`] goes straight to the token endpoint. If Hydra rejects the
+    /// client, the source registers it as [`TokenSource::new`] would.
+    pub fn with_registration(config: Config, registration: Registration) -> Result<Self, Error> {
+        let source = Self::with_refresh_ahead(config, true)?;
+        if let Ok(mut session) = source.inner.session.try_lock() {
+            session.registration = Some(registration);
+        }
+        Ok(source)
+    }
+
     pub(crate) fn with_refresh_ahead(config: Config, refresh_ahead: bool) -> Result<Self, Error> {
+        let empty = Arc::new(AccessToken::none());
         Ok(TokenSource {
             inner: Arc::new(Inner {
                 flow: Flow::new(config)?,
-                cache: RwLock::new(None),
+                cache: ArcSwap::new(Arc::clone(&empty)),
+                empty,
                 session: tokio::sync::Mutex::new(Session::default()),
+                flight: Mutex::new(None),
+                revalidating: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
                 refresh_ahead,
-                refresher: std::sync::Mutex::new(None),
+                refresher: Mutex::new(None),
             }),
         })
     }
 
     /// A valid access token: the cached one while fresh, else a new one from Hydra (registering
     /// the client first if needed).
-    pub async fn token(&self) -> Result<AccessToken, Error> {
-        if let Some(token) = self.cached() {
-            return Ok(token);
+    ///
+    /// From the cache this takes no lock and copies nothing: the [`CachedToken`] is a handle to
+    /// the token the source holds. In the token's last margin it also starts the next fetch in
+    /// the background and returns without waiting for it.
+    pub async fn token(&self) -> Result<CachedToken, Error> {
+        let current = self.inner.cache.load();
+        match current.freshness(coarsetime::Instant::now_without_cache_update()) {
+            Freshness::Fresh => Ok(CachedToken(current)),
+            Freshness::Refresh => {
+                self.revalidate(current.generation);
+                Ok(CachedToken(current))
+            }
+            Freshness::Stale => {
+                drop(current);
+                let token = self.fetch_shared(None).await?;
+                Ok(CachedToken(Guard::from_inner(token)))
+            }
         }
-        let mut session = self.inner.session.lock().await;
-        // Whoever held the lock before us may have fetched one.
-        if let Some(token) = self.cached() {
-            return Ok(token);
-        }
-        let token = self.inner.fetch(&mut session).await?;
-        drop(session);
-        self.store(token.clone());
-        Ok(token)
     }
 
     /// Forgets `rejected` if it is still the cached token, so the next [`TokenSource::token`]
     /// fetches a new one. Call it when a downstream service answers 401 to this token; a token
     /// fetched since is kept, so many callers rejecting the same token cause one new request.
     pub fn invalidate(&self, rejected: &AccessToken) {
-        if let Ok(mut cache) = self.inner.cache.write() {
-            if cache.as_ref().map(|t| t.generation) == Some(rejected.generation) {
+        let current = self.inner.cache.load();
+        if current.generation == rejected.generation && !Arc::ptr_eq(&current, &self.inner.empty) {
+            let previous = self
+                .inner
+                .cache
+                .compare_and_swap(&current, Arc::clone(&self.inner.empty));
+            if Arc::ptr_eq(&previous, &current) {
                 debug!("access token invalidated");
-                *cache = None;
             }
         }
     }
@@ -139,10 +234,8 @@ impl TokenSource {
     /// Stops the background refresher and, if the configuration says so, deletes the client from
     /// Hydra.
     pub async fn shutdown(self) -> Result<(), Error> {
-        if let Ok(mut refresher) = self.inner.refresher.lock() {
-            if let Some(task) = refresher.take() {
-                task.abort();
-            }
+        if let Some(task) = lock(&self.inner.refresher).take() {
+            task.abort();
         }
         let config = self.inner.flow.config();
         if !config.delete_on_shutdown {
@@ -158,63 +251,156 @@ impl TokenSource {
         }
     }
 
-    fn cached(&self) -> Option<AccessToken> {
-        let cache = self.inner.cache.read().ok()?;
-        cache.as_ref().filter(|t| t.is_fresh()).cloned()
+    /// A new token from Hydra through the one fetch under way, starting it if there is none.
+    /// With `replacing`, a refresh: the fetch goes ahead although the cache is still fresh,
+    /// unless a token newer than generation `replacing` is already there.
+    async fn fetch_shared(&self, replacing: Option<u64>) -> Result<Arc<AccessToken>, Error> {
+        loop {
+            // The flight lock is never held across an await: this block decides, then it is
+            // released.
+            let role = {
+                let mut flight = lock(&self.inner.flight);
+                // A guard, not a clone: a thousand waiters passing here would otherwise all
+                // write the token's reference count.
+                let current = self.inner.cache.load();
+                let newer = replacing.is_none_or(|g| current.generation != g);
+                match flight.as_ref() {
+                    _ if newer && current.is_fresh() => Role::Done(Guard::into_inner(current)),
+                    Some(running) => Role::Wait(running.clone()),
+                    None => {
+                        let (publish, running) = watch::channel(None);
+                        *flight = Some(running);
+                        Role::Lead(publish)
+                    }
+                }
+            };
+            match role {
+                Role::Done(token) => return Ok(token),
+                // Boxed: the fetch's state (registration, retries, the HTTP request) is
+                // kilobytes. Inline, it would make every `token()` future that large (and every
+                // task holding one, moved on each spawn), and each of a thousand waiters would
+                // carry it; boxed, only the one leader allocates it.
+                Role::Lead(publish) => return Box::pin(self.lead(publish)).await,
+                Role::Wait(mut running) => {
+                    let outcome = match running.wait_for(Option::is_some).await {
+                        Ok(outcome) => outcome.clone(),
+                        // The leader was cancelled before it had a result: try again (and
+                        // probably lead).
+                        Err(_) => continue,
+                    };
+                    match outcome {
+                        Some(Ok(token)) => return Ok(token),
+                        Some(Err(e)) => return Err(Error::Shared(e)),
+                        None => continue,
+                    }
+                }
+            }
+        }
     }
 
-    fn store(&self, token: AccessToken) {
+    /// The one fetch: its result goes into the cache, then to every waiter at once.
+    async fn lead(
+        &self,
+        publish: watch::Sender<Option<Outcome>>,
+    ) -> Result<Arc<AccessToken>, Error> {
+        // Ends the flight on every way out, a cancelled leader included: the waiters then see
+        // the sender gone and one of them leads.
+        struct EndFlight<'a>(&'a Inner);
+        impl Drop for EndFlight<'_> {
+            fn drop(&mut self) {
+                *lock(&self.0.flight) = None;
+            }
+        }
+        let end = EndFlight(&self.inner);
+        let result = {
+            let mut session = self.inner.session.lock().await;
+            self.inner.fetch(&mut session).await
+        };
+        match result {
+            Ok(token) => {
+                let token = Arc::new(token);
+                self.store(Arc::clone(&token));
+                publish.send_replace(Some(Ok(Arc::clone(&token))));
+                Ok(token)
+            }
+            Err(e) => {
+                drop(end);
+                // The caller that led keeps the error itself; waiters, if any, share it.
+                if publish.receiver_count() == 0 {
+                    return Err(e);
+                }
+                let shared = Arc::new(e);
+                publish.send_replace(Some(Err(Arc::clone(&shared))));
+                Err(Error::Shared(shared))
+            }
+        }
+    }
+
+    /// Stale-while-revalidate: starts a refresh in the background, unless one is under way, and
+    /// returns at once.
+    fn revalidate(&self, generation: u64) {
+        // A plain load first: in the last margin every reader passes here, and a swap on every
+        // read would be the shared write the read path avoids.
+        if self.inner.revalidating.load(Ordering::Relaxed)
+            || self.inner.revalidating.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.inner.revalidating.store(false, Ordering::Release);
+            return;
+        };
+        let source = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = source.fetch_shared(Some(generation)).await {
+                warn!(error = %e, "refresh in the token's last margin failed");
+            }
+            source.inner.revalidating.store(false, Ordering::Release);
+        });
+    }
+
+    fn store(&self, token: Arc<AccessToken>) {
         let refresh_at = token.refresh_at();
-        if let Ok(mut cache) = self.inner.cache.write() {
-            *cache = Some(token);
-        }
+        let generation = token.generation;
+        self.inner.cache.store(token);
         if let (true, Some(at)) = (self.inner.refresh_ahead, refresh_at) {
-            self.schedule_refresh(at);
+            self.schedule_refresh(at, generation);
         }
     }
 
-    /// (Re)starts the background task that refreshes the token at `at`.
-    fn schedule_refresh(&self, at: Instant) {
+    /// (Re)starts the background task that replaces token `generation` at `at`.
+    fn schedule_refresh(&self, at: Instant, generation: u64) {
         let weak = Arc::downgrade(&self.inner);
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let task = handle.spawn(refresh_loop(weak, at));
-        if let Ok(mut refresher) = self.inner.refresher.lock() {
-            if let Some(previous) = refresher.replace(task.abort_handle()) {
-                previous.abort();
-            }
+        let task = handle.spawn(refresh_loop(weak, at, generation));
+        if let Some(previous) = lock(&self.inner.refresher).replace(task.abort_handle()) {
+            previous.abort();
         }
     }
 }
 
-/// Sleeps until `at`, then fetches a new token while readers keep the current one. On failure it
-/// tries again with backoff until the current token expires; after that, readers fetch on demand.
-/// Holds only a weak reference, so dropping the last [`TokenSource`] ends it.
-async fn refresh_loop(weak: Weak<Inner>, at: Instant) {
+/// Sleeps until `at`, then fetches the token that replaces `generation` while readers keep the
+/// current one. On failure it tries again with backoff until the current token expires; after
+/// that, readers fetch on demand. Holds only a weak reference while asleep, so dropping the last
+/// [`TokenSource`] ends it.
+async fn refresh_loop(weak: Weak<Inner>, at: Instant, generation: u64) {
     tokio::time::sleep_until(at.into()).await;
     let mut backoff = Duration::from_secs(1);
     loop {
         let Some(inner) = weak.upgrade() else { return };
         let source = TokenSource { inner };
-        let mut session = source.inner.session.lock().await;
-        match source.inner.fetch(&mut session).await {
-            Ok(token) => {
-                drop(session);
+        match source.fetch_shared(Some(generation)).await {
+            Ok(_) => {
+                // The new token's `store` scheduled the next refresh, replacing (and aborting)
+                // this task.
                 info!("access token refreshed ahead of expiry");
-                // Schedules the next refresh, replacing (and aborting) this task.
-                source.store(token);
                 return;
             }
             Err(e) => {
-                drop(session);
-                let expires = source
-                    .inner
-                    .cache
-                    .read()
-                    .ok()
-                    .and_then(|c| c.as_ref().and_then(|t| t.expires_at_instant()));
-                if expires.is_some_and(|e| e <= Instant::now()) {
+                let expires = source.inner.cache.load().expires_at_instant();
+                if expires.is_none_or(|e| e <= Instant::now()) {
                     warn!(error = %e, "refresh failed and the token has expired; callers will fetch on demand");
                     return;
                 }
@@ -223,7 +409,7 @@ async fn refresh_loop(weak: Weak<Inner>, at: Instant) {
         }
         drop(source);
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(60));
+        backoff = backoff.saturating_mul(2).min(Duration::from_secs(60));
     }
 }
 

@@ -233,7 +233,8 @@ async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_nev
         all.iter().map(|c| &c.client_id).collect::<Vec<_>>()
     );
     assert_eq!(all[0].client_id.as_deref(), Some("bss-stable"));
-    assert!(introspect(&hydra, &last.ok_or("no token")?).await?.active);
+    let last = last.ok_or("no token")?;
+    assert!(introspect(&hydra, &last).await?.active);
     // The configured secret always worked: no restart wrote to the client.
     assert_eq!(admin.count("PATCH", "/admin/clients/bss-stable"), 0);
     assert_eq!(admin.count("PUT", "/admin/clients/bss-stable"), 0);

@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_plot;
+mod bench_token;
 mod demo;
 mod hydra;
 mod regen;
@@ -26,6 +28,9 @@ tasks:
         [--version vX]      v26.2.0 (default, from its source archive) or v2.3.0 (Go proxy)
         [--postgres]        on a throwaway PostgreSQL cluster instead of DSN=memory
         [--public-port N] [--admin-port N]
+  bench [--quick]           flow's token source side by side with Go's x/oauth2 against one
+        [--json PATH]       Hydra: cached reads, refreshes, 1000 cold callers, cold acquire,
+        [--plot PATH]       memory; --json writes the figures, --plot the latency SVG
   bench-build [--rounds N]  clean-build time of hydra-sdk side by side with ory-hydra-client
                             26.2.0, and the rebuild after a one-line spec change
   hydra-bin [--version vX]  print the path of the Hydra binary, building it first if needed
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
     };
     let result = match task {
         "demo" => demo::run(rest),
+        "bench" => bench_token::run(rest),
         "bench-build" => bench::run(rest),
         "test" => test::run(rest),
         "hydra" => hydra::run(rest),

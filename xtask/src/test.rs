@@ -138,7 +138,7 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
     // cannot package them (they need the unpublished launcher). A developer's uncommitted edits
     // are what they want checked, hence --allow-dirty.
     let mut package = cargo(&["package", "--workspace", "--locked", "--allow-dirty"]);
-    for repo_only in ["xtask", "hydra-tests", "hydra-launcher"] {
+    for repo_only in ["xtask", "hydra-tests", "hydra-launcher", "flow-bench"] {
         package.args(["--exclude", repo_only]);
     }
     phase(timings, "package".to_owned(), package)

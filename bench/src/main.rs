@@ -1,0 +1,384 @@
+//! The Rust side of `cargo xtask bench`: flow's [`TokenSource`] and `acquire_token`, and raw
+//! reqwest doing the same requests, measured the way the Go probe (`bench/go`) measures
+//! x/oauth2. One measure per run; the result is one JSON object on stdout.
+//!
+//! Settings come from the environment, which `cargo xtask bench` sets (see `bench/go/main.go`).
+//! `flow-bench setup` registers the two clients the measures use and prints their credentials.
+#![forbid(unsafe_code)]
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flow::{Config, Registration, TokenAuthMethod, TokenSource};
+use hydra_sdk::{types, ApiError, ExposeSecret};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+type Result<T = Value> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn main() {
+    let measure = std::env::args().nth(1).unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    // The measure runs on a worker thread, as a service's code does, not on the thread that
+    // blocks on the runtime (a third thread on two cores, which would distort every figure).
+    let result = runtime.map_err(Into::into).and_then(|rt| {
+        rt.block_on(async {
+            tokio::spawn(async move {
+                match measure.as_str() {
+                    "setup" => setup().await,
+                    "cached" => cached(1).await,
+                    "cached2" => cached(2).await,
+                    "refresh" => refresh().await,
+                    "herd" => herd().await,
+                    "cold" => cold().await,
+                    "raw" => raw().await,
+                    "rss" => rss().await,
+                    other => Err(format!(
+                        "unknown measure {other:?}: setup|cached|cached2|refresh|herd|cold|raw|rss"
+                    )
+                    .into()),
+                }
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.into()))
+        })
+    });
+    match result {
+        Ok(value) => println!("{value}"),
+        Err(e) => {
+            eprintln!("rust probe: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn env(key: &str) -> Result<String> {
+    std::env::var(key).map_err(|_| format!("{key} is not set").into())
+}
+
+fn n() -> Result<u64> {
+    env("BENCH_N")?
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "BENCH_N is not a positive number".into())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// A source for a client `setup` registered: no registration on the way to the first token,
+/// like the Go side's clientcredentials source.
+fn source(id_key: &str, secret_key: &str) -> Result<TokenSource> {
+    let client_id = env(id_key)?;
+    let config = Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
+        .client_id(client_id.clone())
+        .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+        .authorize(false)
+        .build()?;
+    let registration = Registration {
+        client_id,
+        client_secret: SecretString::from(env(secret_key)?),
+        registration_access_token: None,
+        token_auth_method: TokenAuthMethod::ClientSecretBasic,
+        created: false,
+    };
+    Ok(TokenSource::with_registration(config, registration)?)
+}
+
+async fn warm_source() -> Result<TokenSource> {
+    let source = source("BENCH_CLIENT_ID", "BENCH_CLIENT_SECRET")?;
+    source.token().await?;
+    Ok(source)
+}
+
+/// Registers the long-lived client and the one whose tokens live 4 s.
+async fn setup() -> Result {
+    let admin = hydra_sdk::Client::admin(&env("BENCH_ADMIN_URL")?)?;
+    let mut out = serde_json::Map::new();
+    for (name, lifespan) in [("bench", None), ("bench-short", Some("4s"))] {
+        let created = admin
+            .create_o_auth2_client()
+            .body(
+                types::OAuth2Client::builder()
+                    .client_name(Some(name.to_string()))
+                    .grant_types(Some(vec!["client_credentials".to_string()].into()))
+                    .token_endpoint_auth_method("client_secret_basic"),
+            )
+            .send()
+            .await
+            .map_err(ApiError::from)?
+            .into_inner();
+        let id = created.client_id.clone().ok_or("no client_id")?;
+        let secret = created.client_secret.ok_or("no client_secret")?;
+        if let Some(lifespan) = lifespan {
+            admin
+                .set_o_auth2_client_lifespans()
+                .id(&id)
+                .body(
+                    types::OAuth2ClientTokenLifespans::builder()
+                        .client_credentials_grant_access_token_lifespan(Some(lifespan.parse()?)),
+                )
+                .send()
+                .await
+                .map_err(ApiError::from)?;
+        }
+        let key = if lifespan.is_some() {
+            "short"
+        } else {
+            "client"
+        };
+        out.insert(format!("{key}_id"), id.into());
+        out.insert(
+            format!("{key}_secret"),
+            secret.expose_secret().to_string().into(),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
+/// ns per `token()` from a warm source: the median of 5 batches of n calls per caller.
+async fn cached(callers: usize) -> Result {
+    let source = warm_source().await?;
+    let calls = n()?;
+    let mut batches = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                let source = source.clone();
+                tokio::spawn(async move {
+                    for _ in 0..calls {
+                        black_box(source.token().await?);
+                    }
+                    Ok::<_, flow::Error>(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await??;
+        }
+        batches.push(start.elapsed().as_nanos() as f64 / calls as f64);
+    }
+    Ok(json!({ "value": median(batches), "control": control(callers) }))
+}
+
+/// What `callers` threads sharing nothing cost here, relative to one: the same arithmetic on
+/// each thread's own data, timed the same way. On a machine whose cores are also busy with other
+/// work this is well above 1, and it bounds what any 2-caller figure can show.
+fn control(callers: usize) -> f64 {
+    fn work() -> u64 {
+        let mut x = 1u64;
+        for i in 0..50_000_000u64 {
+            x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
+        x
+    }
+    let start = Instant::now();
+    black_box(work());
+    let one = start.elapsed();
+    let start = Instant::now();
+    let threads: Vec<_> = (0..callers).map(|_| std::thread::spawn(work)).collect();
+    for thread in threads {
+        let _ = black_box(thread.join());
+    }
+    start.elapsed().as_secs_f64() / one.as_secs_f64()
+}
+
+/// 4 callers for n seconds (12 in a full run) on the 4 s client, a millisecond apart: the calls
+/// over 1 ms, and the slowest call of each 20 ms for the plot.
+async fn refresh() -> Result {
+    const BUCKET_MS: u64 = 20;
+    let run = Duration::from_secs(n()?);
+    let source = source("BENCH_SHORT_ID", "BENCH_SHORT_SECRET")?;
+    source.token().await?;
+    let slowest: Arc<Vec<AtomicU64>> = Arc::new(
+        (0..=run.as_millis() as u64 / BUCKET_MS)
+            .map(|_| AtomicU64::new(0))
+            .collect(),
+    );
+    let over = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let (source, slowest, over) = (source.clone(), slowest.clone(), over.clone());
+            tokio::spawn(async move {
+                while start.elapsed() < run {
+                    let t = Instant::now();
+                    black_box(source.token().await?);
+                    let took = t.elapsed();
+                    if took > Duration::from_millis(1) {
+                        over.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let slot = (t - start).as_millis() as u64 / BUCKET_MS;
+                    if let Some(slot) = slowest.get(slot as usize) {
+                        slot.fetch_max(took.as_nanos() as u64, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Ok::<_, flow::Error>(())
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await??;
+    }
+    let timeline: Vec<Value> = slowest
+        .iter()
+        .enumerate()
+        .filter_map(|(i, ns)| {
+            let ns = ns.load(Ordering::Relaxed);
+            (ns > 0).then(|| json!([i as u64 * BUCKET_MS, ns]))
+        })
+        .collect();
+    Ok(json!({ "value": over.load(Ordering::Relaxed), "timeline": timeline }))
+}
+
+/// Counts the token requests flow makes: each is one `hydra.token` span.
+struct CountTokenRequests(Arc<AtomicU64>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountTokenRequests {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "hydra.token" {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// 1000 callers on a cold source: wall ms from the moment they all ask until all have a token,
+/// and the token requests; the median of n rounds after a warm-up round, each with a new source.
+/// The callers are spawned and parked at a gate first (as the Go probe does with its
+/// goroutines), so the figure is the source's, not the cost of spawning 1000 tasks.
+async fn herd() -> Result {
+    use tracing_subscriber::layer::SubscriberExt;
+    let requests = Arc::new(AtomicU64::new(0));
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(CountTokenRequests(requests.clone())),
+    )?;
+    let mut walls = Vec::new();
+    let mut most = 0;
+    for round in 0..=n()? {
+        requests.store(0, Ordering::Relaxed);
+        let source = source("BENCH_CLIENT_ID", "BENCH_CLIENT_SECRET")?;
+        let (open, gate) = tokio::sync::watch::channel(false);
+        // Like the Go probe's WaitGroup: the last caller to finish wakes the timer once, instead
+        // of the timer awaiting 1000 join handles (1000 wake-ups that are no part of the source).
+        let pending = Arc::new(AtomicU64::new(1000));
+        let all_done = Arc::new(tokio::sync::Notify::new());
+        let callers: Vec<_> = (0..1000)
+            .map(|_| {
+                let (source, mut gate) = (source.clone(), gate.clone());
+                let (pending, all_done) = (pending.clone(), all_done.clone());
+                tokio::spawn(async move {
+                    let _ = gate.wait_for(|open| *open).await;
+                    let result = source.token().await.map(|_| ());
+                    if pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        all_done.notify_one();
+                    }
+                    result
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let start = Instant::now();
+        open.send_replace(true);
+        all_done.notified().await;
+        let wall = start.elapsed();
+        for caller in callers {
+            caller.await??;
+        }
+        if round > 0 {
+            walls.push(wall.as_secs_f64() * 1000.0);
+            most = most.max(requests.load(Ordering::Relaxed));
+        }
+    }
+    Ok(json!({ "value": median(walls), "requests": most }))
+}
+
+/// `acquire_token` for a new client each time (register, then token): ms, the median of n
+/// after a warm-up.
+async fn cold() -> Result {
+    let config = Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
+        .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let mut took = Vec::new();
+    for i in 0..=n()? {
+        let start = Instant::now();
+        black_box(flow::acquire_token(&config).await?);
+        if i > 0 {
+            took.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(json!({ "value": median(took) }))
+}
+
+/// The same two requests as `cold`, by hand on one reused reqwest client: the floor.
+async fn raw() -> Result {
+    let http = hydra_sdk::http_client_builder().build()?;
+    let (admin, public) = (env("BENCH_ADMIN_URL")?, env("BENCH_PUBLIC_URL")?);
+    let mut took = Vec::new();
+    for i in 0..=n()? {
+        let start = Instant::now();
+        let created: Value = http
+            .post(format!("{admin}/admin/clients"))
+            .json(&json!({
+                "grant_types": ["client_credentials"],
+                "token_endpoint_auth_method": "client_secret_basic",
+                "scope": "read",
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let (Some(id), Some(secret)) = (
+            created["client_id"].as_str(),
+            created["client_secret"].as_str(),
+        ) else {
+            return Err("no client_id or client_secret".into());
+        };
+        let token: Value = http
+            .post(format!("{public}/oauth2/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        black_box(token["access_token"].as_str().ok_or("no access_token")?);
+        if i > 0 {
+            took.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(json!({ "value": median(took) }))
+}
+
+/// Peak resident set (VmHWM, kB) of a process holding a warm source after n reads.
+async fn rss() -> Result {
+    let source = warm_source().await?;
+    for _ in 0..n()? {
+        black_box(source.token().await?);
+    }
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .ok_or("no VmHWM in /proc/self/status")?;
+    Ok(json!({ "value": kb }))
+}

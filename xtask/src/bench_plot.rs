@@ -1,0 +1,124 @@
+//! The SVG that `cargo xtask bench --plot` writes: `token()` latency over time across refresh
+//! boundaries, Rust and Go side by side, on a log scale. Hand-written SVG: two panels of points
+//! do not need a plotting crate in xtask.
+
+use std::fmt::Write as _;
+
+const PANEL_W: f64 = 420.0;
+const PANEL_H: f64 = 260.0;
+const LEFT: f64 = 60.0;
+const TOP: f64 = 40.0;
+const GAP: f64 = 50.0;
+/// The y axis, in ms: 1 µs to 1 s.
+const Y_MIN: f64 = 1e-3;
+const Y_MAX: f64 = 1e3;
+
+/// `timelines`: Rust's, then Go's, each (seconds since start, slowest call of that moment in ms).
+pub fn svg(timelines: &[Vec<(f64, f64)>; 2]) -> String {
+    let width = LEFT + 2.0 * PANEL_W + GAP + 20.0;
+    let height = TOP + PANEL_H + 50.0;
+    let x_max = timelines
+        .iter()
+        .flatten()
+        .map(|p| p.0)
+        .fold(1.0f64, f64::max)
+        .ceil();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    for (i, (name, colour)) in [
+        ("Rust: flow TokenSource", "#b7410e"),
+        ("Go: x/oauth2 ReuseTokenSource", "#00add8"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let x0 = LEFT + i as f64 * (PANEL_W + GAP);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">{name}</text>"#,
+            x0 + PANEL_W / 2.0,
+            TOP - 14.0
+        );
+        let _ = writeln!(
+            s,
+            r##"<rect x="{x0}" y="{TOP}" width="{PANEL_W}" height="{PANEL_H}" fill="none" stroke="#888"/>"##
+        );
+        // Decades on the y axis, the 1 ms line the goal counts against in red.
+        let mut decade = Y_MIN;
+        while decade <= Y_MAX * 1.001 {
+            let y = y_of(decade);
+            let stroke = if (decade - 1.0).abs() < 1e-9 {
+                "#d00"
+            } else {
+                "#eee"
+            };
+            let _ = writeln!(
+                s,
+                r#"<line x1="{x0}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="{stroke}"/>"#,
+                x0 + PANEL_W
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+                x0 - 4.0,
+                y + 4.0,
+                label(decade)
+            );
+            decade *= 10.0;
+        }
+        for t in 0..=(x_max as u32) {
+            if t % 2 == 0 {
+                let x = x0 + f64::from(t) / x_max * PANEL_W;
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{x:.1}" y="{}" text-anchor="middle">{t}</text>"#,
+                    TOP + PANEL_H + 14.0
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">seconds (token lifetime 4 s; the slowest call of each 20 ms)</text>"#,
+            x0 + PANEL_W / 2.0,
+            TOP + PANEL_H + 32.0
+        );
+        for &(t, ms) in &timelines[i] {
+            let x = x0 + t / x_max * PANEL_W;
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{x:.1}" cy="{:.1}" r="1.6" fill="{colour}"/>"#,
+                y_of(ms)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">token() latency</text>"#,
+        TOP + PANEL_H / 2.0,
+        TOP + PANEL_H / 2.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+fn y_of(ms: f64) -> f64 {
+    let clamped = ms.clamp(Y_MIN, Y_MAX);
+    let f = (clamped.log10() - Y_MIN.log10()) / (Y_MAX.log10() - Y_MIN.log10());
+    TOP + PANEL_H * (1.0 - f)
+}
+
+fn label(ms: f64) -> String {
+    match ms {
+        m if m < 0.01 => "1 µs".into(),
+        m if m < 0.1 => "10 µs".into(),
+        m if m < 1.0 => "100 µs".into(),
+        m if m < 10.0 => "1 ms".into(),
+        m if m < 100.0 => "10 ms".into(),
+        m if m < 1000.0 => "100 ms".into(),
+        _ => "1 s".into(),
+    }
+}
