@@ -8,6 +8,7 @@
 
 use std::env;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -137,11 +138,63 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
     // xtask, tests/ and the launcher are publish = false and bound to this repository; cargo
     // cannot package them (they need the unpublished launcher). A developer's uncommitted edits
     // are what they want checked, hence --allow-dirty.
+    forget_packaged_builds()?;
     let mut package = cargo(&["package", "--workspace", "--locked", "--allow-dirty"]);
+    package.env("CARGO_TARGET_DIR", package_target_dir());
     for repo_only in ["xtask", "hydra-tests", "hydra-launcher", "flow-bench"] {
         package.args(["--exclude", repo_only]);
     }
     phase(timings, "package".to_owned(), package)
+}
+
+/// The packages `cargo package --workspace` builds for crates.io.
+const PUBLISHED: [&str; 3] = ["ory-hydra-sdk-codegen", "ory-hydra-sdk", "ory-hydra-token"];
+
+/// Where the package phase builds: a target directory of its own, kept between runs.
+fn package_target_dir() -> PathBuf {
+    hydra_launcher::target_dir().join("package-verify")
+}
+
+/// `cargo package --workspace` verifies each crate against a temporary local registry, unpacked
+/// into `$CARGO_HOME/registry/src/-<hash>/<name>-<version>/`, and cargo skips the unpacking when
+/// that directory exists; it also reuses what it built from a registry package of the same
+/// version, since registry packages never change. Our versions stay the same from run to run, so
+/// a second run would verify the first run's sources (seen: flow verified against an SDK
+/// without issue 9's errors). So both go first, and only ours: the unpacked sources in
+/// local-registry folders (named `-…`), and the fingerprints in the package phase's own target
+/// directory, so our three crates are rebuilt and nothing else is.
+fn forget_packaged_builds() -> Result {
+    let ours = |name: &str| {
+        PUBLISHED.iter().any(|package| {
+            name.strip_prefix(package)
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+    };
+    let home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let mut stale = Vec::new();
+    if let Some(Ok(registries)) = home.map(|home| std::fs::read_dir(home.join("registry/src"))) {
+        for registry in registries.flatten() {
+            if registry.file_name().to_string_lossy().starts_with('-') {
+                stale.push(registry.path());
+            }
+        }
+    }
+    if let Ok(profiles) = std::fs::read_dir(package_target_dir()) {
+        stale.extend(profiles.flatten().map(|p| p.path().join(".fingerprint")));
+    }
+    for dir in stale {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if ours(&entry.file_name().to_string_lossy()) {
+                std::fs::remove_dir_all(entry.path())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// In CI (`CI=true`) a leg that cannot run fails the run; elsewhere it is skipped, loudly.
