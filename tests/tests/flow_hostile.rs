@@ -356,3 +356,39 @@ async fn tls_name_mismatch_fails_at_once_without_retrying() -> TestResult {
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}: {err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn stand_in_registration_under_another_client_id_is_refused() -> TestResult {
+    // The id is chosen by the flow before the POST; an admin API that answers 201 for a client
+    // under another id (or none) would leave every token request failing for a client the flow
+    // could never find again.
+    for created in [r#""someone-else""#, r#""""#, "null"] {
+        let admin = StandIn::start(vec![Reply::json(
+            "201 Created",
+            &[],
+            &format!(r#"{{"client_id":{created},"client_secret":"s3cret"}}"#),
+        )])
+        .await?;
+        let config = Config::builder(admin.url(), admin.url())
+            .client_id("mine")
+            .client_secret("s3cret")
+            .authorize(false)
+            .build()?;
+        let err = flow::Flow::new(config)?
+            .register()
+            .await
+            .expect_err("a client created under another id");
+        assert!(
+            matches!(
+                err,
+                flow::Error::InvalidResponse {
+                    stage: Stage::Register,
+                    ..
+                }
+            ),
+            "{created}: {err:?}"
+        );
+        assert!(err.to_string().contains("`mine`"), "{err}");
+    }
+    Ok(())
+}

@@ -165,6 +165,20 @@ pub(crate) async fn register(
         match created.map_err(ApiError::from) {
             Ok(response) => {
                 let client = response.into_inner();
+                // The id was chosen here; a server that made the client under another one (or
+                // none) would leave token requests failing with `invalid_client` for a client
+                // this source could never find again.
+                if client.client_id.as_deref() != Some(identity.client_id.as_str()) {
+                    return Err(Error::InvalidResponse {
+                        stage: Stage::Register,
+                        url,
+                        reason: format!(
+                            "the client was created as {}, not as `{}` as asked",
+                            crate::bounds::shown(client.client_id.as_deref().unwrap_or("")),
+                            identity.client_id
+                        ),
+                    });
+                }
                 info!("registered a new OAuth2 client");
                 Ok(Registered {
                     registration: Registration {
