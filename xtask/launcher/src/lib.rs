@@ -23,6 +23,7 @@ mod error;
 mod postgres;
 mod process;
 mod release;
+pub mod run;
 mod source;
 
 pub use binary::{
