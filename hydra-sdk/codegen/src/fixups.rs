@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
+use crate::spec::{operation, operation_mut, operations, operations_mut, resolve};
 use crate::Provenance;
 
 mod device;
@@ -106,39 +107,6 @@ pub fn apply_all(spec: &mut Value, provenance: &Provenance) -> Vec<Report> {
         .collect()
 }
 
-const METHODS: &[&str] = &[
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
-/// Every operation as (method, path, operation object).
-fn operations_mut(spec: &mut Value) -> Vec<(String, String, &mut Map<String, Value>)> {
-    let mut out = Vec::new();
-    if let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) {
-        for (path, item) in paths.iter_mut() {
-            if let Some(item) = item.as_object_mut() {
-                for (method, op) in item.iter_mut() {
-                    if let (true, Some(op)) =
-                        (METHODS.contains(&method.as_str()), op.as_object_mut())
-                    {
-                        out.push((method.clone(), path.clone(), op));
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn operation_mut<'a>(
-    spec: &'a mut Value,
-    operation_id: &str,
-) -> Option<&'a mut Map<String, Value>> {
-    operations_mut(spec)
-        .into_iter()
-        .map(|(_, _, op)| op)
-        .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation_id))
-}
-
 /// An operation's id, for reports.
 fn operation_id(op: &Map<String, Value>) -> String {
     op.get("operationId")
@@ -170,7 +138,7 @@ fn form_properties_mut(op: &mut Map<String, Value>) -> Option<&mut Map<String, V
 /// becomes `4XX` and `5XX`.
 fn error_default_responses_as_4xx_5xx(spec: &mut Value, _: &Provenance) -> Outcome {
     let mut changed = Vec::new();
-    for (_, _, op) in operations_mut(spec) {
+    for op in operations_mut(spec).map(|o| o.op) {
         let id = operation_id(op);
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
@@ -190,13 +158,7 @@ fn error_default_responses_as_4xx_5xx(spec: &mut Value, _: &Provenance) -> Outco
 /// The JSON body schema of response `status` of operation `operation_id`, following a `$ref`
 /// to a shared response (`#/components/responses/...`).
 fn response_schema(spec: &Value, operation_id: &str, status: &str) -> Option<Value> {
-    let op = spec
-        .get("paths")?
-        .as_object()?
-        .values()
-        .filter_map(Value::as_object)
-        .flat_map(|item| item.values())
-        .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation_id))?;
+    let op = operation(spec, operation_id)?;
     let response = resolve(spec, op.get("responses")?.get(status)?);
     response
         .pointer("/content/application~1json/schema")
@@ -330,7 +292,7 @@ fn credential_errors_as_priming_response(spec: &mut Value, _: &Provenance) -> Ou
 fn generic_errors_as_error_oauth2(spec: &mut Value, _: &Provenance) -> Outcome {
     let generic = json!("#/components/schemas/genericError");
     let mut changed = Vec::new();
-    for (_, _, op) in operations_mut(spec) {
+    for op in operations_mut(spec).map(|o| o.op) {
         let id = operation_id(op);
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
@@ -613,7 +575,7 @@ fn secrets_as_secret_schema(spec: &mut Value, _: &Provenance) -> Outcome {
     }
 
     // Inline form bodies.
-    for (_, _, op) in operations_mut(spec) {
+    for op in operations_mut(spec).map(|o| o.op) {
         let id = operation_id(op);
         let Some(properties) = form_properties_mut(op) else {
             continue;
@@ -648,67 +610,57 @@ fn secrets_as_secret_schema(spec: &mut Value, _: &Provenance) -> Outcome {
 /// Shapes that make progenitor 0.15 panic or generate wrong code, found before generation so the
 /// error names the operation (progenitor's own panic names neither operation nor path).
 pub fn preflight(spec: &Value) -> Vec<String> {
-    let mut problems = Vec::new();
-    let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
+    if spec.get("paths").and_then(Value::as_object).is_none() {
         return vec!["the spec has no `paths`".into()];
-    };
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else {
+    }
+    let mut problems = Vec::new();
+    for operation in operations(spec) {
+        let id = operation.id().unwrap_or("<no operationId>");
+        let at = format!(
+            "{id} ({} {})",
+            operation.method.to_uppercase(),
+            operation.path
+        );
+        if operation.id().is_none() {
+            problems.push(format!("{at}: no operationId"));
+        }
+        let Some(responses) = operation.op.get("responses").and_then(Value::as_object) else {
             continue;
         };
-        for (method, op) in item {
-            if !METHODS.contains(&method.as_str()) {
-                continue;
-            }
-            let id = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .unwrap_or("<no operationId>");
-            let at = format!("{id} ({} {path})", method.to_uppercase());
-            if op.get("operationId").is_none() {
-                problems.push(format!("{at}: no operationId"));
-            }
-            let Some(responses) = op.get("responses").and_then(Value::as_object) else {
-                continue;
-            };
-            // progenitor tells response kinds apart by body type, "no body" being one kind.
-            let body_of = |status: &String| -> String {
-                let response = resolve(spec, &responses[status]);
-                let Some(content) = response.get("content").and_then(Value::as_object) else {
-                    return "no body".into();
-                };
-                content
-                    .get("application/json")
-                    .and_then(|c| c.get("schema"))
-                    .map(Value::to_string)
-                    .or_else(|| content.keys().next().cloned())
-                    .unwrap_or_else(|| "no body".into())
-            };
-            let success: BTreeSet<String> = responses
-                .keys()
-                .filter(|s| is_success(s))
-                .map(body_of)
-                .collect();
-            let errors: BTreeSet<String> = responses
-                .keys()
-                .filter(|s| is_error(s))
-                .map(body_of)
-                .collect();
-            if success.len() > 1 {
+        // progenitor tells response kinds apart by body type, "no body" being one kind.
+        let bodies = |is_kind: fn(&str) -> bool| -> BTreeSet<String> {
+            responses
+                .iter()
+                .filter(|(status, _)| is_kind(status))
+                .map(|(_, response)| body_kind(spec, response))
+                .collect()
+        };
+        for (kind, bodies) in [("success", bodies(is_success)), ("error", bodies(is_error))] {
+            if bodies.len() > 1 {
                 problems.push(format!(
-                    "{at}: {} different success bodies (progenitor allows one)",
-                    success.len()
-                ));
-            }
-            if errors.len() > 1 {
-                problems.push(format!(
-                    "{at}: {} different error bodies (progenitor allows one)",
-                    errors.len()
+                    "{at}: {} different {kind} bodies (progenitor allows one)",
+                    bodies.len()
                 ));
             }
         }
     }
     problems
+}
+
+/// What progenitor would decode `response` as: its JSON schema, another content type, or none.
+fn body_kind(spec: &Value, response: &Value) -> String {
+    let Some(content) = resolve(spec, response)
+        .get("content")
+        .and_then(Value::as_object)
+    else {
+        return "no body".into();
+    };
+    content
+        .get("application/json")
+        .and_then(|c| c.get("schema"))
+        .map(Value::to_string)
+        .or_else(|| content.keys().next().cloned())
+        .unwrap_or_else(|| "no body".into())
 }
 
 /// progenitor's notion of a success status (`default` counts as both).
@@ -719,14 +671,4 @@ fn is_success(status: &str) -> bool {
 /// progenitor's notion of an error status (`default` counts as both).
 fn is_error(status: &str) -> bool {
     status == "default" || status.starts_with('4') || status.starts_with('5')
-}
-
-/// Follows one local `$ref`.
-fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
-    value
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-        .and_then(|pointer| spec.pointer(pointer))
-        .unwrap_or(value)
 }

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use hydra_sdk_codegen::spec::{self, resolve};
 use serde_json::{Map, Value};
 
 /// One operation, named the way the surface snapshot and the preflight name it.
@@ -244,48 +245,33 @@ pub fn diff(old: &Value, new: &Value) -> SpecDiff {
     out
 }
 
-const METHODS: &[&str] = &[
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
 /// Every operation by id, with its JSON (path-level parameters merged in, as OpenAPI says they
 /// apply to every operation of the path).
 fn operations(spec: &Value) -> BTreeMap<String, (Operation, Value)> {
     let mut out = BTreeMap::new();
-    let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
-        return out;
-    };
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else {
-            continue;
-        };
-        let shared = item.get("parameters").and_then(Value::as_array);
-        for (method, op) in item {
-            if !METHODS.contains(&method.as_str()) {
-                continue;
+    for operation in spec::operations(spec) {
+        let method = operation.method.to_uppercase();
+        let path = operation.path;
+        let id = operation
+            .id()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{method} {path}"));
+        let mut json = operation.op.clone();
+        let shared = operation.item.get("parameters").and_then(Value::as_array);
+        if let (Some(shared), Some(obj)) = (shared, json.as_object_mut()) {
+            let own = obj
+                .entry("parameters")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(own) = own.as_array_mut() {
+                own.extend(shared.iter().cloned());
             }
-            let method = method.to_uppercase();
-            let id = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{method} {path}"));
-            let mut json = op.clone();
-            if let (Some(shared), Some(obj)) = (shared, json.as_object_mut()) {
-                let own = obj
-                    .entry("parameters")
-                    .or_insert_with(|| Value::Array(Vec::new()));
-                if let Some(own) = own.as_array_mut() {
-                    own.extend(shared.iter().cloned());
-                }
-            }
-            let op = Operation {
-                id: id.clone(),
-                method,
-                path: path.clone(),
-            };
-            out.insert(id, (op, json));
         }
+        let op = Operation {
+            id: id.clone(),
+            method,
+            path: path.to_string(),
+        };
+        out.insert(id, (op, json));
     }
     out
 }
@@ -699,22 +685,6 @@ fn describe_at(schema: &Value, depth: usize) -> String {
     } else {
         described
     }
-}
-
-/// Follows local `$ref`s (a few hops at most).
-fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
-    for _ in 0..8 {
-        let Some(target) = value
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-            .and_then(|pointer| spec.pointer(pointer))
-        else {
-            break;
-        };
-        value = target;
-    }
-    value
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{form_properties_mut, operation_mut, outcome, Outcome};
+use super::{form_properties_mut, outcome, Outcome};
+use crate::spec::operation_mut;
 use crate::Provenance;
 
 /// Upstream (v26.2.0): `oidcConfiguration` lists `device_authorization_endpoint` as required.
