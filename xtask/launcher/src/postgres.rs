@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::binary::run_within;
-use crate::process::{free_ports, make_temp_dir, tail};
+use crate::log::tail;
+use crate::ports::free_ports;
+use crate::run::{make_temp_dir, status_within};
 use crate::Error;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -90,7 +91,7 @@ impl Postgres {
     /// connections. Retries on new ports when another process took the port first.
     pub fn start() -> Result<Postgres, Error> {
         let bin_dir = postgres_bin_dir()?;
-        let dir = make_temp_dir()?;
+        let dir = make_temp_dir("hydra-postgres")?;
         let as_postgres_user = fs::metadata("/proc/self")
             .map(|m| m.uid() == 0)
             .unwrap_or(false);
@@ -238,7 +239,7 @@ impl Postgres {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
-        let status = run_within(&mut command, COMMAND_TIMEOUT)
+        let status = status_within(&mut command, COMMAND_TIMEOUT)
             .map_err(|e| Error::io(format!("running {}", path.display()), e))?;
         if status.success() {
             return Ok(());
@@ -268,7 +269,7 @@ impl Drop for Postgres {
 
 /// `hydra migrate sql up -e --yes` with `DSN=dsn`: Hydra will not serve from an empty database.
 pub fn migrate(bin: &Path, dsn: &str) -> Result<(), Error> {
-    let dir = make_temp_dir()?;
+    let dir = make_temp_dir("hydra-postgres")?;
     let log_path = dir.join("migrate.log");
     let result = (|| {
         let log = fs::File::create(&log_path)
@@ -286,7 +287,7 @@ pub fn migrate(bin: &Path, dsn: &str) -> Result<(), Error> {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
-        let status = run_within(&mut command, MIGRATE_TIMEOUT)
+        let status = status_within(&mut command, MIGRATE_TIMEOUT)
             .map_err(|e| Error::io(format!("running {} migrate sql up", bin.display()), e))?;
         if status.success() {
             Ok(())
