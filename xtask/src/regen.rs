@@ -162,21 +162,10 @@ pub fn regen_into(root: &Path, input: &SpecInput, options: &Options) -> Result<R
         spec: write::read_optional(&openapi.join("api.json"))?,
     };
     let fetched = fetch::fetch(input, pinned.provenance.as_ref(), pinned.spec.as_deref())?;
-    let plan = plan::plan(root, input, fetched, &pinned)?;
-    let written = write::write_all(root, &plan.files)?;
-    let build = options.build.then(|| build(root));
-    Ok(Report {
-        previous: pinned.provenance,
-        provenance: plan.provenance,
-        diff: plan.diff,
-        fixups: plan.fixups,
-        fixups_changed: plan.fixups_changed,
-        surface: plan.surface,
-        operation_count: plan.operation_count,
-        written,
-        notes: plan.notes,
-        build,
-    })
+    let plan::Plan { files, mut report } = plan::plan(root, input, fetched, &pinned)?;
+    report.written = write::write_all(root, &files)?;
+    report.build = options.build.then(|| build(root));
+    Ok(report)
 }
 
 /// `cargo build --workspace` at `root`, its output on the terminal.

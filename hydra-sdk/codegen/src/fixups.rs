@@ -253,34 +253,50 @@ fn add_authorize_query_parameters(spec: &mut Value, _: &Provenance) -> Outcome {
             false,
             "`S256` or `plain` (RFC 7636 §4.3).",
         ),
-        (
-            "login_verifier",
-            false,
-            "Hydra: resumes the flow after an accepted login request (from its `redirect_to`).",
-        ),
-        (
-            "consent_verifier",
-            false,
-            "Hydra: resumes the flow after an accepted consent request (from its `redirect_to`).",
-        ),
     ];
-    let Some(op) = operation_mut(spec, "oAuth2Authorize") else {
-        return Outcome::NotFound("no operation `oAuth2Authorize`".into());
+    add_query_parameters(spec, "oAuth2Authorize", &[PARAMETERS, RESUME_VERIFIERS])
+}
+
+/// Hydra's verifiers: the `redirect_to` of an accepted login or consent request points back at
+/// the endpoint that started the flow with one of them, and the flow only resumes when a client
+/// sends it.
+const RESUME_VERIFIERS: &[(&str, bool, &str)] = &[
+    (
+        "login_verifier",
+        false,
+        "Hydra: resumes the flow after an accepted login request (from its `redirect_to`).",
+    ),
+    (
+        "consent_verifier",
+        false,
+        "Hydra: resumes the flow after an accepted consent request (from its `redirect_to`).",
+    ),
+];
+
+/// Adds each `(name, required, description)` string query parameter that operation `id` does not
+/// declare yet: for operations whose upstream definition omits the parameters a flow needs.
+fn add_query_parameters(
+    spec: &mut Value,
+    id: &str,
+    parameters: &[&[(&str, bool, &str)]],
+) -> Outcome {
+    let Some(op) = operation_mut(spec, id) else {
+        return Outcome::NotFound(format!("no operation `{id}`"));
     };
-    let parameters = op
+    let declared = op
         .entry("parameters")
         .or_insert_with(|| Value::Array(Vec::new()));
-    let Some(parameters) = parameters.as_array_mut() else {
-        return Outcome::NotFound("oAuth2Authorize's parameters are not a list".into());
+    let Some(declared) = declared.as_array_mut() else {
+        return Outcome::NotFound(format!("{id}'s parameters are not a list"));
     };
-    let existing: BTreeSet<String> = parameters
+    let existing: BTreeSet<String> = declared
         .iter()
         .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_string))
         .collect();
     let mut added = Vec::new();
-    for (name, required, description) in PARAMETERS {
+    for (name, required, description) in parameters.iter().copied().flatten() {
         if !existing.contains(*name) {
-            parameters.push(json!({
+            declared.push(json!({
                 "name": name,
                 "in": "query",
                 "required": required,
@@ -292,7 +308,7 @@ fn add_authorize_query_parameters(spec: &mut Value, _: &Provenance) -> Outcome {
     }
     outcome(
         &added,
-        "oAuth2Authorize already declares its query parameters",
+        &format!("{id} already declares its query parameters"),
         || format!("added {}", added.join(", ")),
     )
 }

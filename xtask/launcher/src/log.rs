@@ -1,8 +1,27 @@
 //! Log tailing: the end of a server's log, for error messages and failing tests.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::process::Command;
+
+use crate::Error;
+
+/// Sends `command`'s stdout and stderr to the file at `path`, appended to or created afresh.
+pub(crate) fn log_to(command: &mut Command, path: &Path, append: bool) -> Result<(), Error> {
+    let log = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| Error::io(format!("duplicating {}", path.display()), e))?;
+    command.stdout(log).stderr(log_err);
+    Ok(())
+}
 
 /// The last `lines` lines of the file at `path`, read from at most its last 64 KiB.
 pub(crate) fn tail(path: &Path, lines: usize) -> String {
@@ -27,7 +46,6 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
 mod tests {
     use super::*;
     use crate::run::TempDir;
-    use crate::Error;
 
     #[test]
     fn tail_keeps_the_last_lines() -> Result<(), Error> {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::log::tail;
+use crate::log::{log_to, tail};
 use crate::ports::free_ports;
 use crate::run::{make_temp_dir, status_within};
 use crate::Error;
@@ -216,14 +216,6 @@ impl Postgres {
     /// going to `commands.log`, which an error quotes.
     fn run(&self, program: &str, args: &[&str]) -> Result<(), Error> {
         let log_path = self.dir.join("commands.log");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| Error::io(format!("opening {}", log_path.display()), e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| Error::io(format!("duplicating {}", log_path.display()), e))?;
         let path = self.bin_dir.join(program);
         let mut command = if self.as_postgres_user {
             let mut command = Command::new("runuser");
@@ -236,9 +228,8 @@ impl Postgres {
             .args(args)
             // The postgres user may not be able to read the caller's working directory.
             .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err);
+            .stdin(Stdio::null());
+        log_to(&mut command, &log_path, true)?;
         let status = status_within(&mut command, COMMAND_TIMEOUT)
             .map_err(|e| Error::io(format!("running {}", path.display()), e))?;
         if status.success() {
@@ -272,11 +263,6 @@ pub fn migrate(bin: &Path, dsn: &str) -> Result<(), Error> {
     let dir = make_temp_dir("hydra-postgres")?;
     let log_path = dir.join("migrate.log");
     let result = (|| {
-        let log = fs::File::create(&log_path)
-            .map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| Error::io(format!("duplicating {}", log_path.display()), e))?;
         let mut command = Command::new(bin);
         command
             .args(["migrate", "sql", "up", "-e", "--yes"])
@@ -284,9 +270,8 @@ pub fn migrate(bin: &Path, dsn: &str) -> Result<(), Error> {
             .env("DSN", dsn)
             .env("PATH", env::var_os("PATH").unwrap_or_default())
             .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err);
+            .stdin(Stdio::null());
+        log_to(&mut command, &log_path, false)?;
         let status = status_within(&mut command, MIGRATE_TIMEOUT)
             .map_err(|e| Error::io(format!("running {} migrate sql up", bin.display()), e))?;
         if status.success() {

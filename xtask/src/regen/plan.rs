@@ -7,9 +7,9 @@ use std::path::Path;
 use hydra_sdk_codegen::{fixups, Generated, Provenance};
 use serde_json::Value;
 
-use super::diff::{self, SpecDiff};
+use super::diff;
 use super::fetch::{describe, Fetched};
-use super::report::source_text;
+use super::report::{source_text, Report};
 use super::write::read_optional;
 use super::{SpecInput, SNAPSHOT};
 use crate::Result;
@@ -27,15 +27,10 @@ pub(super) struct Pinned {
 
 /// Everything a regeneration will write and report, decided before anything is written.
 pub(super) struct Plan {
-    pub provenance: Provenance,
-    pub diff: SpecDiff,
-    pub fixups: Vec<fixups::Report>,
-    pub fixups_changed: Vec<(fixups::Report, fixups::Report)>,
-    pub surface: Vec<String>,
-    pub operation_count: (usize, usize),
     /// The files as they should be, relative to the repository root.
     pub files: Vec<(String, Vec<u8>)>,
-    pub notes: Vec<String>,
+    /// The report, but for what only writing and building can tell (`written`, `build`).
+    pub report: Report,
 }
 
 /// Checks and generates the `fetched` spec, and plans the files of the repository at `root`.
@@ -88,16 +83,19 @@ pub(super) fn plan(
     files.push(snapshot);
     notes.extend(count_and_version_notes(operation_count, &provenance));
 
-    Ok(Plan {
+    let report = Report {
+        previous: pinned.provenance.clone(),
         provenance,
         diff,
         fixups: generated.fixups,
         fixups_changed,
         surface,
         operation_count,
-        files,
+        written: Vec::new(),
         notes,
-    })
+        build: None,
+    };
+    Ok(Plan { files, report })
 }
 
 /// The provenance to record: what was fetched, with the license and copyright of the previous
