@@ -4,7 +4,7 @@
 //!
 //! One module per stage: [`fetch`] the spec, [`plan`] the files (every check that can refuse the
 //! spec runs there, so nothing is written unless the new spec parses, survives the fix-ups and
-//! the preflight, and generates), [`write`] them, [`report`] what happened. A new source of specs
+//! the preflight, and generates), [`write`](mod@write) them, [`report`] what happened. A new source of specs
 //! is a [`SpecInput`] variant and its arm in `fetch`.
 
 use std::path::{Path, PathBuf};

@@ -121,7 +121,7 @@ impl Config {
         self
     }
 
-    /// How long [`Config::start`] and [`HydraProcess::restart`] wait for readiness (default 60 s).
+    /// How long [`Config::start`] and [`HydraProcess::restart`](crate::HydraProcess::restart) wait for readiness (default 60 s).
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
         self

@@ -111,20 +111,7 @@ fn from_file(
 /// The spec, license and copyright of `github.com/ory/hydra/v2@version`, through
 /// `go mod download` (the module cache when it has it, else the Go module proxy).
 pub(super) fn from_go_module(version: &str) -> Result<Fetched> {
-    let valid = version.starts_with("v2.")
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
-    if !valid {
-        return Err(format!(
-            "--version {version:?}: the Go module {MODULE} has v2.x.y releases only. Hydra's \
-             newer releases (v25 and later) are not published under it; download their \
-             spec/api.json from the release (e.g. \
-             https://raw.githubusercontent.com/ory/hydra/<tag>/spec/api.json) and pass \
-             --from URL-or-FILE --version <tag>"
-        )
-        .into());
-    }
+    check_v2_release(version)?;
     let scratch = TempDir::new("hydra-rs-regen-go")?;
     let module_version = format!("{MODULE}@{version}");
     let mut command = Command::new("go");
@@ -193,6 +180,25 @@ pub(super) fn from_go_module(version: &str) -> Result<Fetched> {
             SPEC_PATH.into(),
         )
     })
+}
+
+/// Only v2.x.y releases are published under the Go module; `version` also reaches a command line.
+fn check_v2_release(version: &str) -> Result {
+    let valid = version.starts_with("v2.")
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+    if !valid {
+        return Err(format!(
+            "--version {version:?}: the Go module {MODULE} has v2.x.y releases only. Hydra's \
+             newer releases (v25 and later) are not published under it; download their \
+             spec/api.json from the release (e.g. \
+             https://raw.githubusercontent.com/ory/hydra/<tag>/spec/api.json) and pass \
+             --from URL-or-FILE --version <tag>"
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// One file out of a module zip, with `unzip -p` (only when `go` reported no `Dir`).
