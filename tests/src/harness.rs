@@ -239,7 +239,7 @@ impl HydraBuilder {
 /// A running Ory Hydra owned by one test. Dropping it kills Hydra.
 pub struct Hydra {
     // None only if a restart's blocking task panicked and took the process with it.
-    process: Option<hydra_launcher::Hydra>,
+    process: Option<hydra_launcher::HydraProcess>,
     urls: Urls,
     log_path: PathBuf,
     ca_pem: Option<String>,

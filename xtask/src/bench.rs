@@ -32,12 +32,8 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     let root = hydra_launcher::workspace_root();
-    let scratch = std::env::temp_dir().join(format!("hydra-sdk-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let result = bench(&root, &scratch, rounds);
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    let scratch = hydra_launcher::run::TempDir::new("hydra-sdk-bench")?;
+    bench(&root, scratch.path(), rounds)
 }
 
 fn bench(root: &Path, scratch: &Path, rounds: u32) -> Result {
@@ -196,8 +192,7 @@ fn timed(dir: &Path, args: &[&str]) -> Result<Duration> {
 }
 
 fn cargo_command(dir: &Path, args: &[&str]) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = Command::new(hydra_launcher::run::cargo());
     command
         .args(args)
         .current_dir(dir)
@@ -215,14 +210,13 @@ mod tests {
     /// copy's openapi/, so the benchmark's one-line spec edit reaches hydra-sdk's build script.
     #[test]
     fn the_copy_keeps_hydra_sdk_openapi_a_link_to_its_own_openapi() {
-        let to = std::env::temp_dir().join(format!("xtask-bench-copy-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&to);
+        let scratch = hydra_launcher::run::TempDir::new("xtask-bench-copy").expect("temp dir");
+        let to = scratch.path().join("copy");
         let copied = copy_tracked_files(&hydra_launcher::workspace_root(), &to);
         let link = std::fs::symlink_metadata(to.join("hydra-sdk/openapi"));
         let same = std::fs::read(to.join("hydra-sdk/openapi/api.json"))
             .ok()
             .zip(std::fs::read(to.join("openapi/api.json")).ok());
-        let _ = std::fs::remove_dir_all(&to);
         copied.expect("copy");
         assert!(link.expect("hydra-sdk/openapi").file_type().is_symlink());
         let (through_link, spec) = same.expect("both specs readable");

@@ -94,7 +94,7 @@ pub fn run(args: &[String]) -> Result {
     std::fs::create_dir_all(&out)?;
 
     eprintln!("building the probes (not timed)…");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = hydra_launcher::run::cargo();
     check(
         Command::new(cargo).current_dir(&root).args([
             "build",

@@ -43,8 +43,7 @@ pub fn run(args: &[String]) -> Result {
         urls.public
     );
 
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut demo = Command::new(cargo);
+    let mut demo = Command::new(hydra_launcher::run::cargo());
     demo.args(["run", "-q", "-p", "ory-hydra-token", "--example", "demo"])
         .env("HYDRA_ADMIN_URL", &urls.admin)
         .env("HYDRA_PUBLIC_URL", &urls.public);

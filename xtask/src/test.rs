@@ -7,7 +7,6 @@
 //! fails the run.
 
 use std::env;
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -18,7 +17,7 @@ pub fn run(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
         return Err(format!("test takes no arguments, got {arg:?}").into());
     }
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let cargo = hydra_launcher::run::cargo();
     let cargo = |args: &[&str]| {
         let mut command = Command::new(&cargo);
         command.args(args);

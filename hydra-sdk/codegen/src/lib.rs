@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod fixups;
+pub mod spec;
 pub mod surface;
 
 use std::fmt;
@@ -20,8 +21,9 @@ use sha2::{Digest, Sha256};
 pub struct Provenance {
     /// Hydra's release, e.g. `v2.3.0`.
     pub version: String,
-    /// The Go module the spec was taken from, e.g. `github.com/ory/hydra/v2`, or a URL.
-    pub module: String,
+    /// Where the spec was taken from (recorded as `module`, its name when only Go modules were).
+    #[serde(rename = "module")]
+    pub source: Source,
     /// The spec's path inside the module.
     pub path: String,
     /// Lower-case hex sha256 of `openapi/api.json`.
@@ -30,6 +32,70 @@ pub struct Provenance {
     pub license: String,
     /// The upstream copyright line.
     pub copyright: String,
+}
+
+/// Where a spec was taken from. Recorded in `api.source.json` as one string; told apart once,
+/// when it is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Source {
+    /// A Go module, e.g. `github.com/ory/hydra/v2`; the spec is at [`Provenance::path`] inside it.
+    GoModule(String),
+    /// An `http://` or `https://` URL.
+    Url(String),
+    /// A local file, described as given: `local file api.json`, or the origin named with
+    /// `cargo xtask regen --source`.
+    File(String),
+}
+
+impl Source {
+    /// `text` as it is recorded: a URL, a Go module path (`host.tld/...`, no spaces), or else a
+    /// description of a file.
+    pub fn parse(text: &str) -> Source {
+        let text = text.to_string();
+        if text.starts_with("https://") || text.starts_with("http://") {
+            Source::Url(text)
+        } else if is_go_module_path(&text) {
+            Source::GoModule(text)
+        } else {
+            Source::File(text)
+        }
+    }
+
+    /// The recorded text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Source::GoModule(s) | Source::Url(s) | Source::File(s) => s,
+        }
+    }
+}
+
+/// A Go module path: slash-separated, its first element a domain name (`github.com/ory/hydra/v2`).
+fn is_go_module_path(text: &str) -> bool {
+    let mut parts = text.split('/');
+    let host = parts.next().unwrap_or_default();
+    !text.starts_with("local file ")
+        && !text.chars().any(char::is_whitespace)
+        && host.contains('.')
+        && parts.next().is_some_and(|p| !p.is_empty())
+}
+
+impl From<String> for Source {
+    fn from(text: String) -> Self {
+        Source::parse(&text)
+    }
+}
+
+impl From<Source> for String {
+    fn from(source: Source) -> Self {
+        source.as_str().to_string()
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Provenance {
@@ -190,4 +256,36 @@ pub fn generate(spec: &[u8], provenance: &Provenance) -> Result<Generated, Error
         surface,
         fixups: reports,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Source;
+
+    #[test]
+    fn sources_are_told_apart_when_read_and_recorded_as_they_were() {
+        for (text, expected) in [
+            (
+                "github.com/ory/hydra/v2",
+                Source::GoModule("github.com/ory/hydra/v2".into()),
+            ),
+            (
+                "https://x.test/api.json",
+                Source::Url("https://x.test/api.json".into()),
+            ),
+            (
+                "local file api.json",
+                Source::File("local file api.json".into()),
+            ),
+            (
+                "copied from a colleague",
+                Source::File("copied from a colleague".into()),
+            ),
+            ("api.json", Source::File("api.json".into())),
+        ] {
+            let source = Source::parse(text);
+            assert_eq!(source, expected, "{text}");
+            assert_eq!(String::from(source), text);
+        }
+    }
 }

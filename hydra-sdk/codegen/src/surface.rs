@@ -21,34 +21,29 @@ struct Builder {
 pub fn render(spec: &Value, file: &syn::File) -> Result<String, String> {
     let methods = client_methods(file);
     let builders = builders(file);
-    let paths = spec
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or("the spec has no paths")?;
+    if spec.get("paths").and_then(Value::as_object).is_none() {
+        return Err("the spec has no paths".into());
+    }
     let mut lines = Vec::new();
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else {
+    for operation in crate::spec::operations(spec) {
+        let Some(id) = operation.id() else {
             continue;
         };
-        for (method, op) in item {
-            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
-                continue;
-            };
-            let rust = heck::AsSnakeCase(id).to_string();
-            let builder_name = methods
-                .get(&rust)
-                .ok_or(format!("no generated method `{rust}` for operation `{id}`"))?;
-            let b = builders
-                .get(builder_name)
-                .ok_or(format!("no generated builder `{builder_name}` for `{id}`"))?;
-            lines.push(format!(
-                "{id} {rust} {} {path} body={} ok={} err={}",
-                method.to_uppercase(),
-                b.body.as_deref().unwrap_or("-"),
-                b.ok.as_deref().unwrap_or("?"),
-                b.err.as_deref().unwrap_or("?"),
-            ));
-        }
+        let rust = heck::AsSnakeCase(id).to_string();
+        let builder_name = methods
+            .get(&rust)
+            .ok_or(format!("no generated method `{rust}` for operation `{id}`"))?;
+        let b = builders
+            .get(builder_name)
+            .ok_or(format!("no generated builder `{builder_name}` for `{id}`"))?;
+        lines.push(format!(
+            "{id} {rust} {} {} body={} ok={} err={}",
+            operation.method.to_uppercase(),
+            operation.path,
+            b.body.as_deref().unwrap_or("-"),
+            b.ok.as_deref().unwrap_or("?"),
+            b.err.as_deref().unwrap_or("?"),
+        ));
     }
     Ok(lines.join("\n") + "\n")
 }

@@ -7,13 +7,14 @@
 use std::env;
 use std::ffi::OsStr;
 use std::fs::{self, File, TryLockError};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::release::{BuildFrom, Release};
+use crate::run::{output_within, status_within};
 use crate::Error;
 
 /// `DSN=memory` is SQLite in memory, so the binary needs cgo and the sqlite tag.
@@ -155,6 +156,10 @@ pub fn version_of(bin: &Path) -> Result<String, Error> {
     let mut command = Command::new(bin);
     command.arg("version");
     let output = output_within(&mut command, VERSION_TIMEOUT)
+        .and_then(|output| match output.status.success() {
+            true => Ok(String::from_utf8_lossy(&output.stdout).into_owned()),
+            false => Err(io::Error::other(format!("exited with {}", output.status))),
+        })
         .map_err(|e| Error::io(format!("running {} version", bin.display()), e))?;
     output
         .lines()
@@ -259,7 +264,7 @@ fn go_build(release: &Release, module: &Path, dir: &Path) -> Result<(PathBuf, Du
         // Progress goes to stderr, so `cargo xtask hydra-bin` prints only the path on stdout.
         .stdout(Stdio::from(io::stderr()))
         .stderr(Stdio::inherit());
-    let status = match run_within(&mut command, GO_BUILD_TIMEOUT) {
+    let status = match status_within(&mut command, GO_BUILD_TIMEOUT) {
         Ok(status) => status,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::Binary(format!(
@@ -338,67 +343,4 @@ fn on_path(name: impl AsRef<OsStr>) -> Option<PathBuf> {
 
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
     fs::canonicalize(path).map_err(|e| Error::io(format!("resolving {}", path.display()), e))
-}
-
-/// Runs `command` to completion, killing it after `timeout`.
-pub(crate) fn run_within(
-    command: &mut Command,
-    timeout: Duration,
-) -> io::Result<std::process::ExitStatus> {
-    let mut child = command.spawn()?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("still running after {timeout:?}, killed"),
-            ));
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Runs `command` and returns its stdout, killing it after `timeout`.
-fn output_within(command: &mut Command, timeout: Duration) -> io::Result<String> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| io::Error::other("child has no stdout pipe"))?;
-    // Read on a thread so a chatty child cannot block on a full pipe while we wait for it.
-    let reader = thread::spawn(move || {
-        let mut text = String::new();
-        stdout.read_to_string(&mut text).map(|_| text)
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("still running after {timeout:?}, killed"),
-            ));
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let text = reader
-        .join()
-        .map_err(|_| io::Error::other("stdout reader panicked"))??;
-    if !status.success() {
-        return Err(io::Error::other(format!("exited with {status}")));
-    }
-    Ok(text)
 }

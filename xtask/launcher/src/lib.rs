@@ -3,7 +3,7 @@
 //!
 //! `cargo xtask hydra` and the integration-test harness both start Hydra through this crate, so
 //! the server a developer pokes at by hand is configured exactly like the one the tests talk to.
-//! It uses only `std` (and `sha2`), because xtask depends on it and must stay cheap to compile.
+//! It uses only `std` (and `sha2`, `base64`), because xtask depends on it and must stay cheap to compile.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), hydra_launcher::Error> {
@@ -20,9 +20,15 @@
 
 mod binary;
 mod error;
+mod log;
+mod ports;
 mod postgres;
+mod probe;
 mod process;
 mod release;
+pub mod run;
+mod secret;
+mod settings;
 mod source;
 
 pub use binary::{
@@ -31,5 +37,8 @@ pub use binary::{
 };
 pub use error::Error;
 pub use postgres::{migrate, postgres_bin_dir, Postgres};
-pub use process::{http_ready_probe, random_secret, Config, Hydra, Probe, Urls};
+pub use probe::{http_ready_probe, Probe};
+pub use process::HydraProcess;
 pub use release::{BuildFrom, Release, HYDRA_VERSION, RELEASES, V26_2_0, V2_3_0};
+pub use secret::random_secret;
+pub use settings::{Config, Urls};

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::binary::run_within;
-use crate::process::{free_ports, make_temp_dir, tail};
+use crate::log::{log_to, tail};
+use crate::ports::free_ports;
+use crate::run::{make_temp_dir, status_within};
 use crate::Error;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -90,7 +91,7 @@ impl Postgres {
     /// connections. Retries on new ports when another process took the port first.
     pub fn start() -> Result<Postgres, Error> {
         let bin_dir = postgres_bin_dir()?;
-        let dir = make_temp_dir()?;
+        let dir = make_temp_dir("hydra-postgres")?;
         let as_postgres_user = fs::metadata("/proc/self")
             .map(|m| m.uid() == 0)
             .unwrap_or(false);
@@ -215,14 +216,6 @@ impl Postgres {
     /// going to `commands.log`, which an error quotes.
     fn run(&self, program: &str, args: &[&str]) -> Result<(), Error> {
         let log_path = self.dir.join("commands.log");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| Error::io(format!("opening {}", log_path.display()), e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| Error::io(format!("duplicating {}", log_path.display()), e))?;
         let path = self.bin_dir.join(program);
         let mut command = if self.as_postgres_user {
             let mut command = Command::new("runuser");
@@ -235,10 +228,9 @@ impl Postgres {
             .args(args)
             // The postgres user may not be able to read the caller's working directory.
             .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err);
-        let status = run_within(&mut command, COMMAND_TIMEOUT)
+            .stdin(Stdio::null());
+        log_to(&mut command, &log_path, true)?;
+        let status = status_within(&mut command, COMMAND_TIMEOUT)
             .map_err(|e| Error::io(format!("running {}", path.display()), e))?;
         if status.success() {
             return Ok(());
@@ -268,14 +260,9 @@ impl Drop for Postgres {
 
 /// `hydra migrate sql up -e --yes` with `DSN=dsn`: Hydra will not serve from an empty database.
 pub fn migrate(bin: &Path, dsn: &str) -> Result<(), Error> {
-    let dir = make_temp_dir()?;
+    let dir = make_temp_dir("hydra-postgres")?;
     let log_path = dir.join("migrate.log");
     let result = (|| {
-        let log = fs::File::create(&log_path)
-            .map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| Error::io(format!("duplicating {}", log_path.display()), e))?;
         let mut command = Command::new(bin);
         command
             .args(["migrate", "sql", "up", "-e", "--yes"])
@@ -283,10 +270,9 @@ pub fn migrate(bin: &Path, dsn: &str) -> Result<(), Error> {
             .env("DSN", dsn)
             .env("PATH", env::var_os("PATH").unwrap_or_default())
             .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err);
-        let status = run_within(&mut command, MIGRATE_TIMEOUT)
+            .stdin(Stdio::null());
+        log_to(&mut command, &log_path, false)?;
+        let status = status_within(&mut command, MIGRATE_TIMEOUT)
             .map_err(|e| Error::io(format!("running {} migrate sql up", bin.display()), e))?;
         if status.success() {
             Ok(())

@@ -102,9 +102,8 @@ mod tests {
         let message = missing.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("HYDRA_SOURCE"), "{message}");
 
-        let dir = std::env::temp_dir().join(format!("hydra-source-test-{}", std::process::id()));
-        fs::create_dir_all(&dir).map_err(|e| Error::io("creating a temp dir", e))?;
-        let file = dir.join("archive.tar.gz");
+        let dir = crate::run::TempDir::new("hydra-source-test")?;
+        let file = dir.path().join("archive.tar.gz");
         fs::write(&file, b"abc").map_err(|e| Error::io("writing", e))?;
         let wrong = check_sha256(&file, &"0".repeat(64), "v26.2.0");
         let message = wrong.err().map(|e| e.to_string()).unwrap_or_default();
@@ -118,7 +117,6 @@ mod tests {
             "v26.2.0"
         )
         .is_ok());
-        let _ = fs::remove_dir_all(&dir);
         Ok(())
     }
 }

@@ -5,9 +5,12 @@
 //! It compares the specs as upstream ships them, before fix-ups: the fix-ups report separately
 //! what they did, so a defect Hydra repaired shows up once, as a fix-up that found nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
+use hydra_sdk_codegen::spec;
+use operation::operation_changes;
+use schema::schema_change;
 use serde_json::{Map, Value};
 
 /// One operation, named the way the surface snapshot and the preflight name it.
@@ -244,478 +247,39 @@ pub fn diff(old: &Value, new: &Value) -> SpecDiff {
     out
 }
 
-const METHODS: &[&str] = &[
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
 /// Every operation by id, with its JSON (path-level parameters merged in, as OpenAPI says they
 /// apply to every operation of the path).
 fn operations(spec: &Value) -> BTreeMap<String, (Operation, Value)> {
     let mut out = BTreeMap::new();
-    let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
-        return out;
-    };
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else {
-            continue;
-        };
-        let shared = item.get("parameters").and_then(Value::as_array);
-        for (method, op) in item {
-            if !METHODS.contains(&method.as_str()) {
-                continue;
+    for operation in spec::operations(spec) {
+        let method = operation.method.to_uppercase();
+        let path = operation.path;
+        let id = operation
+            .id()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{method} {path}"));
+        let mut json = operation.op.clone();
+        let shared = operation.item.get("parameters").and_then(Value::as_array);
+        if let (Some(shared), Some(obj)) = (shared, json.as_object_mut()) {
+            let own = obj
+                .entry("parameters")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(own) = own.as_array_mut() {
+                own.extend(shared.iter().cloned());
             }
-            let method = method.to_uppercase();
-            let id = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{method} {path}"));
-            let mut json = op.clone();
-            if let (Some(shared), Some(obj)) = (shared, json.as_object_mut()) {
-                let own = obj
-                    .entry("parameters")
-                    .or_insert_with(|| Value::Array(Vec::new()));
-                if let Some(own) = own.as_array_mut() {
-                    own.extend(shared.iter().cloned());
-                }
-            }
-            let op = Operation {
-                id: id.clone(),
-                method,
-                path: path.clone(),
-            };
-            out.insert(id, (op, json));
         }
+        let op = Operation {
+            id: id.clone(),
+            method,
+            path: path.to_string(),
+        };
+        out.insert(id, (op, json));
     }
     out
 }
 
-fn operation_changes(
-    old_spec: &Value,
-    old_op: &Operation,
-    old: &Value,
-    new_spec: &Value,
-    new_op: &Operation,
-    new: &Value,
-) -> Vec<String> {
-    let mut changes = Vec::new();
-    if (&old_op.method, &old_op.path) != (&new_op.method, &new_op.path) {
-        changes.push(format!(
-            "moved from {} {} to {} {}",
-            old_op.method, old_op.path, new_op.method, new_op.path
-        ));
-    }
-    parameter_changes(old_spec, old, new_spec, new, &mut changes);
-    request_body_changes(old_spec, old, new_spec, new, &mut changes);
-    response_changes(old_spec, old, new_spec, new, &mut changes);
-    changes
-}
-
-/// Parameters by (location, name). Later entries do not override earlier ones, so an
-/// operation's own parameter wins over a path-level one of the same name.
-fn parameters<'a>(spec: &'a Value, op: &'a Value) -> BTreeMap<(String, String), &'a Value> {
-    let mut out = BTreeMap::new();
-    for p in op
-        .get("parameters")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let p = resolve(spec, p);
-        let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
-        let location = p.get("in").and_then(Value::as_str).unwrap_or("?");
-        out.entry((location.to_string(), name.to_string()))
-            .or_insert(p);
-    }
-    out
-}
-
-fn parameter_changes(
-    old_spec: &Value,
-    old: &Value,
-    new_spec: &Value,
-    new: &Value,
-    changes: &mut Vec<String>,
-) {
-    let old_params = parameters(old_spec, old);
-    let new_params = parameters(new_spec, new);
-    let is_required = |p: &Value| p.get("required").and_then(Value::as_bool) == Some(true);
-    let ty = |p: &Value| describe(p.get("schema").unwrap_or(&Value::Null));
-    for ((location, name), p) in &new_params {
-        let Some(before) = old_params.get(&(location.clone(), name.clone())) else {
-            let required = if is_required(p) { ", required" } else { "" };
-            changes.push(format!(
-                "+ {location} parameter `{name}`: {}{required}",
-                ty(p)
-            ));
-            continue;
-        };
-        let (was, is) = (ty(before), ty(p));
-        if was != is {
-            changes.push(format!("~ {location} parameter `{name}`: {was} -> {is}"));
-        }
-        match (is_required(before), is_required(p)) {
-            (false, true) => changes.push(format!("~ {location} parameter `{name}`: now required")),
-            (true, false) => changes.push(format!("~ {location} parameter `{name}`: now optional")),
-            _ => {}
-        }
-    }
-    for (location, name) in old_params.keys() {
-        if !new_params.contains_key(&(location.clone(), name.clone())) {
-            changes.push(format!("- {location} parameter `{name}`"));
-        }
-    }
-}
-
-/// A body's schema per media type.
-fn content(spec: &Value, holder: &Value) -> BTreeMap<String, Value> {
-    resolve(spec, holder)
-        .get("content")
-        .and_then(Value::as_object)
-        .map(|c| {
-            c.iter()
-                .map(|(media, m)| {
-                    (
-                        media.clone(),
-                        m.get("schema").cloned().unwrap_or(Value::Null),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn request_body_changes(
-    old_spec: &Value,
-    old: &Value,
-    new_spec: &Value,
-    new: &Value,
-    changes: &mut Vec<String>,
-) {
-    match (old.get("requestBody"), new.get("requestBody")) {
-        (None, None) => {}
-        (None, Some(body)) => changes.push(format!(
-            "+ request body: {}",
-            describe_content(&content(new_spec, body))
-        )),
-        (Some(_), None) => changes.push("- request body".into()),
-        (Some(before), Some(after)) => {
-            let required = |spec: &Value, b: &Value| {
-                resolve(spec, b).get("required").and_then(Value::as_bool) == Some(true)
-            };
-            match (required(old_spec, before), required(new_spec, after)) {
-                (false, true) => changes.push("~ request body: now required".into()),
-                (true, false) => changes.push("~ request body: now optional".into()),
-                _ => {}
-            }
-            body_changes(
-                "request body",
-                &content(old_spec, before),
-                &content(new_spec, after),
-                changes,
-            );
-        }
-    }
-}
-
-fn response_changes(
-    old_spec: &Value,
-    old: &Value,
-    new_spec: &Value,
-    new: &Value,
-    changes: &mut Vec<String>,
-) {
-    let empty = Map::new();
-    let responses = |op: &Value| op.get("responses").and_then(Value::as_object).cloned();
-    let old_responses = responses(old).unwrap_or_else(|| empty.clone());
-    let new_responses = responses(new).unwrap_or_else(|| empty.clone());
-    for (status, response) in &new_responses {
-        let after = content(new_spec, response);
-        match old_responses.get(status) {
-            None => changes.push(format!("+ response {status}: {}", describe_content(&after))),
-            Some(before) => body_changes(
-                &format!("response {status}"),
-                &content(old_spec, before),
-                &after,
-                changes,
-            ),
-        }
-    }
-    for status in old_responses.keys() {
-        if !new_responses.contains_key(status) {
-            changes.push(format!("- response {status}"));
-        }
-    }
-}
-
-/// Compares two bodies: their media types, their types, and the fields of inline objects (form
-/// bodies are inline, so a form field shows up here).
-fn body_changes(
-    what: &str,
-    old: &BTreeMap<String, Value>,
-    new: &BTreeMap<String, Value>,
-    changes: &mut Vec<String>,
-) {
-    let (was, is) = (describe_content(old), describe_content(new));
-    if was != is {
-        changes.push(format!("~ {what}: {was} -> {is}"));
-        return;
-    }
-    for (media, after) in new {
-        let Some(before) = old.get(media) else {
-            continue;
-        };
-        if before.get("$ref").is_some() || after.get("$ref").is_some() {
-            continue;
-        }
-        let mut fields = Vec::new();
-        field_changes(before, after, &mut fields);
-        for line in fields {
-            changes.push(format!("~ {what} ({media}): {line}"));
-        }
-    }
-}
-
-/// `no body`, or the body's type (with its media type unless it is JSON).
-fn describe_content(content: &BTreeMap<String, Value>) -> String {
-    if content.is_empty() {
-        return "no body".into();
-    }
-    content
-        .iter()
-        .map(|(media, schema)| {
-            let ty = describe(schema);
-            if media == "application/json" {
-                ty
-            } else {
-                format!("{ty} ({media})")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" | ")
-}
-
-fn schema_change(name: &str, old: &Value, new: &Value) -> SchemaChange {
-    let mut change = SchemaChange {
-        name: name.to_string(),
-        fields_added: Vec::new(),
-        fields_removed: Vec::new(),
-        changes: Vec::new(),
-    };
-    let (was, is) = (describe(old), describe(new));
-    if was != is {
-        change.changes.push(format!("~ type: {was} -> {is}"));
-    }
-    if let Some(line) = enum_change(old, new) {
-        change.changes.push(format!("~ {line}"));
-    }
-    let old_fields = fields(old);
-    let new_fields = fields(new);
-    for (field, (schema, required)) in &new_fields {
-        if !old_fields.contains_key(field) {
-            change.fields_added.push(Field {
-                name: field.clone(),
-                ty: describe(schema),
-                required: *required,
-            });
-        }
-    }
-    for (field, (schema, required)) in &old_fields {
-        if !new_fields.contains_key(field) {
-            change.fields_removed.push(Field {
-                name: field.clone(),
-                ty: describe(schema),
-                required: *required,
-            });
-        }
-    }
-    let mut lines = Vec::new();
-    common_field_changes(&old_fields, &new_fields, &mut lines);
-    change
-        .changes
-        .extend(lines.into_iter().map(|l| format!("~ {l}")));
-    change
-}
-
-/// Field changes of two inline object schemas, one line each.
-fn field_changes(old: &Value, new: &Value, lines: &mut Vec<String>) {
-    let old_fields = fields(old);
-    let new_fields = fields(new);
-    for (name, (schema, required)) in &new_fields {
-        if !old_fields.contains_key(name) {
-            let field = Field {
-                name: name.clone(),
-                ty: describe(schema),
-                required: *required,
-            };
-            lines.push(format!("+ field {field}"));
-        }
-    }
-    for name in old_fields.keys() {
-        if !new_fields.contains_key(name) {
-            lines.push(format!("- field `{name}`"));
-        }
-    }
-    common_field_changes(&old_fields, &new_fields, lines);
-}
-
-type Fields = BTreeMap<String, (Value, bool)>;
-
-fn common_field_changes(old: &Fields, new: &Fields, lines: &mut Vec<String>) {
-    for (name, (after, now_required)) in new {
-        let Some((before, was_required)) = old.get(name) else {
-            continue;
-        };
-        let (was, is) = (describe(before), describe(after));
-        if was != is {
-            lines.push(format!("field `{name}`: {was} -> {is}"));
-        }
-        match (was_required, now_required) {
-            (false, true) => lines.push(format!("field `{name}`: now required")),
-            (true, false) => lines.push(format!("field `{name}`: now optional")),
-            _ => {}
-        }
-        if let Some(line) = enum_change(before, after) {
-            lines.push(format!("field `{name}`: {line}"));
-        }
-    }
-}
-
-/// A schema's properties with their requiredness, including those of inline `allOf` members
-/// (a `$ref` member's fields belong to the schema it names, which is diffed on its own).
-fn fields(schema: &Value) -> Fields {
-    let mut out = Fields::new();
-    collect_fields(schema, &mut out, 0);
-    out
-}
-
-fn collect_fields(schema: &Value, out: &mut Fields, depth: usize) {
-    if depth > 8 {
-        return;
-    }
-    let required: BTreeSet<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
-        for (name, property) in properties {
-            out.insert(
-                name.clone(),
-                (property.clone(), required.contains(name.as_str())),
-            );
-        }
-    }
-    for member in schema
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if member.get("$ref").is_none() {
-            collect_fields(member, out, depth + 1);
-        }
-    }
-}
-
-/// Enum values added and removed, if the enum changed.
-fn enum_change(old: &Value, new: &Value) -> Option<String> {
-    let values = |s: &Value| -> BTreeSet<String> {
-        s.get("enum")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect()
-    };
-    let (was, is) = (values(old), values(new));
-    if was == is {
-        return None;
-    }
-    let added: Vec<_> = is.difference(&was).map(String::as_str).collect();
-    let removed: Vec<_> = was.difference(&is).map(String::as_str).collect();
-    let mut parts = Vec::new();
-    if !added.is_empty() {
-        parts.push(format!("+ {}", added.join(", ")));
-    }
-    if !removed.is_empty() {
-        parts.push(format!("- {}", removed.join(", ")));
-    }
-    Some(format!("enum values {}", parts.join("; ")))
-}
-
-/// A schema as a short type: the name a `$ref` points at, or the inline shape.
-fn describe(schema: &Value) -> String {
-    describe_at(schema, 0)
-}
-
-fn describe_at(schema: &Value, depth: usize) -> String {
-    if depth > 8 {
-        return "…".into();
-    }
-    if schema.is_null() {
-        return "any".into();
-    }
-    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        return r.rsplit('/').next().unwrap_or(r).to_string();
-    }
-    for combinator in ["allOf", "oneOf", "anyOf"] {
-        if let Some(members) = schema.get(combinator).and_then(Value::as_array) {
-            let members: Vec<String> = members.iter().map(|m| describe_at(m, depth + 1)).collect();
-            return format!("{combinator}[{}]", members.join(", "));
-        }
-    }
-    let ty = match schema.get("type") {
-        Some(Value::String(t)) => t.clone(),
-        Some(other) => other.to_string(),
-        None if schema.get("properties").is_some() => "object".into(),
-        None => "any".into(),
-    };
-    let described = match ty.as_str() {
-        "array" => format!(
-            "array<{}>",
-            describe_at(schema.get("items").unwrap_or(&Value::Null), depth + 1)
-        ),
-        "object" => match schema.get("additionalProperties") {
-            Some(Value::Object(values)) if schema.get("properties").is_none() => format!(
-                "map<{}>",
-                describe_at(&Value::Object(values.clone()), depth + 1)
-            ),
-            _ => "object".into(),
-        },
-        _ => match schema.get("format").and_then(Value::as_str) {
-            Some(format) => format!("{ty}({format})"),
-            None => ty,
-        },
-    };
-    if schema.get("nullable").and_then(Value::as_bool) == Some(true) {
-        format!("{described}?")
-    } else {
-        described
-    }
-}
-
-/// Follows local `$ref`s (a few hops at most).
-fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
-    for _ in 0..8 {
-        let Some(target) = value
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-            .and_then(|pointer| spec.pointer(pointer))
-        else {
-            break;
-        };
-        value = target;
-    }
-    value
-}
+mod operation;
+mod schema;
 
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,16 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use hydra_launcher::run::TempDir as Scratch;
+use hydra_sdk_codegen::Source;
+
+use super::fetch::from_go_module;
+use super::plan::SNAPSHOT_HEADER;
 use super::*;
 
 const OWNED: &[&str] = &[
@@ -23,7 +30,7 @@ const NO_BUILD: Options = Options { build: false };
 /// A scratch repository root holding copies of the files regen reads and writes.
 fn scratch_repo() -> Scratch {
     let root = hydra_launcher::workspace_root();
-    let scratch = Scratch::new("regen-test").expect("scratch dir");
+    let scratch = Scratch::new("hydra-rs-regen-test").expect("scratch dir");
     for relative in OWNED {
         let to = scratch.path().join(relative);
         std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
@@ -56,7 +63,7 @@ fn pinned_spec(root: &Path) -> Value {
 
 /// `bytes` as a file in a scratch directory of its own (not in the copy regen writes to).
 fn input_file(bytes: &[u8]) -> (Scratch, PathBuf) {
-    let dir = Scratch::new("regen-input").expect("scratch dir");
+    let dir = Scratch::new("hydra-rs-regen-input").expect("scratch dir");
     let path = dir.path().join("api.json");
     std::fs::write(&path, bytes).expect("write input");
     (dir, path)
@@ -460,7 +467,7 @@ fn a_url_is_fetched_through_a_stand_in_and_a_404_or_a_refused_connection_is_refu
         report.written,
         ["openapi/api.source.json", "openapi/README.md"]
     );
-    assert_eq!(pinned_provenance(repo.path()).module, url);
+    assert_eq!(pinned_provenance(repo.path()).source, Source::Url(url));
     check_at(repo.path()).expect("--check passes");
 }
 
@@ -488,7 +495,7 @@ fn the_go_module_proxy_serves_the_pinned_spec() {
     }
     let root = hydra_launcher::workspace_root();
     let recorded = pinned_provenance(&root);
-    if recorded.module != MODULE {
+    if recorded.source != Source::GoModule(MODULE.into()) {
         eprintln!("skipped: the pinned spec is not from {MODULE}");
         return;
     }

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{form_properties_mut, operation_mut, outcome, Outcome};
+use super::{add_query_parameters, form_properties_mut, Outcome, RESUME_VERIFIERS};
+use crate::spec::operation_mut;
 use crate::Provenance;
 
 /// Upstream (v26.2.0): `oidcConfiguration` lists `device_authorization_endpoint` as required.
@@ -66,57 +67,27 @@ pub(super) fn add_device_verification_query_parameters(
     spec: &mut Value,
     _: &Provenance,
 ) -> Outcome {
-    const PARAMETERS: &[(&str, &str)] = &[
+    const PARAMETERS: &[(&str, bool, &str)] = &[
         (
             "user_code",
+            false,
             "The user code, to pre-fill the verification page (RFC 8628 §3.3.1).",
         ),
         (
             "client_id",
+            false,
             "Hydra: the client of the device grant, from an accepted user code's `redirect_to`.",
         ),
         (
             "device_verifier",
+            false,
             "Hydra: resumes the flow after an accepted user code (from its `redirect_to`).",
         ),
-        (
-            "login_verifier",
-            "Hydra: resumes the flow after an accepted login request (from its `redirect_to`).",
-        ),
-        (
-            "consent_verifier",
-            "Hydra: resumes the flow after an accepted consent request (from its `redirect_to`).",
-        ),
     ];
-    let Some(op) = operation_mut(spec, "performOAuth2DeviceVerificationFlow") else {
-        return Outcome::NotFound("no operation `performOAuth2DeviceVerificationFlow`".into());
-    };
-    let parameters = op
-        .entry("parameters")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    let Some(parameters) = parameters.as_array_mut() else {
-        return Outcome::NotFound("its parameters are not a list".into());
-    };
-    let mut added = Vec::new();
-    for (name, description) in PARAMETERS {
-        let declared = parameters
-            .iter()
-            .any(|p| p.get("name").and_then(Value::as_str) == Some(name));
-        if !declared {
-            parameters.push(json!({
-                "name": name,
-                "in": "query",
-                "required": false,
-                "description": description,
-                "schema": { "type": "string" },
-            }));
-            added.push(*name);
-        }
-    }
-    outcome(
-        &added,
-        "performOAuth2DeviceVerificationFlow already declares its query parameters",
-        || format!("added {}", added.join(", ")),
+    add_query_parameters(
+        spec,
+        "performOAuth2DeviceVerificationFlow",
+        &[PARAMETERS, RESUME_VERIFIERS],
     )
 }
 
