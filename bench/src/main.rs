@@ -105,7 +105,7 @@ async fn setup() -> Result {
     let mut out = serde_json::Map::new();
     for (name, lifespan) in [("bench", None), ("bench-short", Some("4s"))] {
         let created = admin
-            .create_o_auth2_client()
+            .create_oauth2_client()
             .body(
                 types::OAuth2Client::builder()
                     .client_name(Some(name.to_string()))
@@ -120,7 +120,7 @@ async fn setup() -> Result {
         let secret = created.client_secret.ok_or("no client_secret")?;
         if let Some(lifespan) = lifespan {
             admin
-                .set_o_auth2_client_lifespans()
+                .set_oauth2_client_lifespans()
                 .id(&id)
                 .body(
                     types::OAuth2ClientTokenLifespans::builder()

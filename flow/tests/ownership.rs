@@ -31,7 +31,7 @@ async fn get(hydra: &Hydra, id: &str) -> Result<Value, Box<dyn Error>> {
 async fn count_clients(hydra: &Hydra) -> Result<usize, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
-        .list_o_auth2_clients()
+        .list_oauth2_clients()
         .page_size(500)
         .send()
         .await
@@ -44,7 +44,7 @@ async fn count_clients(hydra: &Hydra) -> Result<usize, Box<dyn Error>> {
 async fn admin_creates(hydra: &Hydra, client: Value) -> TestResult {
     let client: types::OAuth2Client = serde_json::from_value(client)?;
     Client::admin(hydra.admin_url())?
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(client)
         .send()
         .await
@@ -328,7 +328,7 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
     flow::acquire_token(&first).await?;
     // An admin adds a redirect URI, contacts and a metadata key of their own.
     Client::admin(hydra.admin_url())?
-        .patch_o_auth2_client()
+        .patch_oauth2_client()
         .id("evolving")
         .body(serde_json::from_value::<types::JsonPatchDocument>(json!([
             {"op": "add", "path": "/redirect_uris", "value": ["https://admin.example.org/extra"]},

@@ -30,9 +30,9 @@ async fn introspect(
 ) -> Result<types::IntrospectedOAuth2Token, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
-        .introspect_o_auth2_token()
+        .introspect_oauth2_token()
         .body(
-            types::IntrospectOAuth2TokenBody::builder()
+            types::IntrospectOauth2TokenBody::builder()
                 .token(hydra_sdk::Secret::from(token.secret().expose_secret())),
         )
         .send()
@@ -44,7 +44,7 @@ async fn introspect(
 async fn clients(hydra: &Hydra) -> Result<Vec<types::OAuth2Client>, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
-        .list_o_auth2_clients()
+        .list_oauth2_clients()
         .page_size(500)
         .send()
         .await
@@ -97,7 +97,7 @@ async fn client_secret_basic_is_registered_and_used() -> TestResult {
 
     let admin = Client::admin(hydra.admin_url())?;
     let client = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id("basic-client")
         .send()
         .await
@@ -319,9 +319,9 @@ async fn downstream(
             });
             let active = match token {
                 Some(token) => admin
-                    .introspect_o_auth2_token()
+                    .introspect_oauth2_token()
                     .body(
-                        types::IntrospectOAuth2TokenBody::builder()
+                        types::IntrospectOauth2TokenBody::builder()
                             .token(hydra_sdk::Secret::from(token)),
                     )
                     .send()

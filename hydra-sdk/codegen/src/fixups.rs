@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::Provenance;
 
 mod device;
+pub mod names;
 use device::{
     add_device_authorization_form, add_device_code_to_token_form,
     add_device_verification_query_parameters, device_authorization_endpoint_optional,
@@ -94,6 +95,7 @@ pub const ALL: &[(&str, Fixup)] = &[
         add_device_code_to_token_form,
     ),
     ("secrets_as_secret_schema", secrets_as_secret_schema),
+    ("oauth2_in_method_names", names::oauth2_in_method_names),
 ];
 
 /// Runs every fix-up in [`ALL`] and reports what each did.
@@ -661,7 +663,8 @@ pub fn preflight(spec: &Value) -> Vec<String> {
                 continue;
             }
             let id = op
-                .get("operationId")
+                .get(names::ORIGINAL_ID)
+                .or(op.get("operationId"))
                 .and_then(Value::as_str)
                 .unwrap_or("<no operationId>");
             let at = format!("{id} ({} {path})", method.to_uppercase());

@@ -31,10 +31,15 @@ pub fn render(spec: &Value, file: &syn::File) -> Result<String, String> {
             continue;
         };
         for (method, op) in item {
-            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+            let Some(generated_id) = op.get("operationId").and_then(Value::as_str) else {
                 continue;
             };
-            let rust = heck::AsSnakeCase(id).to_string();
+            let rust = heck::AsSnakeCase(generated_id).to_string();
+            // Hydra's own id, as upstream spells it, even where a fix-up renamed it.
+            let id = op
+                .get(crate::fixups::names::ORIGINAL_ID)
+                .and_then(Value::as_str)
+                .unwrap_or(generated_id);
             let builder_name = methods
                 .get(&rust)
                 .ok_or(format!("no generated method `{rust}` for operation `{id}`"))?;
