@@ -290,7 +290,7 @@ async fn a_foreign_client_without_client_credentials_is_a_typed_error_naming_the
         .scope("read")
         .authorize(false)
         .build()?;
-    let err = flow::acquire_token(&config)
+    let err = flow::acquire_token_with(&config)
         .await
         .expect_err("cannot serve");
     let flow::Error::ForeignClient { problems, fix, .. } = &err else {
@@ -325,7 +325,7 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
         .access_token_strategy(AccessTokenStrategy::Jwt)
         .authorize(false)
         .build()?;
-    flow::acquire_token(&first).await?;
+    flow::acquire_token_with(&first).await?;
     // An admin adds a redirect URI, contacts and a metadata key of their own.
     Client::admin(hydra.admin_url())?
         .patch_oauth2_client()
@@ -354,7 +354,7 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
         .with_writer(logs.clone())
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
-    let token = flow::acquire_token(&second).await?;
+    let token = flow::acquire_token_with(&second).await?;
     drop(guard);
     assert_eq!(token.scope(), Some("read write"));
     // The log names every changed field, old -> new.
@@ -421,7 +421,7 @@ async fn with_authorize_off_no_redirect_uris_or_response_types_are_registered() 
         .scope("read")
         .authorize(false)
         .build()?;
-    flow::acquire_token(&config).await?;
+    flow::acquire_token_with(&config).await?;
     let client = get(&hydra, "no-authorize").await?;
     for field in ["redirect_uris", "response_types"] {
         assert!(
@@ -454,14 +454,14 @@ async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fiel
     };
     // Off by default: refused, untouched.
     let before = get(&hydra, "handed-over").await?;
-    let err = flow::acquire_token(&config().build()?)
+    let err = flow::acquire_token_with(&config().build()?)
         .await
         .expect_err("not ours");
     assert!(matches!(err, flow::Error::ForeignClient { .. }), "{err:?}");
     assert_eq!(get(&hydra, "handed-over").await?, before);
 
     // With the opt-in: managed fields patched, the marker added, the admin's fields kept.
-    let token = flow::acquire_token(&config().take_over_foreign_client(true).build()?).await?;
+    let token = flow::acquire_token_with(&config().take_over_foreign_client(true).build()?).await?;
     assert_eq!(token.scope(), Some("read"));
     let after = get(&hydra, "handed-over").await?;
     assert_eq!(
@@ -474,6 +474,6 @@ async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fiel
     assert_eq!(after["metadata"]["team"], "ops");
     assert_eq!(after["metadata"][flow::MARKER_KEY]["v"], 1);
     // From now on it is the flow's: a run without the opt-in uses it.
-    flow::acquire_token(&config().build()?).await?;
+    flow::acquire_token_with(&config().build()?).await?;
     Ok(())
 }
