@@ -1,4 +1,4 @@
-//! The Rust side of `cargo xtask bench`: flow's [`TokenSource`] and `acquire_token`, and raw
+//! The Rust side of `cargo xtask bench`: flow's [`TokenSource`] and `acquire_token_with`, and raw
 //! reqwest doing the same requests, measured the way the Go probe (`bench/go`) measures
 //! x/oauth2. One measure per run; the result is one JSON object on stdout.
 //!
@@ -105,7 +105,7 @@ async fn setup() -> Result {
     let mut out = serde_json::Map::new();
     for (name, lifespan) in [("bench", None), ("bench-short", Some("4s"))] {
         let created = admin
-            .create_o_auth2_client()
+            .create_oauth2_client()
             .body(
                 types::OAuth2Client::builder()
                     .client_name(Some(name.to_string()))
@@ -120,7 +120,7 @@ async fn setup() -> Result {
         let secret = created.client_secret.ok_or("no client_secret")?;
         if let Some(lifespan) = lifespan {
             admin
-                .set_o_auth2_client_lifespans()
+                .set_oauth2_client_lifespans()
                 .id(&id)
                 .body(
                     types::OAuth2ClientTokenLifespans::builder()
@@ -307,7 +307,7 @@ async fn herd() -> Result {
     Ok(json!({ "value": median(walls), "requests": most }))
 }
 
-/// `acquire_token` for a new client each time (register, then token): ms, the median of n
+/// `acquire_token_with` for a new client each time (register, then token): ms, the median of n
 /// after a warm-up.
 async fn cold() -> Result {
     let config = Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
@@ -318,7 +318,7 @@ async fn cold() -> Result {
     let mut took = Vec::new();
     for i in 0..=n()? {
         let start = Instant::now();
-        black_box(flow::acquire_token(&config).await?);
+        black_box(flow::acquire_token_with(&config).await?);
         if i > 0 {
             took.push(start.elapsed().as_secs_f64() * 1000.0);
         }

@@ -8,6 +8,7 @@ mod error;
 mod middleware;
 mod retry;
 mod source;
+mod status;
 mod steps;
 
 pub use config::{
@@ -16,16 +17,48 @@ pub use config::{
 pub use error::{Error, Stage};
 pub use middleware::BearerAuth;
 pub use source::{CachedToken, TokenSource, MAX_REREGISTRATIONS, REREGISTRATION_WINDOW};
+#[cfg(feature = "metrics")]
+pub use status::names as metric_names;
+pub use status::Status;
 pub use steps::{
     AccessToken, Registration, ASSUMED_LIFETIME, MARKER_KEY, MAX_LIFETIME, SECRET_QUIET_PERIOD,
 };
 
-/// Registers the client, authorizes it (unless turned off), and returns an access token: the
-/// whole sequence once, with retries within the configured deadline.
+/// An access token for the client the environment describes (the `HYDRA_*` variables of
+/// [`Config::from_env`]), served by one process-wide [`TokenSource`]: the first call registers
+/// and fetches, later calls are cached reads, and the token is refreshed ahead of expiry.
 ///
-/// For a service that needs tokens all along, keep a [`TokenSource`] instead: it caches,
-/// refreshes ahead of expiry and re-registers when Hydra forgets the client.
-pub async fn acquire_token(config: &Config) -> Result<AccessToken, Error> {
+/// This is the "default credentials" pattern of cloud SDKs: nothing to construct or pass around.
+/// The environment is read on the first call that finds the source missing; a configuration
+/// error is returned (and read again next time), never a panic. The source lives on the Tokio
+/// runtime of the call that built it, so use this from one runtime per process (a service's
+/// main one); [`default_token_source`] gives it to a health endpoint for
+/// [`TokenSource::status`]. For a configuration built in code, use [`acquire_token_with`] or a
+/// [`TokenSource`] of your own.
+pub async fn acquire_token() -> Result<CachedToken, Error> {
+    default_token_source()?.token().await
+}
+
+/// The process-wide [`TokenSource`] behind [`acquire_token`], built from the environment on
+/// first use.
+pub fn default_token_source() -> Result<&'static TokenSource, Error> {
+    static DEFAULT: std::sync::OnceLock<TokenSource> = std::sync::OnceLock::new();
+    if let Some(source) = DEFAULT.get() {
+        return Ok(source);
+    }
+    // Building a source sends nothing, so two threads racing here cost one spare value: the
+    // first stored wins and the other is dropped unused.
+    let source = TokenSource::new(Config::from_env()?)?;
+    Ok(DEFAULT.get_or_init(|| source))
+}
+
+/// Registers the client `config` describes, authorizes it (unless turned off), and returns an
+/// access token: the whole sequence once, with retries within the configured deadline.
+///
+/// For a service that needs tokens all along, keep a [`TokenSource`] instead (or call
+/// [`acquire_token`]): it caches, refreshes ahead of expiry and re-registers when Hydra forgets
+/// the client.
+pub async fn acquire_token_with(config: &Config) -> Result<AccessToken, Error> {
     let source = TokenSource::with_refresh_ahead(config.clone(), false)?;
     let token = source.token().await?.into_arc();
     // With the source gone, this is the token's only reference: no copy.
@@ -34,7 +67,7 @@ pub async fn acquire_token(config: &Config) -> Result<AccessToken, Error> {
 }
 
 /// The three steps one at a time, each a single attempt, for callers that want to see or
-/// control them (the demo prints each). [`acquire_token`] and [`TokenSource`] add retries and
+/// control them (the demo prints each). [`acquire_token_with`] and [`TokenSource`] add retries and
 /// recovery on top.
 #[derive(Clone)]
 pub struct Flow {

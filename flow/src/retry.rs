@@ -42,6 +42,8 @@ pub(crate) struct Attempts {
     authorize: u32,
     token: u32,
     delete: u32,
+    /// Attempts after a stage's first, over all stages: what [`crate::Status`] counts.
+    pub(crate) retries: u32,
 }
 
 impl Attempts {
@@ -67,10 +69,16 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let count = attempts.of(stage);
     let mut backoff = FIRST_BACKOFF;
+    let mut retrying = false;
     loop {
+        if retrying {
+            attempts.retries = attempts.retries.saturating_add(1);
+        }
+        retrying = true;
+        let count = attempts.of(stage);
         *count = count.saturating_add(1);
+        let count = *count;
         let exceeded = |attempts: u32, last: Option<Error>| Error::DeadlineExceeded {
             stage,
             deadline: deadline.limit,
@@ -79,7 +87,7 @@ where
         };
         let result = match tokio::time::timeout(deadline.remaining(), attempt()).await {
             Ok(result) => result,
-            Err(_) => return Err(exceeded(*count, None)),
+            Err(_) => return Err(exceeded(count, None)),
         };
         let error = match result {
             Ok(value) => return Ok(value),
@@ -93,27 +101,27 @@ where
         let remaining = deadline.remaining();
         let wait = match error.retry_after() {
             Some(asked) if asked >= remaining => {
-                warn!(%stage, attempt = *count, retry_after_s = asked.as_secs(), remaining_ms = millis(remaining), error = %error,
+                warn!(%stage, attempt = count, retry_after_s = asked.as_secs(), remaining_ms = millis(remaining), error = %error,
                     "giving up: Retry-After asks for a wait beyond the deadline");
                 return Err(Error::RetryAfterBeyondDeadline {
                     stage,
                     retry_after: asked,
                     remaining,
                     deadline: deadline.limit,
-                    attempts: *count,
+                    attempts: count,
                     last: Box::new(error),
                 });
             }
             Some(asked) => {
                 let wait = asked.max(jittered).min(remaining);
-                warn!(%stage, attempt = *count, wait_ms = millis(wait), error = %error, "waiting as Retry-After asks, then retrying");
+                warn!(%stage, attempt = count, wait_ms = millis(wait), error = %error, "waiting as Retry-After asks, then retrying");
                 wait
             }
             None => {
                 if jittered >= remaining {
-                    return Err(exceeded(*count, Some(error)));
+                    return Err(exceeded(count, Some(error)));
                 }
-                warn!(%stage, attempt = *count, wait_ms = millis(jittered), error = %error, "retrying after backoff");
+                warn!(%stage, attempt = count, wait_ms = millis(jittered), error = %error, "retrying after backoff");
                 jittered
             }
         };

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::retry::{retrying, Attempts, Deadline};
+use crate::status::{Stats, Status};
 use crate::steps::{AccessToken, Freshness, Registration};
 use crate::{Config, Error, Flow, Stage};
 
@@ -60,6 +61,8 @@ struct Inner {
     generation: AtomicU64,
     refresh_ahead: bool,
     refresher: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Boxed: written on the slow paths, so kept off the cache line readers load `cache` from.
+    stats: Box<Stats>,
 }
 
 /// At most this many re-registrations after Hydra rejected the client (`invalid_client`), per
@@ -184,6 +187,7 @@ impl TokenSource {
                 generation: AtomicU64::new(0),
                 refresh_ahead,
                 refresher: Mutex::new(None),
+                stats: Box::default(),
             }),
         })
     }
@@ -221,9 +225,19 @@ impl TokenSource {
                 .cache
                 .compare_and_swap(&current, Arc::clone(&self.inner.empty));
             if Arc::ptr_eq(&previous, &current) {
+                self.inner.stats.invalidated();
                 debug!("access token invalidated");
             }
         }
+    }
+
+    /// A snapshot for operators: whether a token is held and when it expires, the last refresh
+    /// and error, and counters. No secret in it; see [`Status`]. Takes no lock the read path
+    /// takes, and sends nothing.
+    pub fn status(&self) -> Status {
+        let current = self.inner.cache.load();
+        let has_token = !Arc::ptr_eq(&current, &self.inner.empty);
+        self.inner.stats.snapshot(has_token, current.expires_at())
     }
 
     /// The client's registration, once the source has registered it.
@@ -318,12 +332,14 @@ impl TokenSource {
         };
         match result {
             Ok(token) => {
+                self.inner.stats.refreshed(token.expires_at());
                 let token = Arc::new(token);
                 self.store(Arc::clone(&token));
                 publish.send_replace(Some(Ok(Arc::clone(&token))));
                 Ok(token)
             }
             Err(e) => {
+                self.inner.stats.failed(&e);
                 drop(end);
                 // The caller that led keeps the error itself; waiters, if any, share it.
                 if publish.receiver_count() == 0 {
@@ -417,22 +433,32 @@ impl Inner {
     /// One token request: register (and authorize) if there is no registration, then the token
     /// call; on `invalid_client`, register again and retry, within the bounds of [`Self::recover`].
     async fn fetch(&self, session: &mut Session) -> Result<AccessToken, Error> {
+        let mut attempts = Attempts::default();
+        let result = self.fetch_counting(session, &mut attempts).await;
+        self.stats.retried(attempts.retries);
+        result
+    }
+
+    async fn fetch_counting(
+        &self,
+        session: &mut Session,
+        attempts: &mut Attempts,
+    ) -> Result<AccessToken, Error> {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
-        let mut attempts = Attempts::default();
         loop {
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
                 None => {
                     let secret_rejected = session.secret_rejected;
-                    let registered = retrying(Stage::Register, deadline, &mut attempts, || {
+                    let registered = retrying(Stage::Register, deadline, attempts, || {
                         self.flow.register_with(secret_rejected)
                     })
                     .await?;
                     session.owned = registered.owned;
                     let registration = registered.registration;
                     if config.authorize {
-                        retrying(Stage::Authorize, deadline, &mut attempts, || {
+                        retrying(Stage::Authorize, deadline, attempts, || {
                             self.flow.authorize(&registration)
                         })
                         .await?;
@@ -443,7 +469,8 @@ impl Inner {
                 }
             };
             let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-            let result = retrying(Stage::Token, deadline, &mut attempts, || {
+            let result = retrying(Stage::Token, deadline, attempts, || {
+                self.stats.token_request();
                 self.flow.token_with_generation(&registration, generation)
             })
             .await;
@@ -486,6 +513,9 @@ impl Inner {
         warn!(client_id = %registration.client_id, error = %rejected, wait_s = wait.as_secs(), "Hydra rejected the client; registering it again");
         tokio::time::sleep(wait).await;
         session.reregistrations.push_back(Instant::now());
+        // Recovered, but an operator wants to see why the client had to be registered again.
+        self.stats.failed(&rejected);
+        self.stats.reregistered();
         if session.owned && registration.created {
             // A client this source made and Hydra keeps rejecting goes before another is made.
             self.flow.delete(&registration.client_id).await?;

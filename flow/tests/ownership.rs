@@ -31,7 +31,7 @@ async fn get(hydra: &Hydra, id: &str) -> Result<Value, Box<dyn Error>> {
 async fn count_clients(hydra: &Hydra) -> Result<usize, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
-        .list_o_auth2_clients()
+        .list_oauth2_clients()
         .page_size(500)
         .send()
         .await
@@ -44,7 +44,7 @@ async fn count_clients(hydra: &Hydra) -> Result<usize, Box<dyn Error>> {
 async fn admin_creates(hydra: &Hydra, client: Value) -> TestResult {
     let client: types::OAuth2Client = serde_json::from_value(client)?;
     Client::admin(hydra.admin_url())?
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(client)
         .send()
         .await
@@ -290,7 +290,7 @@ async fn a_foreign_client_without_client_credentials_is_a_typed_error_naming_the
         .scope("read")
         .authorize(false)
         .build()?;
-    let err = flow::acquire_token(&config)
+    let err = flow::acquire_token_with(&config)
         .await
         .expect_err("cannot serve");
     let flow::Error::ForeignClient { problems, fix, .. } = &err else {
@@ -325,10 +325,10 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
         .access_token_strategy(AccessTokenStrategy::Jwt)
         .authorize(false)
         .build()?;
-    flow::acquire_token(&first).await?;
+    flow::acquire_token_with(&first).await?;
     // An admin adds a redirect URI, contacts and a metadata key of their own.
     Client::admin(hydra.admin_url())?
-        .patch_o_auth2_client()
+        .patch_oauth2_client()
         .id("evolving")
         .body(serde_json::from_value::<types::JsonPatchDocument>(json!([
             {"op": "add", "path": "/redirect_uris", "value": ["https://admin.example.org/extra"]},
@@ -354,7 +354,7 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
         .with_writer(logs.clone())
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
-    let token = flow::acquire_token(&second).await?;
+    let token = flow::acquire_token_with(&second).await?;
     drop(guard);
     assert_eq!(token.scope(), Some("read write"));
     // The log names every changed field, old -> new.
@@ -421,7 +421,7 @@ async fn with_authorize_off_no_redirect_uris_or_response_types_are_registered() 
         .scope("read")
         .authorize(false)
         .build()?;
-    flow::acquire_token(&config).await?;
+    flow::acquire_token_with(&config).await?;
     let client = get(&hydra, "no-authorize").await?;
     for field in ["redirect_uris", "response_types"] {
         assert!(
@@ -454,14 +454,14 @@ async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fiel
     };
     // Off by default: refused, untouched.
     let before = get(&hydra, "handed-over").await?;
-    let err = flow::acquire_token(&config().build()?)
+    let err = flow::acquire_token_with(&config().build()?)
         .await
         .expect_err("not ours");
     assert!(matches!(err, flow::Error::ForeignClient { .. }), "{err:?}");
     assert_eq!(get(&hydra, "handed-over").await?, before);
 
     // With the opt-in: managed fields patched, the marker added, the admin's fields kept.
-    let token = flow::acquire_token(&config().take_over_foreign_client(true).build()?).await?;
+    let token = flow::acquire_token_with(&config().take_over_foreign_client(true).build()?).await?;
     assert_eq!(token.scope(), Some("read"));
     let after = get(&hydra, "handed-over").await?;
     assert_eq!(
@@ -474,6 +474,6 @@ async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fiel
     assert_eq!(after["metadata"]["team"], "ops");
     assert_eq!(after["metadata"][flow::MARKER_KEY]["v"], 1);
     // From now on it is the flow's: a run without the opt-in uses it.
-    flow::acquire_token(&config().build()?).await?;
+    flow::acquire_token_with(&config().build()?).await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ async fn stand_in_oauth2_error_body_is_typed() {
     let admin = Client::admin(&url).expect("client");
     let err = ApiError::from(
         admin
-            .get_o_auth2_client()
+            .get_oauth2_client()
             .id("nope")
             .send()
             .await
@@ -48,7 +48,7 @@ async fn stand_in_proxy_html_error_page_keeps_its_status() {
     )
     .await;
     let admin = Client::admin(&url).expect("client");
-    let err = ApiError::from(admin.list_o_auth2_clients().send().await.expect_err("502"));
+    let err = ApiError::from(admin.list_oauth2_clients().send().await.expect_err("502"));
     assert!(task.await.expect("listener").is_some());
     assert!(matches!(err, ApiError::Status { .. }), "{err:?}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
@@ -66,7 +66,7 @@ async fn stand_in_json_error_body_that_does_not_decode_keeps_its_status() {
     )
     .await;
     let admin = Client::admin(&url).expect("client");
-    let err = ApiError::from(admin.list_o_auth2_clients().send().await.expect_err("500"));
+    let err = ApiError::from(admin.list_oauth2_clients().send().await.expect_err("500"));
     assert!(task.await.expect("listener").is_some());
     let ApiError::Status { status, .. } = &err else {
         panic!("expected Status, got {err:?}");
@@ -126,7 +126,7 @@ async fn stand_in_redirect_is_unexpected_status_with_location() {
     .await;
     let public = Client::public(&url).expect("client");
     let result = public
-        .o_auth2_authorize()
+        .oauth2_authorize()
         .client_id("bss")
         .response_type("code")
         .send()

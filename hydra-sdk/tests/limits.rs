@@ -33,7 +33,7 @@ async fn stand_in_success_body_over_the_cap_is_body_too_large() {
     .await;
     let err = ApiError::from(
         client(&url)
-            .list_o_auth2_clients()
+            .list_oauth2_clients()
             .send()
             .await
             .expect_err("over the cap"),
@@ -59,7 +59,7 @@ async fn stand_in_declared_length_over_the_cap_is_refused_unread() {
     .await;
     let err = ApiError::from(
         client(&url)
-            .list_o_auth2_clients()
+            .list_oauth2_clients()
             .send()
             .await
             .expect_err("over the cap"),
@@ -79,7 +79,7 @@ async fn stand_in_a_body_under_the_cap_still_decodes() {
     )
     .await;
     let clients = client(&url)
-        .list_o_auth2_clients()
+        .list_oauth2_clients()
         .send()
         .await
         .expect("decodes")
@@ -97,7 +97,7 @@ async fn stand_in_streamed_body_stops_at_the_cap() {
     )))
     .await;
     let response = client(&url)
-        .o_auth2_authorize()
+        .oauth2_authorize()
         .client_id("bss")
         .response_type("code")
         .send()
@@ -134,7 +134,7 @@ async fn stand_in_json_error_body_over_the_cap_keeps_status_and_retry_after() {
     .await;
     let err = ApiError::from(
         client(&url)
-            .list_o_auth2_clients()
+            .list_oauth2_clients()
             .send()
             .await
             .expect_err("503"),
@@ -164,7 +164,7 @@ async fn stand_in_plain_text_429_keeps_an_http_date_retry_after() {
     .await;
     let err = ApiError::from(
         client(&url)
-            .list_o_auth2_clients()
+            .list_oauth2_clients()
             .send()
             .await
             .expect_err("429"),
@@ -191,7 +191,7 @@ async fn permanent_and_transient_statuses() {
         .await;
         let err = ApiError::from(
             client(&url)
-                .list_o_auth2_clients()
+                .list_oauth2_clients()
                 .send()
                 .await
                 .expect_err("error status"),

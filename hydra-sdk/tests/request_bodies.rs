@@ -98,7 +98,7 @@ fn every_operation_with_a_body_is_covered() {
 #[tokio::test]
 async fn oauth2_client_bodies() {
     let secret = random_secret();
-    let sent = wire!(c => c.create_o_auth2_client().body(body::<types::OAuth2Client>(json!({
+    let sent = wire!(c => c.create_oauth2_client().body(body::<types::OAuth2Client>(json!({
         "client_name": "bss",
         "client_secret": secret,
         "grant_types": ["client_credentials"],
@@ -114,7 +114,7 @@ async fn oauth2_client_bodies() {
     insta::assert_json_snapshot!("createOAuth2Client", view(&sent), {".body.client_secret" => "[random]"});
 
     let secret = random_secret();
-    let sent = wire!(c => c.set_o_auth2_client().id("bss").body(body::<types::OAuth2Client>(json!({
+    let sent = wire!(c => c.set_oauth2_client().id("bss").body(body::<types::OAuth2Client>(json!({
         "client_id": "bss",
         "client_name": "bss",
         "client_secret": secret,
@@ -126,13 +126,13 @@ async fn oauth2_client_bodies() {
     assert!(sent.body.contains(&secret));
     insta::assert_json_snapshot!("setOAuth2Client", view(&sent), {".body.client_secret" => "[random]"});
 
-    let sent = wire!(c => c.patch_o_auth2_client().id("bss").body(body::<types::JsonPatchDocument>(json!([
+    let sent = wire!(c => c.patch_oauth2_client().id("bss").body(body::<types::JsonPatchDocument>(json!([
         { "op": "replace", "path": "/client_name", "value": "bss-renamed" },
         { "op": "add", "path": "/redirect_uris/-", "value": "http://127.0.0.1:5555/callback" },
     ]))));
     insta::assert_json_snapshot!("patchOAuth2Client", view(&sent));
 
-    let sent = wire!(c => c.set_o_auth2_client_lifespans().id("bss").body(body::<types::OAuth2ClientTokenLifespans>(json!({
+    let sent = wire!(c => c.set_oauth2_client_lifespans().id("bss").body(body::<types::OAuth2ClientTokenLifespans>(json!({
         "client_credentials_grant_access_token_lifespan": "1h",
     }))));
     insta::assert_json_snapshot!("setOAuth2ClientLifespans", view(&sent));
@@ -168,7 +168,7 @@ async fn json_web_key_bodies() {
     let sent = wire!(c => c.set_json_web_key().set("bss-keys").kid("issuer-key-1").body(body::<types::JsonWebKey>(signing_key())));
     insta::assert_json_snapshot!("setJsonWebKey", view(&sent));
 
-    let sent = wire!(c => c.trust_o_auth2_jwt_grant_issuer().body(body::<types::TrustOAuth2JwtGrantIssuer>(json!({
+    let sent = wire!(c => c.trust_oauth2_jwt_grant_issuer().body(body::<types::TrustOAuth2JwtGrantIssuer>(json!({
         "issuer": "https://issuer.example.org",
         "subject": "bss",
         "scope": ["read"],
@@ -180,7 +180,7 @@ async fn json_web_key_bodies() {
 
 #[tokio::test]
 async fn login_and_consent_bodies() {
-    let sent = wire!(c => c.accept_o_auth2_login_request().login_challenge("login-challenge-1").body(body::<types::AcceptOAuth2LoginRequest>(json!({
+    let sent = wire!(c => c.accept_oauth2_login_request().login_challenge("login-challenge-1").body(body::<types::AcceptOAuth2LoginRequest>(json!({
         "subject": "alice", "remember": false,
     }))));
     insta::assert_json_snapshot!("acceptOAuth2LoginRequest", view(&sent));
@@ -190,17 +190,17 @@ async fn login_and_consent_bodies() {
         "error_description": "The resource owner denied the request",
         "status_code": 403,
     });
-    let sent = wire!(c => c.reject_o_auth2_login_request().login_challenge("login-challenge-1").body(body::<types::RejectOAuth2Request>(rejection.clone())));
+    let sent = wire!(c => c.reject_oauth2_login_request().login_challenge("login-challenge-1").body(body::<types::RejectOAuth2Request>(rejection.clone())));
     insta::assert_json_snapshot!("rejectOAuth2LoginRequest", view(&sent));
 
-    let sent = wire!(c => c.accept_o_auth2_consent_request().consent_challenge("consent-challenge-1").body(body::<types::AcceptOAuth2ConsentRequest>(json!({
+    let sent = wire!(c => c.accept_oauth2_consent_request().consent_challenge("consent-challenge-1").body(body::<types::AcceptOAuth2ConsentRequest>(json!({
         "grant_scope": ["openid", "read"],
         "grant_access_token_audience": ["smd"],
         "remember": false,
     }))));
     insta::assert_json_snapshot!("acceptOAuth2ConsentRequest", view(&sent));
 
-    let sent = wire!(c => c.reject_o_auth2_consent_request().consent_challenge("consent-challenge-1").body(body::<types::RejectOAuth2Request>(rejection.clone())));
+    let sent = wire!(c => c.reject_oauth2_consent_request().consent_challenge("consent-challenge-1").body(body::<types::RejectOAuth2Request>(rejection.clone())));
     insta::assert_json_snapshot!("rejectOAuth2ConsentRequest", view(&sent));
 }
 
@@ -215,13 +215,13 @@ async fn token_bodies() {
     }))));
     insta::assert_json_snapshot!("oauth2TokenExchange", view(&sent));
 
-    let sent = wire!(c => c.introspect_o_auth2_token().body(body::<types::IntrospectOAuth2TokenBody>(json!({
+    let sent = wire!(c => c.introspect_oauth2_token().body(body::<types::IntrospectOauth2TokenBody>(json!({
         "token": "test-chosen-access-token",
         "scope": "read",
     }))));
     insta::assert_json_snapshot!("introspectOAuth2Token", view(&sent));
 
-    let sent = wire!(c => c.revoke_o_auth2_token().body(body::<types::RevokeOAuth2TokenBody>(json!({
+    let sent = wire!(c => c.revoke_oauth2_token().body(body::<types::RevokeOauth2TokenBody>(json!({
         "token": "test-chosen-access-token",
         "client_id": "bss",
         "client_secret": "test-chosen-secret",
@@ -239,7 +239,7 @@ async fn token_bodies() {
 #[tokio::test]
 async fn device_flow_bodies() {
     // RFC 8628 §3.1: the device authorization request is a form, like the token request.
-    let sent = wire!(c => c.o_auth2_device_flow().body(body::<types::OAuth2DeviceFlowBody>(json!({
+    let sent = wire!(c => c.oauth2_device_flow().body(body::<types::Oauth2DeviceFlowBody>(json!({
         "client_id": "bss-console",
         "scope": "openid read",
     }))));

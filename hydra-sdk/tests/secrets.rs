@@ -62,10 +62,10 @@ fn every_generated_type_holding_a_secret_redacts_it() {
         "device_code": SECRET, "user_code": "ABCDEFGH", "expires_in": 600, "interval": 5,
         "verification_uri": "http://127.0.0.1:4444/oauth2/device/verify",
     }));
-    let device_form: types::OAuth2DeviceFlowBody =
+    let device_form: types::Oauth2DeviceFlowBody =
         from_json(json!({ "client_id": "bss", "client_secret": SECRET }));
-    let introspect_form: types::IntrospectOAuth2TokenBody = from_json(json!({ "token": SECRET }));
-    let revoke_form: types::RevokeOAuth2TokenBody =
+    let introspect_form: types::IntrospectOauth2TokenBody = from_json(json!({ "token": SECRET }));
+    let revoke_form: types::RevokeOauth2TokenBody =
         from_json(json!({ "token": SECRET, "client_secret": SECRET }));
     let jwk: types::JsonWebKey = from_json(jwk_with_private_members());
     let jwks: types::JsonWebKeySet = from_json(json!({ "keys": [jwk_with_private_members()] }));
@@ -81,21 +81,21 @@ fn every_generated_type_holding_a_secret_redacts_it() {
         ("OAuth2Client", format!("{client:?}")),
         ("OAuth2TokenExchange", format!("{token:?}")),
         ("Oauth2TokenExchangeBody", format!("{token_form:?}")),
-        ("IntrospectOAuth2TokenBody", format!("{introspect_form:?}")),
-        ("RevokeOAuth2TokenBody", format!("{revoke_form:?}")),
+        ("IntrospectOauth2TokenBody", format!("{introspect_form:?}")),
+        ("RevokeOauth2TokenBody", format!("{revoke_form:?}")),
         ("JsonWebKey", format!("{jwk:?}")),
         ("JsonWebKeySet", format!("{jwks:?}")),
         ("DeviceAuthorization", format!("{device:?}")),
-        ("OAuth2DeviceFlowBody", format!("{device_form:?}")),
+        ("Oauth2DeviceFlowBody", format!("{device_form:?}")),
         (
             "builder::DeviceAuthorization",
             format!("{:?}", types::builder::DeviceAuthorization::from(device)),
         ),
         (
-            "builder::OAuth2DeviceFlowBody",
+            "builder::Oauth2DeviceFlowBody",
             format!(
                 "{:?}",
-                types::builder::OAuth2DeviceFlowBody::from(device_form)
+                types::builder::Oauth2DeviceFlowBody::from(device_form)
             ),
         ),
         (
@@ -117,17 +117,17 @@ fn every_generated_type_holding_a_secret_redacts_it() {
             ),
         ),
         (
-            "builder::IntrospectOAuth2TokenBody",
+            "builder::IntrospectOauth2TokenBody",
             format!(
                 "{:?}",
-                types::builder::IntrospectOAuth2TokenBody::from(introspect_form)
+                types::builder::IntrospectOauth2TokenBody::from(introspect_form)
             ),
         ),
         (
-            "builder::RevokeOAuth2TokenBody",
+            "builder::RevokeOauth2TokenBody",
             format!(
                 "{:?}",
-                types::builder::RevokeOAuth2TokenBody::from(revoke_form)
+                types::builder::RevokeOauth2TokenBody::from(revoke_form)
             ),
         ),
         (

@@ -88,7 +88,7 @@ async fn bss_requests_on_the_wire() -> TestResult {
         .redirect_uri("http://hydra:5555/callback")
         .response_types(["token".to_string()])
         .build()?;
-    let token = flow::acquire_token(&config).await?;
+    let token = flow::acquire_token_with(&config).await?;
     assert_eq!(token.scope(), Some("read"));
 
     let admin_requests = admin.requests();

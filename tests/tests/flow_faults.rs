@@ -35,7 +35,7 @@ async fn stand_in_503_with_retry_after_is_retried_after_the_wait() -> TestResult
     ])
     .await?;
     let started = Instant::now();
-    let token = flow::acquire_token(&config(&hydra, public.url()).build()?).await?;
+    let token = flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;
     assert_eq!(token.secret().expose_secret(), "stand-in-token");
     assert_eq!(public.served(), 2);
     // Retry-After said one second; the backoff alone would have waited 100 ms at most.
@@ -56,7 +56,7 @@ async fn stand_in_429_and_html_502_are_retried_with_backoff() -> TestResult {
         Reply::json("200 OK", &[], TOKEN),
     ])
     .await?;
-    let token = flow::acquire_token(&config(&hydra, public.url()).build()?).await?;
+    let token = flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;
     assert_eq!(token.scope(), Some("read"));
     assert_eq!(public.served(), 3);
     Ok(())
@@ -71,7 +71,7 @@ async fn stand_in_stall_hits_the_request_timeout_then_the_deadline() -> TestResu
         .deadline(Duration::from_millis(1500))
         .build()?;
     let started = Instant::now();
-    let err = flow::acquire_token(&config).await.expect_err("stalls");
+    let err = flow::acquire_token_with(&config).await.expect_err("stalls");
     let elapsed = started.elapsed();
     let flow::Error::DeadlineExceeded {
         stage, attempts, ..
@@ -99,7 +99,9 @@ async fn stand_in_truncated_body_is_a_transport_error_retried_until_the_deadline
     let config = config(&hydra, public.url())
         .deadline(Duration::from_secs(1))
         .build()?;
-    let err = flow::acquire_token(&config).await.expect_err("truncated");
+    let err = flow::acquire_token_with(&config)
+        .await
+        .expect_err("truncated");
     let flow::Error::DeadlineExceeded { last, .. } = &err else {
         panic!("expected DeadlineExceeded, got {err:?}");
     };
@@ -121,7 +123,7 @@ async fn an_oauth2_error_that_retrying_cannot_fix_is_returned_at_once() -> TestR
         .scope("read")
         .authorize(false)
         .build()?;
-    flow::acquire_token(&config).await?;
+    flow::acquire_token_with(&config).await?;
     let wrong = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("rotating")
         .client_secret("not-the-secret-hydra-holds")
@@ -135,7 +137,7 @@ async fn an_oauth2_error_that_retrying_cannot_fix_is_returned_at_once() -> TestR
     assert_eq!(err.status(), Some(401));
     assert!(!format!("{err:?} {err}").contains("not-the-secret-hydra-holds"));
     // The token source recovers: it sets the configured secret through the admin API.
-    let token = flow::acquire_token(&wrong).await?;
+    let token = flow::acquire_token_with(&wrong).await?;
     assert_eq!(token.scope(), Some("read"));
     Ok(())
 }

@@ -40,7 +40,7 @@ async fn refused(
         .deadline(Duration::from_secs(5))
         .build()?;
     let started = Instant::now();
-    match flow::acquire_token(&config).await {
+    match flow::acquire_token_with(&config).await {
         Ok(token) => Err(format!(
             "a token was accepted: {token:?} ({} requests)",
             public.served()
@@ -147,7 +147,7 @@ async fn stand_in_missing_expires_in_gets_a_bounded_lifetime() -> TestResult {
         r#"{"access_token":"no-expiry","token_type":"Bearer"}"#,
     )])
     .await?;
-    let token = flow::acquire_token(&config(&hydra, public.url()).build()?).await?;
+    let token = flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;
     let expires_at = token.expires_at().ok_or("cached forever: no expiry")?;
     assert!(expires_at <= SystemTime::now() + Duration::from_secs(5 * 60 + 5));
     Ok(())
@@ -217,7 +217,7 @@ async fn stand_in_503_plain_text_with_retry_after_waits_as_asked() -> TestResult
     ])
     .await?;
     let started = Instant::now();
-    let token = flow::acquire_token(&config(&hydra, public.url()).build()?).await?;
+    let token = flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;
     assert_eq!(token.secret().expose_secret(), "stand-in-token");
     assert_eq!(public.served(), 2);
     let elapsed = started.elapsed();
@@ -248,7 +248,7 @@ async fn stand_in_429_with_an_http_date_retry_after_waits_as_asked() -> TestResu
     ])
     .await?;
     let started = Instant::now();
-    flow::acquire_token(&config(&hydra, public.url()).build()?).await?;
+    flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;
     assert_eq!(public.served(), 2);
     let elapsed = started.elapsed();
     assert!(
@@ -292,7 +292,9 @@ async fn stand_in_attempts_are_counted_per_stage() -> TestResult {
     let config = config(&hydra, public.url())
         .deadline(Duration::from_millis(2600))
         .build()?;
-    let err = flow::acquire_token(&config).await.expect_err("503 forever");
+    let err = flow::acquire_token_with(&config)
+        .await
+        .expect_err("503 forever");
     assert_eq!(err.stage(), Some(Stage::Token));
     // The registration on the real Hydra is not a token attempt.
     let served = public.served();
@@ -316,7 +318,9 @@ async fn tls_unknown_ca_fails_at_once_without_retrying() -> TestResult {
         .deadline(Duration::from_secs(10))
         .build()?;
     let started = Instant::now();
-    let err = flow::acquire_token(&config).await.expect_err("unknown CA");
+    let err = flow::acquire_token_with(&config)
+        .await
+        .expect_err("unknown CA");
     let elapsed = started.elapsed();
     assert!(
         !matches!(err, flow::Error::DeadlineExceeded { .. }),
@@ -343,7 +347,7 @@ async fn tls_name_mismatch_fails_at_once_without_retrying() -> TestResult {
         .deadline(Duration::from_secs(10))
         .build()?;
     let started = Instant::now();
-    let err = flow::acquire_token(&config)
+    let err = flow::acquire_token_with(&config)
         .await
         .expect_err("name mismatch");
     let elapsed = started.elapsed();

@@ -19,7 +19,7 @@ const RUN: Duration = Duration::from_secs(30);
 async fn client_ids(hydra: &Hydra) -> Result<Vec<String>, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
-        .list_o_auth2_clients()
+        .list_oauth2_clients()
         .page_size(500)
         .send()
         .await

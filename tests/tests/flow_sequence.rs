@@ -30,9 +30,9 @@ async fn introspect(
 ) -> Result<types::IntrospectedOAuth2Token, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
-        .introspect_o_auth2_token()
+        .introspect_oauth2_token()
         .body(
-            types::IntrospectOAuth2TokenBody::builder()
+            types::IntrospectOauth2TokenBody::builder()
                 .token(hydra_sdk::Secret::from(token.secret().expose_secret())),
         )
         .send()
@@ -44,7 +44,7 @@ async fn introspect(
 async fn clients(hydra: &Hydra) -> Result<Vec<types::OAuth2Client>, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
-        .list_o_auth2_clients()
+        .list_oauth2_clients()
         .page_size(500)
         .send()
         .await
@@ -77,7 +77,7 @@ async fn bss_sequence_gives_a_token_that_introspects_active_with_its_client_and_
     assert_eq!(introspection.scope.as_deref(), Some("read"));
 
     // The one-shot entry point does the same, end to end.
-    let token = flow::acquire_token(&config).await?;
+    let token = flow::acquire_token_with(&config).await?;
     assert!(introspect(&hydra, &token).await?.active);
     Ok(())
 }
@@ -92,12 +92,12 @@ async fn client_secret_basic_is_registered_and_used() -> TestResult {
         .token_auth_method(TokenAuthMethod::ClientSecretBasic)
         .authorize(false)
         .build()?;
-    let token = flow::acquire_token(&config).await?;
+    let token = flow::acquire_token_with(&config).await?;
     assert!(introspect(&hydra, &token).await?.active);
 
     let admin = Client::admin(hydra.admin_url())?;
     let client = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id("basic-client")
         .send()
         .await
@@ -124,7 +124,7 @@ async fn a_jwt_access_token_verifies_against_hydras_jwks() -> TestResult {
         .client_id("bss-jwt")
         .access_token_strategy(AccessTokenStrategy::Jwt)
         .build()?;
-    let token = flow::acquire_token(&config).await?;
+    let token = flow::acquire_token_with(&config).await?;
     let jwt = token.secret().expose_secret();
 
     let public = Client::public(hydra.public_url())?;
@@ -246,7 +246,7 @@ async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_nev
         .client_id("bss-stable")
         .authorize(false)
         .build()?;
-    let err = flow::acquire_token(&unshared)
+    let err = flow::acquire_token_with(&unshared)
         .await
         .expect_err("a second secret for one client id");
     assert!(
@@ -319,9 +319,9 @@ async fn downstream(
             });
             let active = match token {
                 Some(token) => admin
-                    .introspect_o_auth2_token()
+                    .introspect_oauth2_token()
                     .body(
-                        types::IntrospectOAuth2TokenBody::builder()
+                        types::IntrospectOauth2TokenBody::builder()
                             .token(hydra_sdk::Secret::from(token)),
                     )
                     .send()
@@ -435,7 +435,7 @@ async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> T
         .scope("read")
         .authorize(false)
         .build()?;
-    flow::acquire_token(&first).await?;
+    flow::acquire_token_with(&first).await?;
     // The next release of the service needs another scope and JWTs.
     let second = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("bss-evolving")
@@ -445,7 +445,7 @@ async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> T
         .access_token_strategy(AccessTokenStrategy::Jwt)
         .authorize(false)
         .build()?;
-    let token = flow::acquire_token(&second).await?;
+    let token = flow::acquire_token_with(&second).await?;
     assert_eq!(token.scope(), Some("write"));
     assert_eq!(
         token.secret().expose_secret().split('.').count(),

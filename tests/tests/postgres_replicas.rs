@@ -36,9 +36,9 @@ async fn introspect(
 ) -> Result<types::IntrospectedOAuth2Token, Box<dyn Error>> {
     let admin = Client::admin(admin_url)?;
     Ok(admin
-        .introspect_o_auth2_token()
+        .introspect_oauth2_token()
         .body(
-            types::IntrospectOAuth2TokenBody::builder()
+            types::IntrospectOauth2TokenBody::builder()
                 .token(hydra_sdk::Secret::from(token.secret().expose_secret())),
         )
         .send()
@@ -60,20 +60,20 @@ async fn a_client_registered_through_one_replica_is_found_and_reused_through_the
         "client_id": "sdk-shared", "grant_types": ["client_credentials"], "scope": "read",
     }))?;
     Client::admin(one.admin_url())?
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(client.clone())
         .send()
         .await
         .map_err(ApiError::from)?;
     let again = Client::admin(two.admin_url())?
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(client)
         .send()
         .await;
     let (status, _) = hydra_error(again.map_err(ApiError::from))?;
     assert_eq!(status, StatusCode::CONFLICT);
     let read = Client::admin(two.admin_url())?
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id("sdk-shared")
         .send()
         .await
@@ -120,9 +120,9 @@ async fn a_token_minted_by_one_replica_is_introspected_by_the_other() -> TestRes
 
     // Revoked through replica 2, it is inactive on replica 1.
     Client::public(two.public_url())?
-        .revoke_o_auth2_token()
+        .revoke_oauth2_token()
         .body(
-            types::RevokeOAuth2TokenBody::builder()
+            types::RevokeOauth2TokenBody::builder()
                 .token(hydra_sdk::Secret::from(token.secret().expose_secret()))
                 .client_id(Some("bss-mint".to_owned()))
                 .client_secret(Some(hydra_sdk::Secret::from(

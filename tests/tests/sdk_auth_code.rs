@@ -23,8 +23,8 @@ const SUBJECT: &str = "user-42";
 fn authorize_request<'a>(
     client: &'a Client,
     url: &Url,
-) -> Result<builder::OAuth2Authorize<'a>, String> {
-    let mut request = client.o_auth2_authorize();
+) -> Result<builder::Oauth2Authorize<'a>, String> {
+    let mut request = client.oauth2_authorize();
     for (name, value) in url.query_pairs() {
         let value = value.into_owned();
         request = match name.as_ref() {
@@ -62,7 +62,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
     let authorize_url = format!("{public_url}/oauth2/auth");
 
     let created = admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(
             types::OAuth2Client::builder()
                 .grant_types(Some(
@@ -90,7 +90,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         StatusCode::FOUND,
         browser
             .client(public_url)?
-            .o_auth2_authorize()
+            .oauth2_authorize()
             .client_id(&client_id)
             .response_type("code")
             .redirect_uri(REDIRECT_URI)
@@ -108,7 +108,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
 
     // 2.–3. The login app reads the request and accepts it.
     let login = admin
-        .get_o_auth2_login_request()
+        .get_oauth2_login_request()
         .login_challenge(&login_challenge)
         .send()
         .await
@@ -130,7 +130,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         hydra_sdk::redact_query(&login.request_url)
     );
     let accepted = admin
-        .accept_o_auth2_login_request()
+        .accept_oauth2_login_request()
         .login_challenge(&login_challenge)
         .body(types::AcceptOAuth2LoginRequest::builder().subject(SUBJECT))
         .send()
@@ -153,7 +153,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
 
     // 5.–6. The consent app reads the request and grants the scopes.
     let consent = admin
-        .get_o_auth2_consent_request()
+        .get_oauth2_consent_request()
         .consent_challenge(&consent_challenge)
         .send()
         .await
@@ -170,7 +170,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         Some(&["openid".to_string(), "read".to_string()][..])
     );
     let accepted = admin
-        .accept_o_auth2_consent_request()
+        .accept_oauth2_consent_request()
         .consent_challenge(&consent_challenge)
         .body(
             types::AcceptOAuth2ConsentRequest::builder()
@@ -229,8 +229,8 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
 
     // 9. The access token is active, for the user who logged in.
     let introspected = admin
-        .introspect_o_auth2_token()
-        .body(types::IntrospectOAuth2TokenBody::builder().token(access_token))
+        .introspect_oauth2_token()
+        .body(types::IntrospectOauth2TokenBody::builder().token(access_token))
         .send()
         .await
         .map_err(ApiError::from)?

@@ -26,7 +26,7 @@ async fn create_with_a_generated_secret_then_get() -> TestResult {
     let admin = Client::admin(hydra.admin_url())?;
 
     let created = admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(client_credentials_client("generated"))
         .send()
         .await
@@ -42,7 +42,7 @@ async fn create_with_a_generated_secret_then_get() -> TestResult {
     assert!(created.created_at.is_some());
 
     let fetched = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id(&id)
         .send()
         .await
@@ -71,7 +71,7 @@ async fn create_with_a_chosen_id_and_secret_then_a_duplicate_is_a_typed_409() ->
     };
 
     let created = admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(chosen())
         .send()
         .await
@@ -84,7 +84,7 @@ async fn create_with_a_chosen_id_and_secret_then_a_duplicate_is_a_typed_409() ->
     );
 
     let duplicate = admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(chosen())
         .send()
         .await
@@ -108,7 +108,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
     let admin = Client::admin(hydra.admin_url())?;
 
     let got = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id("no-such-client")
         .send()
         .await
@@ -120,7 +120,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
     // Hydra's spec declares `genericError` for this one; Hydra sends `errorOAuth2` (fix-up
     // `generic_errors_as_error_oauth2`).
     let deleted = admin
-        .delete_o_auth2_client()
+        .delete_oauth2_client()
         .id("no-such-client")
         .send()
         .await
@@ -130,7 +130,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
     assert!(error.error.is_some(), "no `error` in {error:?}");
 
     let lifespans = admin
-        .set_o_auth2_client_lifespans()
+        .set_oauth2_client_lifespans()
         .id("no-such-client")
         .body(types::OAuth2ClientTokenLifespans::builder())
         .send()
@@ -174,7 +174,7 @@ async fn list_a_page_at_a_time_through_the_link_header() -> TestResult {
     let mut expected = BTreeSet::new();
     for i in 0..5 {
         let created = admin
-            .create_o_auth2_client()
+            .create_oauth2_client()
             .body(client_credentials_client(&format!("paged-{i}")))
             .send()
             .await
@@ -188,7 +188,7 @@ async fn list_a_page_at_a_time_through_the_link_header() -> TestResult {
     let mut page_token: Option<String> = None;
     // Bounded: 5 clients in pages of 2 take 3 pages; 10 rounds mean the paging loops.
     for _ in 0..10 {
-        let mut request = admin.list_o_auth2_clients().page_size(2u64);
+        let mut request = admin.list_oauth2_clients().page_size(2u64);
         if let Some(token) = &page_token {
             request = request.page_token(token);
         }
@@ -227,7 +227,7 @@ async fn replace_patch_and_delete() -> TestResult {
     let hydra = Hydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let created = admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(client_credentials_client("before"))
         .send()
         .await
@@ -237,7 +237,7 @@ async fn replace_patch_and_delete() -> TestResult {
 
     // PUT replaces the whole client: fields not sent are reset.
     let replaced = admin
-        .set_o_auth2_client()
+        .set_oauth2_client()
         .id(&id)
         .body(
             types::OAuth2Client::builder()
@@ -264,7 +264,7 @@ async fn replace_patch_and_delete() -> TestResult {
         value: Some(value),
     };
     let patched = admin
-        .patch_o_auth2_client()
+        .patch_oauth2_client()
         .id(&id)
         .body(types::JsonPatchDocument(vec![
             patch("replace", "/client_name", json!("patched")),
@@ -283,7 +283,7 @@ async fn replace_patch_and_delete() -> TestResult {
     assert_eq!(patched.owner.as_deref(), Some("team-a"));
 
     let fetched = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id(&id)
         .send()
         .await
@@ -292,14 +292,14 @@ async fn replace_patch_and_delete() -> TestResult {
     assert_eq!(fetched.client_name.as_deref(), Some("patched"));
 
     let deleted = admin
-        .delete_o_auth2_client()
+        .delete_oauth2_client()
         .id(&id)
         .send()
         .await
         .map_err(ApiError::from)?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id(&id)
         .send()
         .await
@@ -314,7 +314,7 @@ async fn lifespans_are_stored_and_shorten_the_tokens_hydra_issues() -> TestResul
     let admin = Client::admin(hydra.admin_url())?;
     let public = Client::public(hydra.public_url())?;
     let created = admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(client_credentials_client("short-lived"))
         .send()
         .await
@@ -324,7 +324,7 @@ async fn lifespans_are_stored_and_shorten_the_tokens_hydra_issues() -> TestResul
     let secret = created.client_secret.clone().ok_or("no client_secret")?;
 
     let updated = admin
-        .set_o_auth2_client_lifespans()
+        .set_oauth2_client_lifespans()
         .id(&id)
         .body(
             types::OAuth2ClientTokenLifespans::builder()

@@ -17,8 +17,8 @@ const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const CLIENT_ID: &str = "bss-console";
 const SUBJECT: &str = "operator-7";
 
-fn device_request() -> Result<types::OAuth2DeviceFlowBody, Box<dyn Error>> {
-    Ok(types::OAuth2DeviceFlowBody::builder()
+fn device_request() -> Result<types::Oauth2DeviceFlowBody, Box<dyn Error>> {
+    Ok(types::Oauth2DeviceFlowBody::builder()
         .client_id(CLIENT_ID)
         .scope(Some("openid read".to_owned()))
         .try_into()?)
@@ -34,7 +34,7 @@ fn device_token_request(device_code: &Secret) -> types::builder::Oauth2TokenExch
 /// A public client (RFC 8628 §3.1: devices usually cannot keep a secret) for the device grant.
 async fn create_device_client(admin: &Client) -> TestResult {
     admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(
             types::OAuth2Client::builder()
                 .client_id(Some(CLIENT_ID.to_owned()))
@@ -62,7 +62,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
 
     // 1. The device asks for a device code and a user code (§3.1, §3.2).
     let codes = public
-        .o_auth2_device_flow()
+        .oauth2_device_flow()
         .body(device_request()?)
         .send()
         .await
@@ -99,7 +99,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         StatusCode::FOUND,
         browser
             .client(hydra.public_url())?
-            .perform_o_auth2_device_verification_flow()
+            .perform_oauth2_device_verification_flow()
             .send()
             .await,
     )?;
@@ -128,7 +128,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         let location = browser.redirect(StatusCode::FOUND, answer)?;
         if let Ok(challenge) = query(&location, "login_challenge") {
             let login = admin
-                .accept_o_auth2_login_request()
+                .accept_oauth2_login_request()
                 .login_challenge(&challenge)
                 .body(types::AcceptOAuth2LoginRequest::builder().subject(SUBJECT))
                 .send()
@@ -138,7 +138,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
             next = Url::parse(&login.redirect_to)?;
         } else if let Ok(challenge) = query(&location, "consent_challenge") {
             let request = admin
-                .get_o_auth2_consent_request()
+                .get_oauth2_consent_request()
                 .consent_challenge(&challenge)
                 .send()
                 .await
@@ -149,7 +149,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
                 Some(CLIENT_ID)
             );
             let consent = admin
-                .accept_o_auth2_consent_request()
+                .accept_oauth2_consent_request()
                 .consent_challenge(&challenge)
                 .body(
                     types::AcceptOAuth2ConsentRequest::builder().grant_scope(Some(
@@ -181,8 +181,8 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         .into_inner();
     let access_token = token.access_token.ok_or("no access_token")?;
     let introspected = admin
-        .introspect_o_auth2_token()
-        .body(types::IntrospectOAuth2TokenBody::builder().token(access_token))
+        .introspect_oauth2_token()
+        .body(types::IntrospectOauth2TokenBody::builder().token(access_token))
         .send()
         .await
         .map_err(ApiError::from)?
@@ -200,10 +200,10 @@ fn verify<'a>(
     client: &'a Client,
     hydra: &Hydra,
     url: &Url,
-) -> Result<hydra_sdk::builder::PerformOAuth2DeviceVerificationFlow<'a>, Box<dyn Error>> {
+) -> Result<hydra_sdk::builder::PerformOauth2DeviceVerificationFlow<'a>, Box<dyn Error>> {
     let expected = format!("{}/oauth2/device/verify", hydra.public_url());
     assert_eq!(url.as_str().split('?').next(), Some(expected.as_str()));
-    let mut request = client.perform_o_auth2_device_verification_flow();
+    let mut request = client.perform_oauth2_device_verification_flow();
     for (name, value) in url.query_pairs() {
         let value = value.into_owned();
         request = match name.as_ref() {
@@ -224,14 +224,14 @@ async fn v2_3_0_has_no_device_flow(hydra: &Hydra) -> TestResult {
     let public = Client::public(hydra.public_url())?;
     let errors = [
         public
-            .o_auth2_device_flow()
+            .oauth2_device_flow()
             .body(device_request()?)
             .send()
             .await
             .map(drop)
             .map_err(ApiError::from),
         public
-            .perform_o_auth2_device_verification_flow()
+            .perform_oauth2_device_verification_flow()
             .send()
             .await
             .map(drop)

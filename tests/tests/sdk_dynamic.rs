@@ -122,7 +122,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         .map_err(ApiError::from)?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id(&id)
         .send()
         .await
@@ -178,7 +178,7 @@ async fn a_wrong_registration_access_token_is_a_typed_401_for_every_call() -> Te
     // The client is untouched.
     let admin = Client::admin(hydra.admin_url())?;
     let client = admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id(&id)
         .send()
         .await

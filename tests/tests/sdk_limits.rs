@@ -40,7 +40,7 @@ async fn a_page_of_500_full_clients_fits_the_default_cap() -> Result<(), Box<dyn
                 .token_endpoint_auth_method("none");
             async move {
                 admin
-                    .create_o_auth2_client()
+                    .create_oauth2_client()
                     .body(body)
                     .send()
                     .await
@@ -56,7 +56,7 @@ async fn a_page_of_500_full_clients_fits_the_default_cap() -> Result<(), Box<dyn
         hydra_sdk::DEFAULT_MAX_RESPONSE_BODY
     );
     let page = admin
-        .list_o_auth2_clients()
+        .list_oauth2_clients()
         .page_size(500u64)
         .send()
         .await

@@ -18,7 +18,7 @@ async fn create_client(
     auth_method: &str,
 ) -> Result<(String, Secret), Box<dyn Error>> {
     let created = admin
-        .create_o_auth2_client()
+        .create_oauth2_client()
         .body(
             types::OAuth2Client::builder()
                 .grant_types(Some(vec!["client_credentials".to_string()].into()))
@@ -61,8 +61,8 @@ async fn introspect(
     token: &Secret,
 ) -> Result<types::IntrospectedOAuth2Token, ApiError> {
     Ok(admin
-        .introspect_o_auth2_token()
-        .body(types::IntrospectOAuth2TokenBody::builder().token(token.clone()))
+        .introspect_oauth2_token()
+        .body(types::IntrospectOauth2TokenBody::builder().token(token.clone()))
         .send()
         .await?
         .into_inner())
@@ -96,9 +96,9 @@ async fn client_secret_post_token_is_introspected_then_revoked() -> TestResult {
     assert_eq!(introspected.iss.as_deref(), Some(hydra.issuer()));
 
     let revoked = public
-        .revoke_o_auth2_token()
+        .revoke_oauth2_token()
         .body(
-            types::RevokeOAuth2TokenBody::builder()
+            types::RevokeOauth2TokenBody::builder()
                 .token(access_token.clone())
                 .client_id(Some(id.clone()))
                 .client_secret(Some(secret.clone())),
@@ -132,7 +132,7 @@ async fn deleting_a_clients_tokens_deactivates_them() -> TestResult {
     assert!(introspect(&admin, &token).await?.active);
 
     let deleted = admin
-        .delete_o_auth2_token()
+        .delete_oauth2_token()
         .client_id(&id)
         .send()
         .await

@@ -54,7 +54,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         );
 
     let trusted = admin
-        .trust_o_auth2_jwt_grant_issuer()
+        .trust_oauth2_jwt_grant_issuer()
         .body(
             types::TrustOAuth2JwtGrantIssuer::builder()
                 .issuer("https://idp.example")
@@ -83,7 +83,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
     assert_eq!(key.set.as_deref(), Some("https://idp.example"));
 
     let listed = admin
-        .list_trusted_o_auth2_jwt_grant_issuers()
+        .list_trusted_oauth2_jwt_grant_issuers()
         .send()
         .await
         .map_err(ApiError::from)?
@@ -92,7 +92,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
     assert_eq!(ids, [id.as_str()]);
 
     let filtered = admin
-        .list_trusted_o_auth2_jwt_grant_issuers()
+        .list_trusted_oauth2_jwt_grant_issuers()
         .issuer("https://other.example")
         .send()
         .await
@@ -101,7 +101,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
     assert!(filtered.is_empty(), "{filtered:?}");
 
     let fetched = admin
-        .get_trusted_o_auth2_jwt_grant_issuer()
+        .get_trusted_oauth2_jwt_grant_issuer()
         .id(&id)
         .send()
         .await
@@ -113,7 +113,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
     assert_eq!(fetched.scope, ["read", "write"]);
 
     let deleted = admin
-        .delete_trusted_o_auth2_jwt_grant_issuer()
+        .delete_trusted_oauth2_jwt_grant_issuer()
         .id(&id)
         .send()
         .await
@@ -122,7 +122,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
     // Hydra's spec declares `genericError` for these; Hydra sends `errorOAuth2` (fix-up
     // `generic_errors_as_error_oauth2`).
     let gone = admin
-        .get_trusted_o_auth2_jwt_grant_issuer()
+        .get_trusted_oauth2_jwt_grant_issuer()
         .id(&id)
         .send()
         .await
@@ -131,7 +131,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error.error.is_some(), "no `error` in {error:?}");
     let listed = admin
-        .list_trusted_o_auth2_jwt_grant_issuers()
+        .list_trusted_oauth2_jwt_grant_issuers()
         .send()
         .await
         .map_err(ApiError::from)?
@@ -148,7 +148,7 @@ async fn trusting_an_issuer_without_a_subject_is_a_typed_400() -> TestResult {
 
     // Neither `subject` nor `allow_any_subject`: Hydra refuses.
     let refused = admin
-        .trust_o_auth2_jwt_grant_issuer()
+        .trust_oauth2_jwt_grant_issuer()
         .body(
             types::TrustOAuth2JwtGrantIssuer::builder()
                 .issuer("https://idp.example")

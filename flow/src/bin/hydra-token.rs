@@ -153,7 +153,7 @@ async fn run(args: &Args) -> Result<String, flow::Error> {
             .cloned()
             .or_else(|| std::env::var(name).ok())
     })?;
-    let token = flow::acquire_token(&config).await?;
+    let token = flow::acquire_token_with(&config).await?;
     let access_token = token.secret().expose_secret();
     if !args.json {
         return Ok(access_token.to_string());

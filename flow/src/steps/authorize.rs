@@ -29,7 +29,7 @@ pub(crate) async fn authorize(
     async {
         let mut request = hydra
             .public
-            .o_auth2_authorize()
+            .oauth2_authorize()
             .client_id(registration.client_id.clone())
             .response_type(config.response_types.join(" "))
             .state(state.clone());

@@ -158,7 +158,7 @@ pub(crate) async fn register(
     async {
         let created = hydra
             .admin
-            .create_o_auth2_client()
+            .create_oauth2_client()
             .body(new_client(config, identity)?)
             .send()
             .await;
@@ -213,7 +213,7 @@ async fn reuse(
     let url = format!("{}/admin/clients/{id}", config.admin_url);
     let existing = hydra
         .admin
-        .get_o_auth2_client()
+        .get_oauth2_client()
         .id(id)
         .send()
         .await
@@ -397,7 +397,7 @@ async fn patch(
     }
     hydra
         .admin
-        .patch_o_auth2_client()
+        .patch_oauth2_client()
         .id(id)
         .body(types::JsonPatchDocument(ops))
         .send()
@@ -414,7 +414,7 @@ pub(crate) async fn delete(hydra: &Hydra, config: &Config, client_id: &str) -> R
     async {
         match hydra
             .admin
-            .delete_o_auth2_client()
+            .delete_oauth2_client()
             .id(client_id)
             .send()
             .await

@@ -23,6 +23,7 @@ pub use preflight::preflight;
 use secrets::secrets_as_secret_schema;
 
 mod device;
+pub mod names;
 use device::{
     add_device_authorization_form, add_device_code_to_token_form,
     add_device_verification_query_parameters, device_authorization_endpoint_optional,
@@ -105,6 +106,7 @@ pub const ALL: &[(&str, Fixup)] = &[
         add_device_code_to_token_form,
     ),
     ("secrets_as_secret_schema", secrets_as_secret_schema),
+    ("oauth2_in_method_names", names::oauth2_in_method_names),
 ];
 
 /// Runs every fix-up in [`ALL`] and reports what each did.

@@ -206,7 +206,7 @@ pub fn parse(spec: &[u8]) -> Result<serde_json::Value, Error> {
 /// The progenitor settings the SDK is generated with.
 ///
 /// The builder interface keeps call sites readable for operations with many optional parameters
-/// (`list_o_auth2_clients().page_size(10).send()`); merged tags give one `Client` because
+/// (`list_oauth2_clients().page_size(10).send()`); merged tags give one `Client` because
 /// progenitor does not implement every interface/tag combination, and Hydra's tags are not a
 /// useful split for callers.
 pub fn settings() -> progenitor::GenerationSettings {

@@ -33,6 +33,16 @@ impl<'a> Operation<'a> {
     pub fn id(&self) -> Option<&'a str> {
         self.op.get("operationId").and_then(Value::as_str)
     }
+
+    /// Hydra's own `operationId`, as upstream spells it, even where a fix-up renamed it (see
+    /// [`crate::fixups::names`]); for messages and listings that must map one to one to Hydra's
+    /// spec.
+    pub fn upstream_id(&self) -> Option<&'a str> {
+        self.op
+            .get(crate::fixups::names::ORIGINAL_ID)
+            .and_then(Value::as_str)
+            .or_else(|| self.id())
+    }
 }
 
 /// One operation of a spec, to rewrite.

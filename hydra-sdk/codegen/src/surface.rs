@@ -26,10 +26,10 @@ pub fn render(spec: &Value, file: &syn::File) -> Result<String, String> {
     }
     let mut lines = Vec::new();
     for operation in crate::spec::operations(spec) {
-        let Some(id) = operation.id() else {
+        let (Some(generated_id), Some(id)) = (operation.id(), operation.upstream_id()) else {
             continue;
         };
-        let rust = heck::AsSnakeCase(id).to_string();
+        let rust = heck::AsSnakeCase(generated_id).to_string();
         let builder_name = methods
             .get(&rust)
             .ok_or(format!("no generated method `{rust}` for operation `{id}`"))?;

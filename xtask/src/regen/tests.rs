@@ -185,7 +185,7 @@ fn an_edited_spec_is_pinned_and_its_changes_reported() {
     assert!(readme.contains(&recorded.sha256), "{readme}");
     let snapshot = std::fs::read_to_string(repo.path().join(SNAPSHOT)).expect("snapshot");
     assert!(snapshot.starts_with(SNAPSHOT_HEADER), "{snapshot}");
-    assert!(snapshot.contains("rotateOAuth2ClientSecret rotate_o_auth2_client_secret POST"));
+    assert!(snapshot.contains("rotateOAuth2ClientSecret rotate_oauth2_client_secret POST"));
     assert!(!snapshot.contains("getVersion"));
     // A fix-up that found nothing is in the report, and so is one that now does less or more.
     let shown = report.to_string();
@@ -199,7 +199,9 @@ fn an_edited_spec_is_pinned_and_its_changes_reported() {
         changed,
         [
             "error_default_responses_as_4xx_5xx",
-            "name_is_ready_responses"
+            "name_is_ready_responses",
+            // The added operation is one more `OAuth2` id to rename.
+            "oauth2_in_method_names"
         ]
     );
     // What was written is consistent: CI's check passes on it.
@@ -315,7 +317,7 @@ fn check_refuses_an_edited_spec_a_stale_snapshot_and_a_stale_readme() {
         "{err}"
     );
     assert!(
-        err.contains("+ createOAuth2Client create_o_auth2_client POST /admin/clients"),
+        err.contains("+ createOAuth2Client create_oauth2_client POST /admin/clients"),
         "{err}"
     );
     std::fs::write(&snapshot_path, &snapshot).expect("restore");

@@ -15,7 +15,7 @@ pub fn preflight(spec: &Value) -> Vec<String> {
     }
     let mut problems = Vec::new();
     for operation in operations(spec) {
-        let id = operation.id().unwrap_or("<no operationId>");
+        let id = operation.upstream_id().unwrap_or("<no operationId>");
         let at = format!(
             "{id} ({} {})",
             operation.method.to_uppercase(),
