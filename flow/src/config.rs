@@ -621,29 +621,4 @@ impl ConfigBuilder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn taking_over_foreign_clients_is_off_unless_asked_for() {
-        let urls = [
-            ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
-            ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
-        ];
-        let config = Config::from_env_with(env(&urls)).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!config.take_over_foreign_client);
-        let mut asked = urls.to_vec();
-        asked.push(("HYDRA_TAKE_OVER_FOREIGN_CLIENT", "true"));
-        let config = Config::from_env_with(env(&asked)).unwrap_or_else(|e| panic!("{e}"));
-        assert!(config.take_over_foreign_client);
-    }
-}
+mod tests;

@@ -56,16 +56,8 @@ pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret
 mod tests {
     use secrecy::ExposeSecret as _;
 
+    use crate::config::tests::env;
     use crate::{Config, Error};
-
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
 
     #[test]
     fn the_client_secret_is_read_from_a_small_regular_file_without_its_newline() {
