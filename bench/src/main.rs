@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flow::{Config, Registration, TokenAuthMethod, TokenSource};
-use hydra_sdk::{types, ApiError, ExposeSecret};
+use hydra_sdk::{types, ApiResult as _, ExposeSecret};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -114,8 +114,7 @@ async fn setup() -> Result {
             )
             .send()
             .await
-            .map_err(ApiError::from)?
-            .into_inner();
+            .api()?;
         let id = created.client_id.clone().ok_or("no client_id")?;
         let secret = created.client_secret.ok_or("no client_secret")?;
         if let Some(lifespan) = lifespan {
@@ -128,7 +127,7 @@ async fn setup() -> Result {
                 )
                 .send()
                 .await
-                .map_err(ApiError::from)?;
+                .api()?;
         }
         let key = if lifespan.is_some() {
             "short"

@@ -282,6 +282,42 @@ impl ApiError {
     }
 }
 
+/// The result of a generated request's `send().await`, with the error as [`ApiError`]: the short
+/// way to call the SDK.
+///
+/// ```no_run
+/// use hydra_sdk::{ApiResult as _, Client};
+/// # async fn f() -> Result<(), hydra_sdk::ApiError> {
+/// let admin = Client::admin("http://127.0.0.1:4445").expect("valid URL");
+/// let client = admin.get_oauth2_client().id("bss").send().await.api()?;
+/// let page = admin.list_oauth2_clients().send().await.api_response()?;
+/// # let _ = (client, page.status());
+/// # Ok(()) }
+/// ```
+// `ApiError` is as large as the `Result<_, ApiError>` every caller already gets from
+// `ApiError::from`; boxing it here alone would make the short way differ from the long one.
+#[allow(clippy::result_large_err)]
+pub trait ApiResult<T> {
+    /// The decoded body, or the error as an [`ApiError`].
+    fn api(self) -> Result<T, ApiError>;
+    /// The whole response (status and headers too), or the error as an [`ApiError`].
+    fn api_response(self) -> Result<progenitor_client::ResponseValue<T>, ApiError>;
+}
+
+#[allow(clippy::result_large_err)]
+impl<T, E: ErrorBody> ApiResult<T>
+    for Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>
+{
+    fn api(self) -> Result<T, ApiError> {
+        self.api_response()
+            .map(progenitor_client::ResponseValue::into_inner)
+    }
+
+    fn api_response(self) -> Result<progenitor_client::ResponseValue<T>, ApiError> {
+        self.map_err(ApiError::from)
+    }
+}
+
 impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
     fn from(e: progenitor_client::Error<E>) -> Self {
         use progenitor_client::Error;

@@ -25,7 +25,7 @@ mod secret;
 
 use std::time::Duration;
 
-pub use error::{redact_query, redact_url, ApiError, ErrorBody, HydraError};
+pub use error::{redact_query, redact_url, ApiError, ApiResult, ErrorBody, HydraError};
 pub use generated::*;
 /// Re-exported: the `reqwest` the generated client is built on.
 pub use reqwest;

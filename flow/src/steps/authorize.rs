@@ -1,6 +1,6 @@
 //! Step 2: the authorize request on the public `/oauth2/auth`, redirects not followed.
 
-use hydra_sdk::ApiError;
+use hydra_sdk::{ApiError, ApiResult as _};
 use tracing::{info, info_span, Instrument};
 
 use super::register::Registration;
@@ -39,7 +39,7 @@ pub(crate) async fn authorize(
         if let Some(scope) = config.registered_scope() {
             request = request.scope(scope.to_string());
         }
-        match request.send().await.map(|_| ()).map_err(ApiError::from) {
+        match request.send().await.api().map(|_| ()) {
             Err(ApiError::UnexpectedStatus { status, location }) if status.is_redirection() => {
                 let location =
                     location.ok_or_else(|| missing(Stage::Authorize, &url, "Location"))?;

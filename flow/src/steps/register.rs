@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use hydra_sdk::{types, ApiError, Secret};
+use hydra_sdk::{types, ApiError, ApiResult as _, Secret};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value};
 use tracing::{debug, info, info_span, warn, Instrument};
@@ -162,9 +162,8 @@ pub(crate) async fn register(
             .body(new_client(config, identity)?)
             .send()
             .await;
-        match created.map_err(ApiError::from) {
-            Ok(response) => {
-                let client = response.into_inner();
+        match created.api() {
+            Ok(client) => {
                 // The id was chosen here; a server that made the client under another one (or
                 // none) would leave token requests failing with `invalid_client` for a client
                 // this source could never find again.
@@ -418,7 +417,7 @@ pub(crate) async fn delete(hydra: &Hydra, config: &Config, client_id: &str) -> R
             .id(client_id)
             .send()
             .await
-            .map_err(ApiError::from)
+            .api()
         {
             Ok(_) => {
                 info!("client deleted");
