@@ -186,8 +186,24 @@ impl StandIn {
 /// It frames requests by `content-length` only (what reqwest sends for these calls).
 pub struct Responder {
     url: String,
-    current: Arc<std::sync::Mutex<Arc<Vec<u8>>>>,
+    current: Arc<std::sync::Mutex<Answers>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// What [`Responder`] answers: `all` unless the request's method has its own.
+struct Answers {
+    all: Arc<Vec<u8>>,
+    by_method: Vec<(&'static str, Arc<Vec<u8>>)>,
+}
+
+impl Answers {
+    fn for_head(&self, head: &str) -> Arc<Vec<u8>> {
+        let method = head.split(' ').next().unwrap_or("");
+        self.by_method
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(method))
+            .map_or_else(|| self.all.clone(), |(_, r)| r.clone())
+    }
 }
 
 impl Drop for Responder {
@@ -201,9 +217,12 @@ impl Responder {
     pub async fn start() -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let current = Arc::new(std::sync::Mutex::new(Arc::new(
-            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n".to_vec(),
-        )));
+        let current = Arc::new(std::sync::Mutex::new(Answers {
+            all: Arc::new(
+                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n".to_vec(),
+            ),
+            by_method: Vec::new(),
+        }));
         let shared = current.clone();
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
@@ -218,18 +237,27 @@ impl Responder {
         &self.url
     }
 
-    /// The bytes (a whole HTTP/1.1 response) to answer with from now on.
+    /// The bytes (a whole HTTP/1.1 response) to answer with from now on, whatever the method.
     pub fn set(&self, response: Vec<u8>) {
+        self.set_by_method(response, Vec::new());
+    }
+
+    /// Like [`Responder::set`], but requests with one of the methods in `by_method` (`"GET"`,
+    /// ...) get that method's response instead.
+    pub fn set_by_method(&self, response: Vec<u8>, by_method: Vec<(&'static str, Vec<u8>)>) {
         if let Ok(mut current) = self.current.lock() {
-            *current = Arc::new(response);
+            *current = Answers {
+                all: Arc::new(response),
+                by_method: by_method
+                    .into_iter()
+                    .map(|(m, r)| (m, Arc::new(r)))
+                    .collect(),
+            };
         }
     }
 }
 
-async fn answer_all(
-    mut socket: tokio::net::TcpStream,
-    current: Arc<std::sync::Mutex<Arc<Vec<u8>>>>,
-) {
+async fn answer_all(mut socket: tokio::net::TcpStream, current: Arc<std::sync::Mutex<Answers>>) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
@@ -246,7 +274,12 @@ async fn answer_all(
                 Ok(n) => buffer.extend_from_slice(&chunk[..n]),
             }
         };
-        let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+        let response = match current.lock() {
+            Ok(current) => current.for_head(&head),
+            Err(_) => return,
+        };
+        let head = head.to_ascii_lowercase();
         let body_len = head
             .lines()
             .find_map(|l| l.strip_prefix("content-length:"))
@@ -259,10 +292,6 @@ async fn answer_all(
             }
         }
         buffer.drain(..head_end + body_len);
-        let response = match current.lock() {
-            Ok(current) => current.clone(),
-            Err(_) => return,
-        };
         if socket.write_all(&response).await.is_err() {
             return;
         }

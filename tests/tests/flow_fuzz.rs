@@ -22,8 +22,32 @@ const CAP: u64 = 16 * 1024;
 enum Target {
     /// `Flow::token`: `POST /oauth2/token`.
     Token,
-    /// `Flow::register`: `POST /admin/clients` (then `GET` and `PUT` on a 409).
+    /// `Flow::register` of a client Hydra does not have: the first `GET /admin/clients/fuzz`
+    /// answered 404 as by Hydra, then `POST /admin/clients` (and the `GET` after a 409) fuzzed.
     Register,
+    /// `Flow::register` finding its client: `GET /admin/clients/fuzz` (and what follows it)
+    /// fuzzed.
+    Lookup,
+}
+
+/// Hydra's answer to a `GET` of a client it does not have.
+fn not_found() -> Vec<u8> {
+    let body = r#"{"error":"Unable to locate the resource"}"#;
+    format!(
+        "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+impl Target {
+    /// The status of the fuzzed call's success.
+    fn success(self) -> u16 {
+        match self {
+            Target::Token | Target::Lookup => 200,
+            Target::Register => 201,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -272,15 +296,16 @@ fn body() -> impl Strategy<Value = Body> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    let target = prop_oneof![3 => Just(Target::Token), 1 => Just(Target::Register)];
+    let target = prop_oneof![
+        6 => Just(Target::Token),
+        1 => Just(Target::Register),
+        1 => Just(Target::Lookup),
+    ];
     target
         .prop_flat_map(|target| {
             // Half the cases answer with the call's own success status, so valid tokens and
             // registrations are reached, not only errors.
-            let success = match target {
-                Target::Token => 200,
-                Target::Register => 201,
-            };
+            let success = target.success();
             let status = prop_oneof![
                 1 => Just(success),
                 1 => prop::sample::select(vec![
@@ -352,7 +377,7 @@ fn arbitrary_responses_end_in_a_typed_error_or_a_valid_token(
         .build()?;
     let flow = Flow::new(config)?;
     // A registration to request tokens with, made through the same path.
-    responder.set(
+    responder.set_by_method(
         Case {
             target: Target::Register,
             status: 201,
@@ -361,6 +386,7 @@ fn arbitrary_responses_end_in_a_typed_error_or_a_valid_token(
             body: Body::Bytes(br#"{"client_id":"fuzz","client_secret":"s3cret"}"#.to_vec()),
         }
         .response(),
+        vec![("GET", not_found())],
     );
     let registration = runtime.block_on(flow.register())?;
 
@@ -378,12 +404,17 @@ fn arbitrary_responses_end_in_a_typed_error_or_a_valid_token(
     let too_large = std::cell::Cell::new(0u32);
     let errors = std::cell::Cell::new(0u32);
     let result = runner.run(&case(), |case| {
-        responder.set(case.response());
+        match case.target {
+            Target::Register => {
+                responder.set_by_method(case.response(), vec![("GET", not_found())])
+            }
+            Target::Token | Target::Lookup => responder.set(case.response()),
+        }
         let outcome = runtime.block_on(async {
             tokio::time::timeout(Duration::from_secs(20), async {
                 match case.target {
                     Target::Token => flow.token(&registration).await.map(Some),
-                    Target::Register => flow.register().await.map(|_| None),
+                    Target::Register | Target::Lookup => flow.register().await.map(|_| None),
                 }
             })
             .await
@@ -413,10 +444,7 @@ fn arbitrary_responses_end_in_a_typed_error_or_a_valid_token(
                     e
                 );
                 let _ = e.to_string();
-                let success = match case.target {
-                    Target::Token => 200,
-                    Target::Register => 201,
-                };
+                let success = case.target.success();
                 if case.oversized() && case.status == success {
                     prop_assert!(
                         matches!(e, flow::Error::ResponseTooLarge { limit: CAP, .. }),

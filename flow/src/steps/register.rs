@@ -141,7 +141,11 @@ fn new_client(config: &Config, identity: &Identity) -> Result<types::OAuth2Clien
 
 /// Registers the client, or finds its existing one.
 ///
-/// `POST /admin/clients` with the id and secret from `identity`. A 409 means the client exists:
+/// With a configured client id, `GET /admin/clients/{id}` first: a restart or another replica
+/// usually finds its client there, and reusing it then costs one GET, where a POST would cost a
+/// 409 (after Hydra hashed the secret) and the GET anyway. Otherwise, and on a 404,
+/// `POST /admin/clients` with the id and secret from `identity`. An existing client (found, or a
+/// 409 from a POST that raced another replica or retried one that timed out) is:
 /// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch, and
 ///   the secret is set only if this source does not know it or Hydra rejected it
 ///   (`secret_rejected`), and no other instance set it within [`ownership::SECRET_QUIET_PERIOD`];
@@ -154,8 +158,18 @@ pub(crate) async fn register(
     secret_rejected: bool,
 ) -> Result<Registered, Error> {
     let url = format!("{}/admin/clients", config.admin_url);
+    let client_url = format!("{url}/{}", identity.client_id);
     let span = info_span!("hydra.register", admin_url = %config.admin_url, client_id = %identity.client_id);
     async {
+        if config.client_id.is_some() {
+            match get_client(hydra, &identity.client_id).await {
+                Ok(existing) => {
+                    return reuse(hydra, config, identity, secret_rejected, existing).await
+                }
+                Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
+                Err(e) => return Err(Error::from_api(Stage::Register, &client_url, e)),
+            }
+        }
         let created = hydra
             .admin
             .create_oauth2_client()
@@ -193,7 +207,10 @@ pub(crate) async fn register(
                 })
             }
             Err(ApiError::Hydra { status, .. }) if status.as_u16() == 409 => {
-                reuse(hydra, config, identity, secret_rejected).await
+                let existing = get_client(hydra, &identity.client_id)
+                    .await
+                    .map_err(|e| Error::from_api(Stage::Register, &client_url, e))?;
+                reuse(hydra, config, identity, secret_rejected, existing).await
             }
             Err(e) => Err(Error::from_api(Stage::Register, &url, e)),
         }
@@ -202,22 +219,18 @@ pub(crate) async fn register(
     .await
 }
 
+async fn get_client(hydra: &Hydra, id: &str) -> Result<types::OAuth2Client, ApiError> {
+    hydra.admin.get_oauth2_client().id(id).send().await.api()
+}
+
 async fn reuse(
     hydra: &Hydra,
     config: &Config,
     identity: &Identity,
     secret_rejected: bool,
+    existing: types::OAuth2Client,
 ) -> Result<Registered, Error> {
     let id = identity.client_id.as_str();
-    let url = format!("{}/admin/clients/{id}", config.admin_url);
-    let existing = hydra
-        .admin
-        .get_oauth2_client()
-        .id(id)
-        .send()
-        .await
-        .map_err(|e| Error::from_api(Stage::Register, &url, e.into()))?
-        .into_inner();
     let registration = |created| Registration {
         client_id: id.to_string(),
         client_secret: identity.secret.clone(),
