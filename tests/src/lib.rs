@@ -20,6 +20,7 @@ pub mod harness;
 pub mod replicas;
 pub mod sdk;
 pub mod stand_in;
+pub mod tcp_proxy;
 mod tls;
 pub mod wire;
 

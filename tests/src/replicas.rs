@@ -11,20 +11,12 @@
 //! the proxy as its issuer and public URL, so clients see one Hydra.
 
 use std::fmt;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use hydra_launcher::Postgres;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 use crate::harness::{blocking, hydra_bin, Error};
+use crate::tcp_proxy::TcpProxy as Proxy;
 use crate::Hydra;
-
-/// How long the proxy waits for one replica to accept before it tries the next.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Replicas of one Hydra on one PostgreSQL database, migrated, behind a proxy for each API.
 /// Dropping it stops the proxy, then the replicas, then PostgreSQL (fields drop in order).
@@ -38,8 +30,8 @@ pub struct ReplicaSet {
 impl fmt::Debug for ReplicaSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReplicaSet")
-            .field("public", &self.public.url)
-            .field("admin", &self.admin.url)
+            .field("public", &self.public.url())
+            .field("admin", &self.admin.url())
             .field("replicas", &self.replicas)
             .field("postgres", &self.postgres)
             .finish()
@@ -67,11 +59,11 @@ impl ReplicaSet {
             let mut builder = Hydra::builder()
                 .env("DSN", &dsn)
                 .env("SECRETS_SYSTEM", &secret)
-                .env("URLS_SELF_ISSUER", format!("{}/", public.url))
-                .env("URLS_SELF_PUBLIC", format!("{}/", public.url))
+                .env("URLS_SELF_ISSUER", format!("{}/", public.url()))
+                .env("URLS_SELF_PUBLIC", format!("{}/", public.url()))
                 .env(
                     "WEBFINGER_OIDC_DISCOVERY_CLIENT_REGISTRATION_URL",
-                    format!("{}/oauth2/register", public.url),
+                    format!("{}/oauth2/register", public.url()),
                 );
             for (key, value) in env {
                 builder = builder.env(*key, *value);
@@ -90,12 +82,12 @@ impl ReplicaSet {
 
     /// The admin API through the proxy.
     pub fn admin_url(&self) -> &str {
-        &self.admin.url
+        self.admin.url()
     }
 
     /// The public API through the proxy; also every replica's issuer (with a trailing slash).
     pub fn public_url(&self) -> &str {
-        &self.public.url
+        self.public.url()
     }
 
     /// Replica `index`, to talk to it directly or to kill and restart it.
@@ -129,87 +121,5 @@ impl ReplicaSet {
         let public = self.public.counts();
         let admin = self.admin.counts();
         public.iter().zip(admin).map(|(p, a)| p + a).collect()
-    }
-}
-
-/// A round-robin TCP proxy on 127.0.0.1, running on the test's runtime until dropped.
-struct Proxy {
-    url: String,
-    backends: Arc<Mutex<Vec<(SocketAddr, usize)>>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Proxy {
-    async fn bind() -> Result<Proxy, Error> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| Error::Task(format!("binding the proxy: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::Task(format!("the proxy's address: {e}")))?;
-        let backends: Arc<Mutex<Vec<(SocketAddr, usize)>>> = Arc::default();
-        let next = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn({
-            let backends = backends.clone();
-            async move {
-                while let Ok((client, _)) = listener.accept().await {
-                    tokio::spawn(forward(client, backends.clone(), next.clone()));
-                }
-            }
-        });
-        Ok(Proxy {
-            url: format!("http://{addr}"),
-            backends,
-            task,
-        })
-    }
-
-    fn set_backends(&self, ports: impl Iterator<Item = u16>) {
-        let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
-        *backends = ports
-            .map(|port| (SocketAddr::from(([127, 0, 0, 1], port)), 0))
-            .collect();
-    }
-
-    fn counts(&self) -> Vec<usize> {
-        let backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
-        backends.iter().map(|(_, count)| *count).collect()
-    }
-}
-
-/// Connects `client` to the next replica that accepts, trying each once, and copies bytes both
-/// ways until either side closes. With none accepting, the client's connection is closed.
-async fn forward(
-    mut client: TcpStream,
-    backends: Arc<Mutex<Vec<(SocketAddr, usize)>>>,
-    next: Arc<AtomicUsize>,
-) {
-    let count = backends.lock().map(|b| b.len()).unwrap_or(0);
-    let start = next.fetch_add(1, Ordering::Relaxed);
-    for offset in 0..count {
-        let index = start.wrapping_add(offset) % count;
-        let Some(addr) = backends
-            .lock()
-            .ok()
-            .and_then(|b| b.get(index).map(|(addr, _)| *addr))
-        else {
-            return;
-        };
-        let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await;
-        if let Ok(Ok(mut server)) = connected {
-            if let Ok(mut backends) = backends.lock() {
-                if let Some((_, n)) = backends.get_mut(index) {
-                    *n += 1;
-                }
-            }
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            return;
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! The token source's read path against a real Hydra: readers never wait across refreshes with a
 //! short token lifetime (counted, not timed), and `client_secret_basic` goes through the user's
-//! HTTP client. The 1000-caller single flight is in `flow_sequence.rs`.
+//! HTTP client and reuses its connections. The 1000-caller single flight is in `flow_sequence.rs`.
 
 use std::collections::BTreeSet;
 use std::error::Error;
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use flow::{Config, TokenAuthMethod, TokenSource};
 use futures::FutureExt;
+use hydra_tests::tcp_proxy::TcpProxy;
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::Hydra;
 use secrecy::ExposeSecret;
@@ -127,5 +128,29 @@ async fn client_secret_basic_goes_through_the_users_http_client() -> TestResult 
         .is_some_and(|a| a.starts_with("Basic ")));
     let body = String::from_utf8_lossy(&request.body);
     assert!(!body.contains("client_secret"), "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn client_secret_basic_token_requests_reuse_one_connection() -> TestResult {
+    let hydra = Hydra::start().await?;
+    let public = TcpProxy::bind().await?;
+    public.set_backends(std::iter::once(hydra.urls().public_port));
+    let config = Config::builder(hydra.admin_url(), public.url())
+        .client_id("bss-basic-reuse")
+        .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+        .authorize(false)
+        .build()?;
+    let source = TokenSource::new(config)?;
+    let mut tokens = BTreeSet::new();
+    for _ in 0..5 {
+        let token = source.token().await?;
+        tokens.insert(token.secret().expose_secret().to_string());
+        source.invalidate(&token);
+    }
+    assert_eq!(tokens.len(), 5, "each token came from its own request");
+    // Five token requests with HTTP Basic authentication, one after another, on one connection:
+    // the client (and its pool) is the flow's shared one, not one built per request.
+    assert_eq!(public.counts(), vec![1]);
     Ok(())
 }
