@@ -63,7 +63,9 @@ const MEASURES: &[Measure] = &[
         key: "cold_acquire_ms",
         label: "cold acquire, register + token (ms)",
         probe: "cold",
-        n: 25,
+        // Each sample is a registration and a token request (~10 ms, most of it Hydra hashing the
+        // secret): 100 a round keeps the median steadier than the 1-2% differences it is read for.
+        n: 100,
         quick_n: 3,
         raw: true,
     },
