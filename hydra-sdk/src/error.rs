@@ -48,41 +48,32 @@ pub trait ErrorBody {
     fn into_hydra_error(self) -> HydraError;
 }
 
-impl ErrorBody for types::ErrorOAuth2 {
-    fn into_hydra_error(self) -> HydraError {
-        HydraError {
-            error: self.error,
-            error_description: self.error_description,
-            error_hint: self.error_hint,
-            error_debug: self.error_debug,
-            redirect_to: None,
+/// `ErrorBody` for the generated types of Hydra's OAuth2 error shape (RFC 6749 §5.2's `error`
+/// and `error_description`, Hydra's `error_hint` and `error_debug`), with or without the
+/// `redirect_to` that the authorization endpoint adds.
+macro_rules! oauth2_error_body {
+    ($ty:ty) => {
+        oauth2_error_body!($ty, |_body| None);
+    };
+    ($ty:ty, |$body:ident| $redirect_to:expr) => {
+        impl ErrorBody for $ty {
+            fn into_hydra_error(self) -> HydraError {
+                let $body = self;
+                HydraError {
+                    error: $body.error,
+                    error_description: $body.error_description,
+                    error_hint: $body.error_hint,
+                    error_debug: $body.error_debug,
+                    redirect_to: $redirect_to,
+                }
+            }
         }
-    }
+    };
 }
 
-impl ErrorBody for types::ErrorOAuth2OrRedirectTo {
-    fn into_hydra_error(self) -> HydraError {
-        HydraError {
-            error: self.error,
-            error_description: self.error_description,
-            error_hint: self.error_hint,
-            error_debug: self.error_debug,
-            redirect_to: self.redirect_to,
-        }
-    }
-}
-
-impl ErrorBody for types::VerifiableCredentialPrimingResponse {
-    fn into_hydra_error(self) -> HydraError {
-        HydraError {
-            error: self.error,
-            error_description: self.error_description,
-            error_hint: self.error_hint,
-            error_debug: self.error_debug,
-            redirect_to: None,
-        }
-    }
-}
+oauth2_error_body!(types::ErrorOAuth2);
+oauth2_error_body!(types::VerifiableCredentialPrimingResponse);
+oauth2_error_body!(types::ErrorOAuth2OrRedirectTo, |body| body.redirect_to);
 
 impl ErrorBody for types::GenericError {
     fn into_hydra_error(self) -> HydraError {
