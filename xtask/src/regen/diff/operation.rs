@@ -175,10 +175,7 @@ fn body_changes(
         changes.push(format!("~ {what}: {was} -> {is}"));
         return;
     }
-    for (media, after) in new {
-        let Some(before) = old.get(media) else {
-            continue;
-        };
+    for (media, before, after) in Sides::of(old, new).both() {
         if before.get("$ref").is_some() || after.get("$ref").is_some() {
             continue;
         }
