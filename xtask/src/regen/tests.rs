@@ -107,24 +107,7 @@ fn regenerating_from_the_pinned_spec_in_place_changes_nothing() {
 /// The pinned spec with one of each kind of change a Hydra release brings.
 fn edited_spec(root: &Path) -> Vec<u8> {
     let mut spec = pinned_spec(root);
-    spec["paths"]["/admin/clients/{id}/secret"] = json!({
-        "post": {
-            "operationId": "rotateOAuth2ClientSecret",
-            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
-            "responses": {
-                "200": { "description": "", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/oAuth2Client" } } } },
-                "default": { "$ref": "#/components/responses/errorOAuth2Default" }
-            }
-        }
-    });
-    spec["paths"]
-        .as_object_mut()
-        .expect("paths")
-        .remove("/version");
-    spec["components"]["schemas"]["oAuth2Client"]["properties"]["secret_rotated_at"] =
-        json!({ "type": "string", "format": "date-time" });
-    spec["paths"]["/admin/keys/{set}/{kid}"]["get"]["responses"]["200"]["content"]
-        ["application/json"]["schema"] = json!({ "$ref": "#/components/schemas/jsonWebKey" });
+    super::test_edits::apply_release_edits(&mut spec);
     // Upstream names isReady's bodies: the fix-up that did so becomes obsolete.
     let ready = &mut spec["paths"]["/health/ready"]["get"]["responses"];
     ready["200"]["content"]["application/json"]["schema"] =
