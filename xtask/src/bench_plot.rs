@@ -29,13 +29,11 @@ pub fn svg(timelines: &[Vec<(f64, f64)>; 2]) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    for (i, (name, colour)) in [
+    let panels = [
         ("Rust: flow TokenSource", "#b7410e"),
         ("Go: x/oauth2 ReuseTokenSource", "#00add8"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    ];
+    for (i, ((name, colour), timeline)) in panels.into_iter().zip(timelines).enumerate() {
         let x0 = LEFT + i as f64 * (PANEL_W + GAP);
         let _ = writeln!(
             s,
@@ -47,46 +45,9 @@ pub fn svg(timelines: &[Vec<(f64, f64)>; 2]) -> String {
             s,
             r##"<rect x="{x0}" y="{TOP}" width="{PANEL_W}" height="{PANEL_H}" fill="none" stroke="#888"/>"##
         );
-        // Decades on the y axis, the 1 ms line the goal counts against in red.
-        let mut decade = Y_MIN;
-        while decade <= Y_MAX * 1.001 {
-            let y = y_of(decade);
-            let stroke = if (decade - 1.0).abs() < 1e-9 {
-                "#d00"
-            } else {
-                "#eee"
-            };
-            let _ = writeln!(
-                s,
-                r#"<line x1="{x0}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="{stroke}"/>"#,
-                x0 + PANEL_W
-            );
-            let _ = writeln!(
-                s,
-                r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-                x0 - 4.0,
-                y + 4.0,
-                label(decade)
-            );
-            decade *= 10.0;
-        }
-        for t in 0..=(x_max as u32) {
-            if t % 2 == 0 {
-                let x = x0 + f64::from(t) / x_max * PANEL_W;
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{x:.1}" y="{}" text-anchor="middle">{t}</text>"#,
-                    TOP + PANEL_H + 14.0
-                );
-            }
-        }
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="middle">seconds (token lifetime 4 s; the slowest call of each 20 ms)</text>"#,
-            x0 + PANEL_W / 2.0,
-            TOP + PANEL_H + 32.0
-        );
-        for &(t, ms) in &timelines[i] {
+        y_axis(&mut s, x0);
+        x_axis(&mut s, x0, x_max);
+        for &(t, ms) in timeline {
             let x = x0 + t / x_max * PANEL_W;
             let _ = writeln!(
                 s,
@@ -105,6 +66,50 @@ pub fn svg(timelines: &[Vec<(f64, f64)>; 2]) -> String {
     s
 }
 
+/// A panel's decades, the 1 ms line the goal counts against in red.
+fn y_axis(s: &mut String, x0: f64) {
+    let mut decade = Y_MIN;
+    while decade <= Y_MAX * 1.001 {
+        let y = y_of(decade);
+        let stroke = if (decade - 1.0).abs() < 1e-9 {
+            "#d00"
+        } else {
+            "#eee"
+        };
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x0}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="{stroke}"/>"#,
+            x0 + PANEL_W
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            x0 - 4.0,
+            y + 4.0,
+            label(decade)
+        );
+        decade *= 10.0;
+    }
+}
+
+/// A panel's seconds, every other one labelled, and the axis title.
+fn x_axis(s: &mut String, x0: f64, x_max: f64) {
+    for t in (0..=(x_max as u32)).step_by(2) {
+        let x = x0 + f64::from(t) / x_max * PANEL_W;
+        let _ = writeln!(
+            s,
+            r#"<text x="{x:.1}" y="{}" text-anchor="middle">{t}</text>"#,
+            TOP + PANEL_H + 14.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">seconds (token lifetime 4 s; the slowest call of each 20 ms)</text>"#,
+        x0 + PANEL_W / 2.0,
+        TOP + PANEL_H + 32.0
+    );
+}
+
 fn y_of(ms: f64) -> f64 {
     let clamped = ms.clamp(Y_MIN, Y_MAX);
     let f = (clamped.log10() - Y_MIN.log10()) / (Y_MAX.log10() - Y_MIN.log10());
@@ -120,5 +125,28 @@ fn label(ms: f64) -> String {
         m if m < 100.0 => "10 ms".into(),
         m if m < 1000.0 => "100 ms".into(),
         _ => "1 s".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_point_is_drawn_in_its_panel_with_the_1_ms_line_in_red() {
+        let rust = vec![(0.0, 0.0005), (1.5, 0.002)];
+        let go = vec![(0.5, 3.0), (2.0, 0.04), (5.0, 2000.0)];
+        let svg = super::svg(&[rust, go]);
+        assert!(
+            svg.starts_with("<svg ") && svg.ends_with("</svg>\n"),
+            "{svg}"
+        );
+        assert_eq!(svg.matches(r##"fill="#b7410e""##).count(), 2, "{svg}");
+        assert_eq!(svg.matches(r##"fill="#00add8""##).count(), 3, "{svg}");
+        assert_eq!(svg.matches(r##"stroke="#d00""##).count(), 2, "{svg}");
+        // Seconds up to the last point (5 s), every other one labelled, in each panel.
+        assert_eq!(svg.matches(r#"text-anchor="middle">4</text>"#).count(), 2);
+        assert!(!svg.contains(r#"text-anchor="middle">5</text>"#), "{svg}");
+        // Out-of-range latencies are clamped to the axis, not drawn outside the panel.
+        let top = super::TOP;
+        assert!(svg.contains(&format!(r#"cy="{top:.1}" r="1.6""#)), "{svg}");
     }
 }

@@ -5,57 +5,15 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hydra_launcher::{Config, Postgres, Release};
+use hydra_launcher::{Config, HydraProcess, Postgres, Release};
 
 use crate::Result;
 
 pub fn run(args: &[String]) -> Result {
-    let mut config_env = Vec::new();
-    let mut public_port = None;
-    let mut admin_port = None;
-    let mut release = Release::selected()?;
-    let mut on_postgres = false;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--public-port" => public_port = Some(port(args.next(), arg)?),
-            "--admin-port" => admin_port = Some(port(args.next(), arg)?),
-            "--version" => release = version(args.next())?,
-            "--postgres" => on_postgres = true,
-            other => match other.split_once('=') {
-                Some((key, value)) if !key.is_empty() && !key.starts_with('-') => {
-                    config_env.push((key.to_owned(), value.to_owned()));
-                }
-                _ => {
-                    return Err(
-                        format!("unexpected argument {other:?}; see cargo xtask help").into(),
-                    )
-                }
-            },
-        }
-    }
-
-    let bin = find_or_build(&release)?;
-    let mut config = Config::new(&bin.path);
+    let options = Options::parse(args)?;
+    let bin = find_or_build(&options.release)?;
     // Declared before Hydra so it is dropped (stopped, removed) after Hydra.
-    let postgres = if on_postgres {
-        let postgres = Postgres::start()?;
-        postgres.create_database("hydra")?;
-        let dsn = postgres.dsn("hydra");
-        hydra_launcher::migrate(&bin.path, &dsn)?;
-        config = config.env("DSN", dsn);
-        Some(postgres)
-    } else {
-        None
-    };
-    for (key, value) in config_env {
-        config = config.env(key, value);
-    }
-    match (public_port, admin_port) {
-        (Some(public), Some(admin)) => config = config.ports(public, admin),
-        (None, None) => {}
-        _ => return Err("give both --public-port and --admin-port, or neither".into()),
-    }
+    let (config, postgres) = options.config(&bin)?;
 
     // Ctrl-C reaches Hydra too (same process group) and it starts shutting down by itself; the
     // handler only wakes us so we can wait for that and tidy up instead of dying first.
@@ -68,17 +26,101 @@ pub fn run(args: &[String]) -> Result {
     let mut hydra = config.start()?;
     // A human may want the log after stopping; the directory is theirs to delete.
     hydra.keep_log();
-    let urls = hydra.urls().clone();
+    let database = match &postgres {
+        Some(postgres) => format!("PostgreSQL on 127.0.0.1:{}", postgres.port()),
+        None => "DSN=memory".to_owned(),
+    };
     println!(
-        "Ory Hydra {} is ready ({:.1?}, binary {}, {})",
-        release.version,
+        "Ory Hydra {} is ready ({:.1?}, binary {}, {database})",
+        options.release.version,
         started.elapsed(),
         bin.path.display(),
-        match &postgres {
-            Some(postgres) => format!("PostgreSQL on 127.0.0.1:{}", postgres.port()),
-            None => "DSN=memory".to_owned(),
-        }
     );
+    print_urls(&hydra);
+    println!("Press Ctrl-C to stop.");
+
+    wait_for_ctrl_c(&mut hydra, &interrupted)?;
+    eprintln!("stopping Hydra…");
+    hydra.stop(Duration::from_secs(10))?;
+    eprintln!("stopped; the log is kept at {}", hydra.log_path().display());
+    Ok(())
+}
+
+/// `cargo xtask hydra`'s arguments.
+struct Options {
+    /// `KEY=VALUE` arguments: extra Hydra settings, passed as its environment.
+    config_env: Vec<(String, String)>,
+    /// `--public-port` and `--admin-port`, both or neither.
+    ports: Option<(u16, u16)>,
+    release: Release,
+    on_postgres: bool,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self> {
+        let mut config_env = Vec::new();
+        let mut public_port = None;
+        let mut admin_port = None;
+        let mut release = Release::selected()?;
+        let mut on_postgres = false;
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--public-port" => public_port = Some(port(args.next(), arg)?),
+                "--admin-port" => admin_port = Some(port(args.next(), arg)?),
+                "--version" => release = version(args.next())?,
+                "--postgres" => on_postgres = true,
+                other => match other.split_once('=') {
+                    Some((key, value)) if !key.is_empty() && !key.starts_with('-') => {
+                        config_env.push((key.to_owned(), value.to_owned()));
+                    }
+                    _ => {
+                        return Err(
+                            format!("unexpected argument {other:?}; see cargo xtask help").into(),
+                        )
+                    }
+                },
+            }
+        }
+        let ports = match (public_port, admin_port) {
+            (Some(public), Some(admin)) => Some((public, admin)),
+            (None, None) => None,
+            _ => return Err("give both --public-port and --admin-port, or neither".into()),
+        };
+        Ok(Options {
+            config_env,
+            ports,
+            release,
+            on_postgres,
+        })
+    }
+
+    /// Hydra's configuration, and the PostgreSQL cluster it runs on if `--postgres` asked for one
+    /// (created, with Hydra's schema migrated into it).
+    fn config(&self, bin: &hydra_launcher::HydraBin) -> Result<(Config, Option<Postgres>)> {
+        let mut config = Config::new(&bin.path);
+        let postgres = if self.on_postgres {
+            let postgres = Postgres::start()?;
+            postgres.create_database("hydra")?;
+            let dsn = postgres.dsn("hydra");
+            hydra_launcher::migrate(&bin.path, &dsn)?;
+            config = config.env("DSN", dsn);
+            Some(postgres)
+        } else {
+            None
+        };
+        for (key, value) in &self.config_env {
+            config = config.env(key, value);
+        }
+        if let Some((public, admin)) = self.ports {
+            config = config.ports(public, admin);
+        }
+        Ok((config, postgres))
+    }
+}
+
+fn print_urls(hydra: &HydraProcess) {
+    let urls = hydra.urls();
     println!("  admin API:  {}", urls.admin);
     println!("  public API: {}", urls.public);
     println!("  issuer:     {}", urls.issuer);
@@ -87,12 +129,14 @@ pub fn run(args: &[String]) -> Result {
         urls.login, urls.consent
     );
     println!("  log:        {}", hydra.log_path().display());
-    println!("Press Ctrl-C to stop.");
+}
 
-    // Waits for Ctrl-C or for Hydra to exit, for as long as the developer wants it running.
+/// Waits for Ctrl-C or for Hydra to exit, for as long as the developer wants it running; Hydra
+/// exiting by itself is an error that shows the end of its log.
+fn wait_for_ctrl_c(hydra: &mut HydraProcess, interrupted: &mpsc::Receiver<()>) -> Result {
     loop {
         match interrupted.recv_timeout(Duration::from_millis(500)) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(status) = hydra.try_wait()? {
                     return Err(format!(
@@ -105,10 +149,6 @@ pub fn run(args: &[String]) -> Result {
             }
         }
     }
-    eprintln!("stopping Hydra…");
-    hydra.stop(Duration::from_secs(10))?;
-    eprintln!("stopped; the log is kept at {}", hydra.log_path().display());
-    Ok(())
 }
 
 pub fn run_bin(args: &[String]) -> Result {

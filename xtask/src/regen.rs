@@ -190,4 +190,6 @@ mod report;
 mod write;
 
 #[cfg(test)]
+mod test_edits;
+#[cfg(test)]
 mod tests;

@@ -39,7 +39,27 @@ pub fn run(args: &[String]) -> Result {
     result
 }
 
-fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Duration)>) -> Result {
+/// Builds a `cargo` command with these arguments.
+type Cargo<'a> = &'a dyn Fn(&[&str]) -> Command;
+
+/// What each phase took, in order, for the summary.
+type Timings = Vec<(String, Duration)>;
+
+fn run_phases(cargo: Cargo<'_>, timings: &mut Timings) -> Result {
+    checks(cargo, timings)?;
+    let ci = env::var("CI").is_ok_and(|v| v == "true");
+    if env::var_os("HYDRA_BIN").is_some() {
+        // One binary cannot be both releases; each leg sets HYDRA_BIN to its own.
+        eprintln!("note: ignoring HYDRA_BIN; cargo xtask test finds each release's binary itself");
+        env::remove_var("HYDRA_BIN");
+    }
+    suite_per_release(cargo, timings, ci)?;
+    replicas_on_postgres(cargo, timings, ci)?;
+    doc_and_package(cargo, timings)
+}
+
+/// The checks that need no Hydra: formatting, lints, and the pinned spec and surface.
+fn checks(cargo: Cargo<'_>, timings: &mut Timings) -> Result {
     phase(
         timings,
         "fmt".to_owned(),
@@ -67,15 +87,12 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
         .map_err(|e| format!("regen --check failed: {e}"))?;
     timings.push(("regen".to_owned(), started.elapsed()));
     eprintln!("<== regen passed: {checked}");
+    Ok(())
+}
 
-    // The suite once per Hydra release, the SDK's own (v26.2.0) first. Each release's binary is
-    // found or built here, so a cold Go build is a phase of its own with its time.
-    let ci = env::var("CI").is_ok_and(|v| v == "true");
-    if env::var_os("HYDRA_BIN").is_some() {
-        // One binary cannot be both releases; each leg sets HYDRA_BIN to its own.
-        eprintln!("note: ignoring HYDRA_BIN; cargo xtask test finds each release's binary itself");
-        env::remove_var("HYDRA_BIN");
-    }
+/// The suite once per Hydra release, the SDK's own (v26.2.0) first. Each release's binary is
+/// found or built here, so a cold Go build is a phase of its own with its time.
+fn suite_per_release(cargo: Cargo<'_>, timings: &mut Timings, ci: bool) -> Result {
     for release in hydra_launcher::RELEASES {
         let version = release.version;
         let started = Instant::now();
@@ -101,7 +118,10 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
             .env("HYDRA_BIN", &hydra.path);
         phase(timings, format!("test {version}"), test)?;
     }
+    Ok(())
+}
 
+fn replicas_on_postgres(cargo: Cargo<'_>, timings: &mut Timings, ci: bool) -> Result {
     // Two v26.2.0 replicas on one PostgreSQL: tests/tests/postgres_replicas.rs, #[ignore]d in a
     // plain `cargo test` because they need PostgreSQL, run here with --ignored.
     let release = hydra_launcher::V26_2_0;
@@ -128,7 +148,11 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
         }
         Err(reason) => skip_or_fail(ci, "the PostgreSQL replica tests", &reason)?,
     }
+    Ok(())
+}
 
+/// The docs without warnings, then what crates.io would get.
+fn doc_and_package(cargo: Cargo<'_>, timings: &mut Timings) -> Result {
     let mut doc = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
     doc.env("RUSTDOCFLAGS", "-Dwarnings");
     phase(timings, "doc".to_owned(), doc)?;
@@ -209,7 +233,7 @@ fn skip_or_fail(ci: bool, leg: &str, reason: &str) -> Result {
     Ok(())
 }
 
-fn phase(timings: &mut Vec<(String, Duration)>, name: String, mut command: Command) -> Result {
+fn phase(timings: &mut Timings, name: String, mut command: Command) -> Result {
     eprintln!("==> {name}: {}", shown(&command));
     let started = Instant::now();
     let status = command

@@ -56,43 +56,55 @@ pub struct OperationMut<'a> {
     pub op: &'a mut Map<String, Value>,
 }
 
+/// The one walk over a spec's operations, written once for the shared and the mutable borrow
+/// (std's slice `Iter` and `IterMut` share their code the same way): `paths`, then each path item
+/// that is an object, then its [`METHODS`] keys. `$make` builds the item from `$path`, `$item`,
+/// `$method` and `$op`, returning `None` to leave an operation out.
+macro_rules! walk_operations {
+    ($spec:expr, $get:ident, $as_object:ident, $iter:ident,
+     |$path:ident, $item:ident, $method:ident, $op:ident| $make:expr) => {
+        $spec
+            .$get("paths")
+            .and_then(Value::$as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(path, item)| Some((path, item.$as_object()?)))
+            .flat_map(|($path, $item)| {
+                $item
+                    .$iter()
+                    .filter(|(method, _)| METHODS.contains(&method.as_str()))
+                    .filter_map(move |($method, $op)| $make)
+            })
+    };
+}
+
 /// Every operation of `spec`, in the spec's order. A spec without `paths` has none.
 pub fn operations(spec: &Value) -> impl Iterator<Item = Operation<'_>> {
-    spec.get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(path, item)| Some((path, item.as_object()?)))
-        .flat_map(|(path, item)| {
-            item.iter()
-                .filter(|(method, _)| METHODS.contains(&method.as_str()))
-                .map(move |(method, op)| Operation {
-                    path,
-                    method,
-                    item,
-                    op,
-                })
+    walk_operations!(spec, get, as_object, iter, |path, item, method, op| {
+        Some(Operation {
+            path,
+            method,
+            item,
+            op,
         })
+    })
 }
 
 /// Every operation of `spec` that is a JSON object, to rewrite in place.
 pub fn operations_mut(spec: &mut Value) -> impl Iterator<Item = OperationMut<'_>> {
-    spec.get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flatten()
-        .filter_map(|(path, item)| Some((path, item.as_object_mut()?)))
-        .flat_map(|(path, item)| {
-            item.iter_mut()
-                .filter(|(method, _)| METHODS.contains(&method.as_str()))
-                .filter_map(move |(method, op)| {
-                    Some(OperationMut {
-                        path,
-                        method,
-                        op: op.as_object_mut()?,
-                    })
-                })
-        })
+    walk_operations!(
+        spec,
+        get_mut,
+        as_object_mut,
+        iter_mut,
+        |path, item, method, op| {
+            Some(OperationMut {
+                path,
+                method,
+                op: op.as_object_mut()?,
+            })
+        }
+    )
 }
 
 /// The operation whose `operationId` is `id`, to rewrite.

@@ -37,7 +37,7 @@ pub use binary::{
 };
 pub use error::Error;
 pub use postgres::{migrate, postgres_bin_dir, Postgres};
-pub use probe::{http_ready_probe, Probe};
+pub use probe::{connect_for_probe, health_ready_over, http_ready_probe, Probe};
 pub use process::HydraProcess;
 pub use release::{BuildFrom, Release, HYDRA_VERSION, RELEASES, V26_2_0, V2_3_0};
 pub use secret::random_secret;

@@ -11,7 +11,7 @@ use std::fmt;
 use hydra_sdk_codegen::spec;
 use operation::operation_changes;
 use schema::schema_change;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// One operation, named the way the surface snapshot and the preflight name it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,6 +37,16 @@ pub struct OperationChange {
     pub operation: Operation,
     /// One line per change: a moved path, a parameter, the request body, a response.
     pub changes: Vec<String>,
+}
+
+impl fmt::Display for OperationChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.operation)?;
+        for line in &self.changes {
+            write!(f, "\n      {line}")?;
+        }
+        Ok(())
+    }
 }
 
 /// A field of a schema or of an inline body.
@@ -71,6 +81,29 @@ pub struct SchemaChange {
     pub fields_removed: Vec<Field>,
     /// Everything else: the schema's own type, a field's type, requiredness or enum values.
     pub changes: Vec<String>,
+}
+
+impl SchemaChange {
+    /// Nothing this diff compares changed (descriptions may have).
+    fn is_empty(&self) -> bool {
+        self.fields_added.is_empty() && self.fields_removed.is_empty() && self.changes.is_empty()
+    }
+}
+
+impl fmt::Display for SchemaChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        for field in &self.fields_added {
+            write!(f, "\n      + field {field}")?;
+        }
+        for field in &self.fields_removed {
+            write!(f, "\n      - field {field}")?;
+        }
+        for line in &self.changes {
+            write!(f, "\n      {line}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What changed between two specs.
@@ -111,65 +144,69 @@ impl fmt::Display for SpecDiff {
         if self.is_empty() {
             return writeln!(f, "no changes");
         }
-        let heading =
-            |f: &mut fmt::Formatter<'_>, what: &str, n: usize| writeln!(f, "{what} ({n}):");
-        if !self.operations_added.is_empty() {
-            heading(f, "operations added", self.operations_added.len())?;
-            for op in &self.operations_added {
-                writeln!(f, "  + {op}")?;
-            }
-        }
-        if !self.operations_removed.is_empty() {
-            heading(f, "operations removed", self.operations_removed.len())?;
-            for op in &self.operations_removed {
-                writeln!(f, "  - {op}")?;
-            }
-        }
-        if !self.operations_changed.is_empty() {
-            heading(f, "operations changed", self.operations_changed.len())?;
-            for change in &self.operations_changed {
-                writeln!(f, "  ~ {}", change.operation)?;
-                for line in &change.changes {
-                    writeln!(f, "      {line}")?;
-                }
-            }
-        }
-        if !self.schemas_added.is_empty() {
-            heading(f, "schemas added", self.schemas_added.len())?;
-            for name in &self.schemas_added {
-                writeln!(f, "  + {name}")?;
-            }
-        }
-        if !self.schemas_removed.is_empty() {
-            heading(f, "schemas removed", self.schemas_removed.len())?;
-            for name in &self.schemas_removed {
-                writeln!(f, "  - {name}")?;
-            }
-        }
-        if !self.schemas_changed.is_empty() {
-            heading(f, "schemas changed", self.schemas_changed.len())?;
-            for change in &self.schemas_changed {
-                writeln!(f, "  ~ {}", change.name)?;
-                for field in &change.fields_added {
-                    writeln!(f, "      + field {field}")?;
-                }
-                for field in &change.fields_removed {
-                    writeln!(f, "      - field {field}")?;
-                }
-                for line in &change.changes {
-                    writeln!(f, "      {line}")?;
-                }
-            }
-        }
+        section(f, "operations added", '+', &self.operations_added)?;
+        section(f, "operations removed", '-', &self.operations_removed)?;
+        section(f, "operations changed", '~', &self.operations_changed)?;
+        section(f, "schemas added", '+', &self.schemas_added)?;
+        section(f, "schemas removed", '-', &self.schemas_removed)?;
+        section(f, "schemas changed", '~', &self.schemas_changed)?;
         if !self.otherwise_changed.is_empty() {
-            heading(
-                f,
-                "changed only in descriptions, examples, titles or tags",
-                self.otherwise_changed.len(),
-            )?;
+            let what = "changed only in descriptions, examples, titles or tags";
+            writeln!(f, "{what} ({}):", self.otherwise_changed.len())?;
             writeln!(f, "  {}", self.otherwise_changed.join(", "))?;
         }
         Ok(())
+    }
+}
+
+/// One part of the report: a heading with the count, then a line per item marked `sign`; nothing
+/// at all for no items.
+fn section(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    sign: char,
+    items: &[impl fmt::Display],
+) -> fmt::Result {
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(f, "{what} ({}):", items.len())?;
+    for item in items {
+        writeln!(f, "  {sign} {item}")?;
+    }
+    Ok(())
+}
+
+/// Two keyed collections side by side, in key order. Every comparison here (operations, schemas,
+/// fields, parameters, responses) starts from it, so "added", "removed" and "in both" mean the
+/// same thing throughout.
+struct Sides<'a, K, V> {
+    /// Each entry of the new side, with the old side's entry under the same key if it has one.
+    new: Vec<(&'a K, Option<&'a V>, &'a V)>,
+    /// The old side's entries whose key the new side lacks.
+    removed: Vec<(&'a K, &'a V)>,
+}
+
+impl<'a, K: Ord, V> Sides<'a, K, V> {
+    fn of(old: &'a BTreeMap<K, V>, new: &'a BTreeMap<K, V>) -> Self {
+        Sides {
+            new: new.iter().map(|(k, v)| (k, old.get(k), v)).collect(),
+            removed: old.iter().filter(|(k, _)| !new.contains_key(k)).collect(),
+        }
+    }
+
+    /// The new side's entries whose key the old side lacks.
+    fn added(&self) -> impl Iterator<Item = (&'a K, &'a V)> + '_ {
+        self.new
+            .iter()
+            .filter_map(|&(k, old, new)| old.is_none().then_some((k, new)))
+    }
+
+    /// The entries both sides have: key, old value, new value.
+    fn both(&self) -> impl Iterator<Item = (&'a K, &'a V, &'a V)> + '_ {
+        self.new
+            .iter()
+            .filter_map(|&(k, old, new)| Some((k, old?, new)))
     }
 }
 
@@ -177,23 +214,11 @@ impl fmt::Display for SpecDiff {
 /// a first pin can be diffed against `{}`.
 pub fn diff(old: &Value, new: &Value) -> SpecDiff {
     let mut out = SpecDiff::default();
-    let old_ops = operations(old);
-    let new_ops = operations(new);
-
-    for (id, (op, _)) in &new_ops {
-        if !old_ops.contains_key(id) {
-            out.operations_added.push(op.clone());
-        }
-    }
-    for (id, (op, _)) in &old_ops {
-        if !new_ops.contains_key(id) {
-            out.operations_removed.push(op.clone());
-        }
-    }
-    for (id, (new_op, new_json)) in &new_ops {
-        let Some((old_op, old_json)) = old_ops.get(id) else {
-            continue;
-        };
+    let (old_ops, new_ops) = (operations(old), operations(new));
+    let ops = Sides::of(&old_ops, &new_ops);
+    out.operations_added = ops.added().map(|(_, (op, _))| op.clone()).collect();
+    out.operations_removed = ops.removed.iter().map(|(_, (op, _))| op.clone()).collect();
+    for (id, (old_op, old_json), (new_op, new_json)) in ops.both() {
         let changes = operation_changes(old, old_op, old_json, new, new_op, new_json);
         if !changes.is_empty() {
             out.operations_changed.push(OperationChange {
@@ -210,41 +235,37 @@ pub fn diff(old: &Value, new: &Value) -> SpecDiff {
     out.operations_changed
         .sort_by(|a, b| by_place(&a.operation, &b.operation));
 
-    let empty = Map::new();
-    let schemas = |spec: &Value| -> Map<String, Value> {
-        spec.pointer("/components/schemas")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty)
-            .clone()
-    };
-    let old_schemas = schemas(old);
-    let new_schemas = schemas(new);
-    out.schemas_added = new_schemas
-        .keys()
-        .filter(|k| !old_schemas.contains_key(*k))
-        .cloned()
+    let (old_schemas, new_schemas) = (
+        members(old.pointer("/components/schemas")),
+        members(new.pointer("/components/schemas")),
+    );
+    let schemas = Sides::of(&old_schemas, &new_schemas);
+    out.schemas_added = schemas.added().map(|(name, _)| name.to_string()).collect();
+    out.schemas_removed = schemas
+        .removed
+        .iter()
+        .map(|(name, _)| name.to_string())
         .collect();
-    out.schemas_removed = old_schemas
-        .keys()
-        .filter(|k| !new_schemas.contains_key(*k))
-        .cloned()
-        .collect();
-    for (name, new_schema) in &new_schemas {
-        let Some(old_schema) = old_schemas.get(name) else {
-            continue;
-        };
+    for (name, old_schema, new_schema) in schemas.both() {
         let change = schema_change(name, old_schema, new_schema);
-        if !change.fields_added.is_empty()
-            || !change.fields_removed.is_empty()
-            || !change.changes.is_empty()
-        {
+        if !change.is_empty() {
             out.schemas_changed.push(change);
         } else if old_schema != new_schema {
-            out.otherwise_changed.push(name.clone());
+            out.otherwise_changed.push(name.to_string());
         }
     }
     out.otherwise_changed.sort();
     out
+}
+
+/// The members of a JSON object by key; none if `object` is missing or not an object.
+fn members(object: Option<&Value>) -> BTreeMap<&str, &Value> {
+    object
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (key.as_str(), value))
+        .collect()
 }
 
 /// Every operation by id, with its JSON (path-level parameters merged in, as OpenAPI says they

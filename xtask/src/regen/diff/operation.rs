@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use hydra_sdk_codegen::spec::resolve;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::schema::{describe, field_changes};
-use super::Operation;
+use super::{members, Operation, Sides};
 
 pub(super) fn operation_changes(
     old_spec: &Value,
@@ -59,8 +59,9 @@ fn parameter_changes(
     let new_params = parameters(new_spec, new);
     let is_required = |p: &Value| p.get("required").and_then(Value::as_bool) == Some(true);
     let ty = |p: &Value| describe(p.get("schema").unwrap_or(&Value::Null));
-    for ((location, name), p) in &new_params {
-        let Some(before) = old_params.get(&(location.clone(), name.clone())) else {
+    let params = Sides::of(&old_params, &new_params);
+    for ((location, name), before, p) in params.new {
+        let Some(before) = before else {
             let required = if is_required(p) { ", required" } else { "" };
             changes.push(format!(
                 "+ {location} parameter `{name}`: {}{required}",
@@ -78,10 +79,8 @@ fn parameter_changes(
             _ => {}
         }
     }
-    for (location, name) in old_params.keys() {
-        if !new_params.contains_key(&(location.clone(), name.clone())) {
-            changes.push(format!("- {location} parameter `{name}`"));
-        }
+    for ((location, name), _) in params.removed {
+        changes.push(format!("- {location} parameter `{name}`"));
     }
 }
 
@@ -143,13 +142,12 @@ fn response_changes(
     new: &Value,
     changes: &mut Vec<String>,
 ) {
-    let empty = Map::new();
-    let responses = |op: &Value| op.get("responses").and_then(Value::as_object).cloned();
-    let old_responses = responses(old).unwrap_or_else(|| empty.clone());
-    let new_responses = responses(new).unwrap_or_else(|| empty.clone());
-    for (status, response) in &new_responses {
+    let (old_responses, new_responses) =
+        (members(old.get("responses")), members(new.get("responses")));
+    let responses = Sides::of(&old_responses, &new_responses);
+    for (status, before, response) in responses.new {
         let after = content(new_spec, response);
-        match old_responses.get(status) {
+        match before {
             None => changes.push(format!("+ response {status}: {}", describe_content(&after))),
             Some(before) => body_changes(
                 &format!("response {status}"),
@@ -159,10 +157,8 @@ fn response_changes(
             ),
         }
     }
-    for status in old_responses.keys() {
-        if !new_responses.contains_key(status) {
-            changes.push(format!("- response {status}"));
-        }
+    for (status, _) in responses.removed {
+        changes.push(format!("- response {status}"));
     }
 }
 
@@ -179,10 +175,7 @@ fn body_changes(
         changes.push(format!("~ {what}: {was} -> {is}"));
         return;
     }
-    for (media, after) in new {
-        let Some(before) = old.get(media) else {
-            continue;
-        };
+    for (media, before, after) in Sides::of(old, new).both() {
         if before.get("$ref").is_some() || after.get("$ref").is_some() {
             continue;
         }

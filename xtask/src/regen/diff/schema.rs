@@ -4,13 +4,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{Field, SchemaChange};
+use super::{Field, SchemaChange, Sides};
 
 pub(super) fn schema_change(name: &str, old: &Value, new: &Value) -> SchemaChange {
+    let (old_fields, new_fields) = (fields(old), fields(new));
+    let fields = Sides::of(&old_fields, &new_fields);
     let mut change = SchemaChange {
         name: name.to_string(),
-        fields_added: Vec::new(),
-        fields_removed: Vec::new(),
+        fields_added: fields.added().map(field).collect(),
+        fields_removed: fields.removed.iter().copied().map(field).collect(),
         changes: Vec::new(),
     };
     let (was, is) = (describe(old), describe(new));
@@ -20,28 +22,8 @@ pub(super) fn schema_change(name: &str, old: &Value, new: &Value) -> SchemaChang
     if let Some(line) = enum_change(old, new) {
         change.changes.push(format!("~ {line}"));
     }
-    let old_fields = fields(old);
-    let new_fields = fields(new);
-    for (field, (schema, required)) in &new_fields {
-        if !old_fields.contains_key(field) {
-            change.fields_added.push(Field {
-                name: field.clone(),
-                ty: describe(schema),
-                required: *required,
-            });
-        }
-    }
-    for (field, (schema, required)) in &old_fields {
-        if !new_fields.contains_key(field) {
-            change.fields_removed.push(Field {
-                name: field.clone(),
-                ty: describe(schema),
-                required: *required,
-            });
-        }
-    }
     let mut lines = Vec::new();
-    common_field_changes(&old_fields, &new_fields, &mut lines);
+    common_field_changes(&fields, &mut lines);
     change
         .changes
         .extend(lines.into_iter().map(|l| format!("~ {l}")));
@@ -50,33 +32,30 @@ pub(super) fn schema_change(name: &str, old: &Value, new: &Value) -> SchemaChang
 
 /// Field changes of two inline object schemas, one line each.
 pub(super) fn field_changes(old: &Value, new: &Value, lines: &mut Vec<String>) {
-    let old_fields = fields(old);
-    let new_fields = fields(new);
-    for (name, (schema, required)) in &new_fields {
-        if !old_fields.contains_key(name) {
-            let field = Field {
-                name: name.clone(),
-                ty: describe(schema),
-                required: *required,
-            };
-            lines.push(format!("+ field {field}"));
-        }
+    let (old_fields, new_fields) = (fields(old), fields(new));
+    let fields = Sides::of(&old_fields, &new_fields);
+    for added in fields.added() {
+        lines.push(format!("+ field {}", field(added)));
     }
-    for name in old_fields.keys() {
-        if !new_fields.contains_key(name) {
-            lines.push(format!("- field `{name}`"));
-        }
+    for (name, _) in &fields.removed {
+        lines.push(format!("- field `{name}`"));
     }
-    common_field_changes(&old_fields, &new_fields, lines);
+    common_field_changes(&fields, lines);
 }
 
+/// A property's name, its schema and whether it is required.
 type Fields = BTreeMap<String, (Value, bool)>;
 
-fn common_field_changes(old: &Fields, new: &Fields, lines: &mut Vec<String>) {
-    for (name, (after, now_required)) in new {
-        let Some((before, was_required)) = old.get(name) else {
-            continue;
-        };
+fn field((name, (schema, required)): (&String, &(Value, bool))) -> Field {
+    Field {
+        name: name.clone(),
+        ty: describe(schema),
+        required: *required,
+    }
+}
+
+fn common_field_changes(fields: &Sides<'_, String, (Value, bool)>, lines: &mut Vec<String>) {
+    for (name, (before, was_required), (after, now_required)) in fields.both() {
         let (was, is) = (describe(before), describe(after));
         if was != is {
             lines.push(format!("field `{name}`: {was} -> {is}"));

@@ -19,33 +19,15 @@ fn op_mut<'a>(spec: &'a mut Value, path: &str, method: &str) -> &'a mut Value {
 /// The edits a spec bump typically brings, one of each kind.
 fn edited() -> Value {
     let mut spec = pinned();
-    // An operation added.
-    spec["paths"]["/admin/clients/{id}/secret"] = json!({
-        "post": {
-            "operationId": "rotateOAuth2ClientSecret",
-            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
-            "responses": {
-                "200": { "description": "", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/oAuth2Client" } } } },
-                "default": { "$ref": "#/components/responses/errorOAuth2Default" }
-            }
-        }
-    });
-    // An operation removed.
-    spec["paths"]
-        .as_object_mut()
-        .expect("paths")
-        .remove("/version");
-    // A field added to, and one removed from, a schema; a field's type changed.
+    // An operation added and one removed, a field added to a schema, a response type changed.
+    crate::regen::test_edits::apply_release_edits(&mut spec);
+    // A field removed from a schema, and a field's type changed.
     let client = &mut spec["components"]["schemas"]["oAuth2Client"]["properties"];
-    client["secret_rotated_at"] = json!({ "type": "string", "format": "date-time" });
     client
         .as_object_mut()
         .expect("properties")
         .remove("logo_uri");
     client["client_secret_expires_at"] = json!({ "type": "string" });
-    // A response type changed.
-    op_mut(&mut spec, "/admin/keys/{set}/{kid}", "get")["responses"]["200"]["content"]
-        ["application/json"]["schema"] = json!({ "$ref": "#/components/schemas/jsonWebKey" });
     // A query parameter added, one made required.
     let list = op_mut(&mut spec, "/admin/clients", "get");
     list["parameters"]
