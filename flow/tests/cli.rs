@@ -145,3 +145,19 @@ fn help_and_parsing_come_from_the_settings_table() {
         }
     }
 }
+
+#[test]
+fn a_closed_stdout_is_a_failure_with_a_reason_not_a_panic() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(BIN)
+        .arg("--help")
+        .env_clear()
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("hydra-token runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+}

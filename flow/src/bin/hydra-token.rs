@@ -87,8 +87,7 @@ fn main() -> ExitCode {
         }
     };
     if parsed.help {
-        println!("{}", usage());
-        return ExitCode::SUCCESS;
+        return print(&usage());
     }
     // Logs go to stderr, warnings and up unless RUST_LOG says otherwise; stdout is the token.
     tracing_subscriber::fmt()
@@ -109,13 +108,23 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(&parsed)) {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
+        Ok(output) => print(&output),
         Err(e) => {
             // One line, whatever the error's own formatting.
             eprintln!("hydra-token: {}", e.to_string().replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe (`hydra-token --help | head -1`) is a failure with a
+/// reason, not the panic `println!` would give.
+fn print(text: &str) -> ExitCode {
+    use std::io::Write as _;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hydra-token: cannot write to stdout: {e}");
             ExitCode::FAILURE
         }
     }
