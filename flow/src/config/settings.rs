@@ -20,8 +20,10 @@ use crate::Error;
 pub struct Setting {
     /// The environment variable [`Config::from_env`] reads.
     pub env: &'static str,
-    /// The name errors from [`ConfigBuilder::build`] give the setting (the builder method, or
-    /// the argument of [`Config::builder`]); [`Config::from_env`] names [`Setting::env`] instead.
+    /// The setting's name in errors from [`ConfigBuilder::build`]: the builder method or the
+    /// argument of [`Config::builder`] that sets it (`client_secret_file` has neither: only
+    /// [`Config::from_env`] reads the file). Errors from [`Config::from_env`] name
+    /// [`Setting::env`] instead.
     pub name: &'static str,
     /// `hydra-token`'s flags for it.
     pub flags: &'static [Flag],
