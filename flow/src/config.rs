@@ -123,66 +123,66 @@ macro_rules! config_fields {
 }
 
 config_fields! {
-    /// Everything the flow needs. See [`ConfigBuilder`] for each setting, and the crate's
-    /// [settings table](crate#configuration) for their variables and defaults.
-    ///
-    /// # What the flow may change in Hydra
-    ///
-    /// Hydra is shared with other people's clients, so the flow writes only to clients it created.
-    /// It creates clients with `POST /admin/clients`, always with a client id and secret chosen
-    /// before the first attempt (so a retried POST finds its own client), and marks each one in its
-    /// `metadata` under [`crate::MARKER_KEY`] (`"hydra-rs.flow"`): which instance created it, the
-    /// value it set for every field it manages, and which instance set the secret and when.
-    ///
-    /// - **A client without the marker** (made by an admin, another tool or another library) is
-    ///   read and used as it is. The flow never `PUT`s, `PATCH`es, rotates or deletes it. If it
-    ///   cannot serve (no `client_credentials` grant, the scope or audience not allowed, another
-    ///   auth method, or a wrong or missing secret), the flow returns [`Error::ForeignClient`],
-    ///   which names what is missing and the admin call that would fix it. Only
-    ///   [`ConfigBuilder::take_over_foreign_client`] (off by default) changes that.
-    /// - **A client with the marker** is reconciled with one JSON Patch
-    ///   (`PATCH /admin/clients/{id}`) of only the fields this configuration manages:
-    ///   `client_name`, `grant_types`, `token_endpoint_auth_method`, and when configured `scope`
-    ///   (the registered scope), `audience` and `access_token_strategy`, and when the authorize
-    ///   step is on `redirect_uris` and `response_types`. Lists keep what others added (an extra
-    ///   redirect URI, scope or grant); a value the flow set before and the configuration dropped
-    ///   is removed again (an audience, the `jwt` strategy). Everything else (contacts, owner,
-    ///   other metadata keys, lifespans) is never written. Each changed field is logged
-    ///   `old -> new` at `warn`.
-    /// - **The secret** of a marked client is set (in the same patch) only when this instance does
-    ///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
-    ///   another instance setting it ([`Error::SecretHeldElsewhere`] instead). A configured secret
-    ///   is the source of truth.
-    /// - **Deleting:** a marked client this source created, when Hydra keeps rejecting it, before
-    ///   registering it again (at most [`crate::MAX_REREGISTRATIONS`] times per
-    ///   [`crate::REREGISTRATION_WINDOW`]); and at [`crate::TokenSource::shutdown`] with
-    ///   [`ConfigBuilder::delete_on_shutdown`], a marked client only.
-    #[derive(Clone)]
-    pub struct Config {
-        // Each field once: its type, its default, and how Debug shows it.
-        admin_url: String = String::new(), plain;
-        public_url: String = String::new(), plain;
-        client_id: Option<String> = None, plain;
-        client_secret: Option<SecretString> = None, redacted;
-        client_name: String = "hydra-flow".into(), plain;
-        scope: Option<String> = None, plain;
-        registered_scope: Option<String> = None, plain;
-        audience: Vec<String> = Vec::new(), plain;
-        token_auth_method: TokenAuthMethod = TokenAuthMethod::default(), plain;
-        redirect_uris: Vec<String> = Vec::new(), plain;
-        response_types: Vec<String> = vec!["token".into()], plain;
-        authorize: bool = true, plain;
-        access_token_strategy: Option<AccessTokenStrategy> = None, plain;
-        delete_on_shutdown: bool = false, plain;
-        take_over_foreign_client: bool = false, plain;
-        ca_certificates: Vec<reqwest::Certificate> = Vec::new(), count;
-        // Shorter than hydra_sdk::DEFAULT_TIMEOUT (30 s) and DEFAULT_CONNECT_TIMEOUT (10 s): one
-        // request that stalls must leave room in the deadline for the retries after it.
-        request_timeout: Duration = Duration::from_secs(10), plain;
-        connect_timeout: Duration = Duration::from_secs(5), plain;
-        deadline: Duration = Duration::from_secs(30), plain;
-        http_client: Option<reqwest::Client> = None, hidden;
-    }
+/// Everything the flow needs. See [`ConfigBuilder`] for each setting, and the crate's
+/// [settings table](crate#configuration) for the variables and defaults.
+///
+/// # What the flow may change in Hydra
+///
+/// Hydra is shared with other people's clients, so the flow writes only to clients it created.
+/// It creates clients with `POST /admin/clients`, always with a client id and secret chosen
+/// before the first attempt (so a retried POST finds its own client), and marks each one in its
+/// `metadata` under [`crate::MARKER_KEY`] (`"hydra-rs.flow"`): which instance created it, the
+/// value it set for every field it manages, and which instance set the secret and when.
+///
+/// - **A client without the marker** (made by an admin, another tool or another library) is
+///   read and used as it is. The flow never `PUT`s, `PATCH`es, rotates or deletes it. If it
+///   cannot serve (no `client_credentials` grant, the scope or audience not allowed, another
+///   auth method, or a wrong or missing secret), the flow returns [`Error::ForeignClient`],
+///   which names what is missing and the admin call that would fix it. Only
+///   [`ConfigBuilder::take_over_foreign_client`] (off by default) changes that.
+/// - **A client with the marker** is reconciled with one JSON Patch
+///   (`PATCH /admin/clients/{id}`) of only the fields this configuration manages:
+///   `client_name`, `grant_types`, `token_endpoint_auth_method`, and when configured `scope`
+///   (the registered scope), `audience` and `access_token_strategy`, and when the authorize
+///   step is on `redirect_uris` and `response_types`. Lists keep what others added (an extra
+///   redirect URI, scope or grant); a value the flow set before and the configuration dropped
+///   is removed again (an audience, the `jwt` strategy). Everything else (contacts, owner,
+///   other metadata keys, lifespans) is never written. Each changed field is logged
+///   `old -> new` at `warn`.
+/// - **The secret** of a marked client is set (in the same patch) only when this instance does
+///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
+///   another instance setting it ([`Error::SecretHeldElsewhere`] instead). A configured secret
+///   is the source of truth.
+/// - **Deleting:** a marked client this source created, when Hydra keeps rejecting it, before
+///   registering it again (at most [`crate::MAX_REREGISTRATIONS`] times per
+///   [`crate::REREGISTRATION_WINDOW`]); and at [`crate::TokenSource::shutdown`] with
+///   [`ConfigBuilder::delete_on_shutdown`], a marked client only.
+#[derive(Clone)]
+pub struct Config {
+    // Each field once: its type, its default, and how Debug shows it.
+    admin_url: String = String::new(), plain;
+    public_url: String = String::new(), plain;
+    client_id: Option<String> = None, plain;
+    client_secret: Option<SecretString> = None, redacted;
+    client_name: String = "hydra-flow".into(), plain;
+    scope: Option<String> = None, plain;
+    registered_scope: Option<String> = None, plain;
+    audience: Vec<String> = Vec::new(), plain;
+    token_auth_method: TokenAuthMethod = TokenAuthMethod::default(), plain;
+    redirect_uris: Vec<String> = Vec::new(), plain;
+    response_types: Vec<String> = vec!["token".into()], plain;
+    authorize: bool = true, plain;
+    access_token_strategy: Option<AccessTokenStrategy> = None, plain;
+    delete_on_shutdown: bool = false, plain;
+    take_over_foreign_client: bool = false, plain;
+    ca_certificates: Vec<reqwest::Certificate> = Vec::new(), count;
+    // Within hydra_sdk::DEFAULT_TIMEOUT and DEFAULT_CONNECT_TIMEOUT, and shorter than the
+    // deadline, so one request that stalls leaves room for retries (tests.rs holds them so).
+    request_timeout: Duration = Duration::from_secs(10), plain;
+    connect_timeout: Duration = Duration::from_secs(5), plain;
+    deadline: Duration = Duration::from_secs(30), plain;
+    http_client: Option<reqwest::Client> = None, hidden;
+}
 }
 
 /// The redirect URI registered when none is configured. The authorize step only needs Hydra to
