@@ -17,7 +17,7 @@ use crate::bounds::{
 use crate::Error;
 
 mod secret_file;
-use secret_file::read_secret_file;
+pub mod settings;
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1). The flow registers the
 /// client with this method and uses the same one at `/oauth2/token`, so the two cannot disagree.
@@ -81,7 +81,50 @@ impl AccessTokenStrategy {
     }
 }
 
-/// Everything the flow needs. See [`ConfigBuilder`] for each setting and its default.
+/// Declares [`Config`]'s fields once, each with its default and how `Debug` shows it: `plain`,
+/// `redacted` (a secret: by hand, so it is visibly absent rather than trusted to the type's own
+/// `Debug`), `count` (certificates), or `hidden`.
+macro_rules! config_fields {
+    ($(#[$attr:meta])* pub struct Config {
+        $($field:ident: $ty:ty = $default:expr, $show:ident;)*
+    }) => {
+        $(#[$attr])*
+        pub struct Config {
+            $(pub(crate) $field: $ty,)*
+        }
+
+        impl Config {
+            /// Every field at its default (the URLs empty).
+            fn defaults() -> Self {
+                Config { $($field: $default,)* }
+            }
+        }
+
+        impl fmt::Debug for Config {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut out = f.debug_struct("Config");
+                $(config_fields!(@show out, $field, self.$field, $show);)*
+                out.finish_non_exhaustive()
+            }
+        }
+    };
+    (@show $out:ident, $field:ident, $value:expr, plain) => {
+        $out.field(stringify!($field), &$value)
+    };
+    (@show $out:ident, $field:ident, $value:expr, redacted) => {
+        $out.field(stringify!($field), &$value.as_ref().map(|_| "[REDACTED]"))
+    };
+    (@show $out:ident, $field:ident, $value:expr, count) => {
+        $out.field(stringify!($field), &$value.len())
+    };
+    (@show $out:ident, $field:ident, $value:expr, hidden) => {
+        ()
+    };
+}
+
+config_fields! {
+/// Everything the flow needs. See [`ConfigBuilder`] for each setting, and the crate's
+/// [settings table](crate#configuration) for the variables and defaults.
 ///
 /// # What the flow may change in Hydra
 ///
@@ -116,56 +159,30 @@ impl AccessTokenStrategy {
 ///   [`ConfigBuilder::delete_on_shutdown`], a marked client only.
 #[derive(Clone)]
 pub struct Config {
-    pub(crate) admin_url: String,
-    pub(crate) public_url: String,
-    pub(crate) client_id: Option<String>,
-    pub(crate) client_secret: Option<SecretString>,
-    pub(crate) client_name: String,
-    pub(crate) scope: Option<String>,
-    pub(crate) registered_scope: Option<String>,
-    pub(crate) audience: Vec<String>,
-    pub(crate) token_auth_method: TokenAuthMethod,
-    pub(crate) redirect_uris: Vec<String>,
-    pub(crate) response_types: Vec<String>,
-    pub(crate) authorize: bool,
-    pub(crate) access_token_strategy: Option<AccessTokenStrategy>,
-    pub(crate) delete_on_shutdown: bool,
-    pub(crate) take_over_foreign_client: bool,
-    pub(crate) ca_certificates: Vec<reqwest::Certificate>,
-    pub(crate) request_timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) deadline: Duration,
-    pub(crate) http_client: Option<reqwest::Client>,
+    // Each field once: its type, its default, and how Debug shows it.
+    admin_url: String = String::new(), plain;
+    public_url: String = String::new(), plain;
+    client_id: Option<String> = None, plain;
+    client_secret: Option<SecretString> = None, redacted;
+    client_name: String = "hydra-flow".into(), plain;
+    scope: Option<String> = None, plain;
+    registered_scope: Option<String> = None, plain;
+    audience: Vec<String> = Vec::new(), plain;
+    token_auth_method: TokenAuthMethod = TokenAuthMethod::default(), plain;
+    redirect_uris: Vec<String> = Vec::new(), plain;
+    response_types: Vec<String> = vec!["token".into()], plain;
+    authorize: bool = true, plain;
+    access_token_strategy: Option<AccessTokenStrategy> = None, plain;
+    delete_on_shutdown: bool = false, plain;
+    take_over_foreign_client: bool = false, plain;
+    ca_certificates: Vec<reqwest::Certificate> = Vec::new(), count;
+    // Within hydra_sdk::DEFAULT_TIMEOUT and DEFAULT_CONNECT_TIMEOUT, and shorter than the
+    // deadline, so one request that stalls leaves room for retries (tests.rs holds them so).
+    request_timeout: Duration = Duration::from_secs(10), plain;
+    connect_timeout: Duration = Duration::from_secs(5), plain;
+    deadline: Duration = Duration::from_secs(30), plain;
+    http_client: Option<reqwest::Client> = None, hidden;
 }
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // By hand, so the secret is visibly absent rather than trusted to SecretString's Debug.
-        f.debug_struct("Config")
-            .field("admin_url", &self.admin_url)
-            .field("public_url", &self.public_url)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[REDACTED]"),
-            )
-            .field("client_name", &self.client_name)
-            .field("scope", &self.scope)
-            .field("registered_scope", &self.registered_scope)
-            .field("audience", &self.audience)
-            .field("token_auth_method", &self.token_auth_method)
-            .field("redirect_uris", &self.redirect_uris)
-            .field("response_types", &self.response_types)
-            .field("authorize", &self.authorize)
-            .field("access_token_strategy", &self.access_token_strategy)
-            .field("delete_on_shutdown", &self.delete_on_shutdown)
-            .field("take_over_foreign_client", &self.take_over_foreign_client)
-            .field("ca_certificates", &self.ca_certificates.len())
-            .field("request_timeout", &self.request_timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("deadline", &self.deadline)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The redirect URI registered when none is configured. The authorize step only needs Hydra to
@@ -180,24 +197,7 @@ impl Config {
             config: Config {
                 admin_url: admin_url.into(),
                 public_url: public_url.into(),
-                client_id: None,
-                client_secret: None,
-                client_name: "hydra-flow".into(),
-                scope: None,
-                registered_scope: None,
-                audience: Vec::new(),
-                token_auth_method: TokenAuthMethod::default(),
-                redirect_uris: Vec::new(),
-                response_types: vec!["token".into()],
-                authorize: true,
-                access_token_strategy: None,
-                delete_on_shutdown: false,
-                take_over_foreign_client: false,
-                ca_certificates: Vec::new(),
-                request_timeout: Duration::from_secs(10),
-                connect_timeout: Duration::from_secs(5),
-                deadline: Duration::from_secs(30),
-                http_client: None,
+                ..Config::defaults()
             },
             ca_file: None,
         }
@@ -208,132 +208,12 @@ impl Config {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
-    /// Reads the configuration through `var`, a lookup of environment variables:
-    ///
-    /// | variable | meaning | default |
-    /// |---|---|---|
-    /// | `HYDRA_ADMIN_URL` | admin API base URL | required |
-    /// | `HYDRA_PUBLIC_URL` | public API base URL | required |
-    /// | `HYDRA_CLIENT_ID` | a stable client id: restarts reuse the client | a random UUID per token source |
-    /// | `HYDRA_CLIENT_SECRET` | the client's secret | a random one per token source |
-    /// | `HYDRA_CLIENT_SECRET_FILE` | a file holding the secret (a regular file of at most 4 KiB; a trailing newline is trimmed); not with `HYDRA_CLIENT_SECRET` | none |
-    /// | `HYDRA_TAKE_OVER_FOREIGN_CLIENT` | `true`: manage a client this library did not create (dangerous, see [`ConfigBuilder::take_over_foreign_client`]) | `false` |
-    /// | `HYDRA_CLIENT_NAME` | the client's name | `hydra-flow` |
-    /// | `HYDRA_SCOPE` | space-separated scopes to request | none |
-    /// | `HYDRA_AUDIENCE` | space- or comma-separated audiences | none |
-    /// | `HYDRA_TOKEN_AUTH_METHOD` | `client_secret_post` or `client_secret_basic` | `client_secret_post` |
-    /// | `HYDRA_CA_FILE` | PEM file of CA certificates to trust (besides the system's) | none |
-    /// | `HYDRA_AUTHORIZE` | `true` or `false`: run the authorize step | `true` |
-    /// | `HYDRA_REDIRECT_URI` | the redirect URI to register | [`DEFAULT_REDIRECT_URI`] |
-    /// | `HYDRA_ACCESS_TOKEN_STRATEGY` | `jwt` or `opaque` | Hydra's setting |
-    /// | `HYDRA_REQUEST_TIMEOUT` | seconds per HTTP request | `10` |
-    /// | `HYDRA_CONNECT_TIMEOUT` | seconds per connection attempt | `5` |
-    /// | `HYDRA_DEADLINE` | seconds a token request may take, retries included | `30` |
-    ///
-    /// Empty values count as unset.
+    /// Reads the configuration through `var`, a lookup of environment variables: the
+    /// variables of [`settings::SETTINGS`], listed with their meanings and defaults in
+    /// [the crate's settings table](crate#configuration). Empty values count as unset. A bad
+    /// value is an error that names its variable.
     pub fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| {
-            get(name).ok_or_else(|| Error::config(name, "is not set".to_string()))
-        };
-        let seconds = |name: &'static str| -> Result<Option<Duration>, Error> {
-            get(name)
-                .map(|v| parse_seconds(&v).map_err(|reason| Error::config(name, reason)))
-                .transpose()
-        };
-        let mut builder =
-            Config::builder(required("HYDRA_ADMIN_URL")?, required("HYDRA_PUBLIC_URL")?);
-        if let Some(id) = get("HYDRA_CLIENT_ID") {
-            builder = builder.client_id(id);
-        }
-        match (get("HYDRA_CLIENT_SECRET"), get("HYDRA_CLIENT_SECRET_FILE")) {
-            (Some(_), Some(_)) => {
-                return Err(Error::config(
-                    "HYDRA_CLIENT_SECRET_FILE",
-                    "is set together with HYDRA_CLIENT_SECRET; set one".into(),
-                ))
-            }
-            (Some(secret), None) => builder = builder.client_secret(SecretString::from(secret)),
-            (None, Some(path)) => {
-                builder = builder.client_secret(read_secret_file(
-                    "HYDRA_CLIENT_SECRET_FILE",
-                    std::path::Path::new(&path),
-                )?)
-            }
-            (None, None) => {}
-        }
-        if let Some(take_over) = get("HYDRA_TAKE_OVER_FOREIGN_CLIENT") {
-            builder = builder.take_over_foreign_client(parse_bool(
-                "HYDRA_TAKE_OVER_FOREIGN_CLIENT",
-                &take_over,
-            )?);
-        }
-        if let Some(name) = get("HYDRA_CLIENT_NAME") {
-            builder = builder.client_name(name);
-        }
-        if let Some(scope) = get("HYDRA_SCOPE") {
-            builder = builder.scope(scope);
-        }
-        if let Some(audience) = get("HYDRA_AUDIENCE") {
-            builder = builder.audience(
-                audience
-                    .split([' ', ','])
-                    .filter(|a| !a.is_empty())
-                    .map(str::to_string),
-            );
-        }
-        if let Some(method) = get("HYDRA_TOKEN_AUTH_METHOD") {
-            builder = builder.token_auth_method(TokenAuthMethod::parse(
-                "HYDRA_TOKEN_AUTH_METHOD",
-                method.trim(),
-            )?);
-        }
-        if let Some(path) = get("HYDRA_CA_FILE") {
-            builder.ca_file = Some(("HYDRA_CA_FILE", PathBuf::from(path)));
-        }
-        if let Some(authorize) = get("HYDRA_AUTHORIZE") {
-            builder = builder.authorize(match authorize.trim() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                other => {
-                    return Err(Error::config(
-                        "HYDRA_AUTHORIZE",
-                        format!("`{other}` is not true or false"),
-                    ))
-                }
-            });
-        }
-        if let Some(uri) = get("HYDRA_REDIRECT_URI") {
-            builder = builder.redirect_uri(uri);
-        }
-        if let Some(strategy) = get("HYDRA_ACCESS_TOKEN_STRATEGY") {
-            builder = builder.access_token_strategy(AccessTokenStrategy::parse(
-                "HYDRA_ACCESS_TOKEN_STRATEGY",
-                strategy.trim(),
-            )?);
-        }
-        if let Some(t) = seconds("HYDRA_REQUEST_TIMEOUT")? {
-            builder = builder.request_timeout(t);
-        }
-        if let Some(t) = seconds("HYDRA_CONNECT_TIMEOUT")? {
-            builder = builder.connect_timeout(t);
-        }
-        if let Some(t) = seconds("HYDRA_DEADLINE")? {
-            builder = builder.deadline(t);
-        }
-        builder.build_named(|setting| match setting {
-            "admin_url" => "HYDRA_ADMIN_URL",
-            "public_url" => "HYDRA_PUBLIC_URL",
-            "scope" => "HYDRA_SCOPE",
-            "client_id" => "HYDRA_CLIENT_ID",
-            "redirect_uri" => "HYDRA_REDIRECT_URI",
-            "client_name" => "HYDRA_CLIENT_NAME",
-            "audience" => "HYDRA_AUDIENCE",
-            "request_timeout" => "HYDRA_REQUEST_TIMEOUT",
-            "connect_timeout" => "HYDRA_CONNECT_TIMEOUT",
-            "deadline" => "HYDRA_DEADLINE",
-            other => other,
-        })
+        settings::read(var)?.build_named(settings::env_of)
     }
 
     /// The admin API base URL.
@@ -380,34 +260,11 @@ impl Config {
     }
 }
 
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, Error> {
-    match value.trim() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        other => Err(Error::config(
-            name,
-            format!("`{other}` is not true or false"),
-        )),
-    }
-}
-
-fn parse_seconds(value: &str) -> Result<Duration, String> {
-    let value = value.trim();
-    let number = value.strip_suffix('s').unwrap_or(value);
-    match number.parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!(
-            "{} is not a number of seconds from 0.001 to 86400",
-            shown(value)
-        )),
-    }
-}
-
 /// Builds a [`Config`]; [`ConfigBuilder::build`] checks every value.
 #[derive(Debug)]
 pub struct ConfigBuilder {
     config: Config,
-    ca_file: Option<(&'static str, PathBuf)>,
+    ca_file: Option<PathBuf>,
 }
 
 impl ConfigBuilder {
@@ -428,7 +285,7 @@ impl ConfigBuilder {
         self
     }
 
-    /// The client's human-readable name (`client_name`). Default `hydra-flow`.
+    /// The client's human-readable name (`client_name`).
     pub fn client_name(mut self, name: impl Into<String>) -> Self {
         self.config.client_name = name.into();
         self
@@ -454,14 +311,14 @@ impl ConfigBuilder {
         self
     }
 
-    /// How the client authenticates at the token endpoint. Default `client_secret_post`.
+    /// How the client authenticates at the token endpoint.
     pub fn token_auth_method(mut self, method: TokenAuthMethod) -> Self {
         self.config.token_auth_method = method;
         self
     }
 
-    /// Adds a redirect URI to register. Default [`DEFAULT_REDIRECT_URI`]. Registered only when
-    /// the authorize step is on.
+    /// Adds a redirect URI to register; without one, [`DEFAULT_REDIRECT_URI`]. Registered only
+    /// when the authorize step is on.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.config.redirect_uris.push(uri.into());
         self
@@ -474,7 +331,7 @@ impl ConfigBuilder {
         self
     }
 
-    /// Whether to run the authorize step after registering. Default `true`, to match the
+    /// Whether to run the authorize step after registering. On by default, to match the
     /// sequence OpenCHAMI's BSS ran; RFC 6749 §4.4 has no such step for the client-credentials
     /// grant, so a service can turn it off and save a round trip (OpenCHAMI later did).
     pub fn authorize(mut self, authorize: bool) -> Self {
@@ -509,7 +366,7 @@ impl ConfigBuilder {
 
     /// Trusts the CA certificates in this PEM file, besides the system's.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_file = Some(("ca_file", path.into()));
+        self.ca_file = Some(path.into());
         self
     }
 
@@ -519,19 +376,19 @@ impl ConfigBuilder {
         self
     }
 
-    /// The timeout of each HTTP request. Default 10 s.
+    /// The timeout of each HTTP request.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.config.request_timeout = timeout;
         self
     }
 
-    /// The timeout of each connection attempt. Default 5 s.
+    /// The timeout of each connection attempt.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.config.connect_timeout = timeout;
         self
     }
 
-    /// How long one token request may take, retries included. Default 30 s.
+    /// How long one token request may take, retries included.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.config.deadline = deadline;
         self
@@ -612,8 +469,9 @@ impl ConfigBuilder {
                 ));
             }
         }
-        if let Some((setting, path)) = self.ca_file.take() {
-            let certificates = read_ca_file(&path).map_err(|e| Error::config(setting, e))?;
+        if let Some(path) = self.ca_file.take() {
+            let certificates =
+                read_ca_file(&path).map_err(|e| Error::config(name("ca_file"), e))?;
             self.config.ca_certificates.extend(certificates);
         }
         Ok(self.config)

@@ -11,6 +11,7 @@ mod source;
 mod status;
 mod steps;
 
+pub use config::settings;
 pub use config::{
     AccessTokenStrategy, Config, ConfigBuilder, TokenAuthMethod, DEFAULT_REDIRECT_URI,
 };

@@ -109,3 +109,55 @@ fn failures_are_one_line_and_non_zero() {
     assert_eq!(out.status.code(), Some(2));
     assert!(run(&["--help"], &[]).status.success());
 }
+
+#[test]
+fn help_and_parsing_come_from_the_settings_table() {
+    use flow::settings::{Flag, SETTINGS};
+    let help = text(&run(&["--help"], &[]).stdout);
+    // A line of --help that starts with the flag.
+    let lists = |flag: &str| {
+        help.lines()
+            .any(|line| line.split_whitespace().next() == Some(flag))
+    };
+    for setting in SETTINGS {
+        for flag in setting.flags {
+            let args: Vec<&str> = match *flag {
+                Flag::Value { flag, .. } => vec![flag, "x"],
+                Flag::Switch { flag, .. } | Flag::Refused { flag, .. } => vec![flag],
+                _ => panic!("a new kind of flag: {flag:?}"),
+            };
+            let out = run(&args, &[]);
+            let stderr = text(&out.stderr);
+            if let Flag::Refused { flag, .. } = *flag {
+                assert!(!lists(flag), "{flag} in --help");
+                assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+                assert!(stderr.contains("is not accepted"), "{flag}: {stderr}");
+                continue;
+            }
+            assert!(lists(flag.flag()), "{} not in --help", flag.flag());
+            assert!(help.contains(setting.env), "{} not in --help", setting.env);
+            // Parsed: the run fails on the configuration (no Hydra URLs), not on the usage.
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("invalid configuration"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_a_failure_with_a_reason_not_a_panic() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(BIN)
+        .arg("--help")
+        .env_clear()
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("hydra-token runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+}

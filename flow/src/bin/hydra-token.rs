@@ -12,32 +12,70 @@ use std::process::ExitCode;
 
 use secrecy::ExposeSecret;
 
-const USAGE: &str = "\
+use flow::settings::{Flag, SETTINGS};
+
+const ABOUT: &str = "\
 Prints an OAuth2 client-credentials access token from Ory Hydra.
 
 Usage: hydra-token [OPTIONS]
 
-Options (each overrides the environment variable named beside it):
-  --admin-url URL          Hydra's admin API                 HYDRA_ADMIN_URL
-  --public-url URL         Hydra's public API                HYDRA_PUBLIC_URL
-  --client-id ID           a stable client id                HYDRA_CLIENT_ID
-  --client-name NAME       the client's name                 HYDRA_CLIENT_NAME
-  --scope SCOPES           space-separated scopes            HYDRA_SCOPE
-  --audience AUDIENCES     space-separated audiences         HYDRA_AUDIENCE
-  --auth-method METHOD     client_secret_post|client_secret_basic
-                                                             HYDRA_TOKEN_AUTH_METHOD
-  --ca-file PATH           extra CA certificates (PEM)       HYDRA_CA_FILE
-  --jwt                    register the client for JWT access tokens
-                                                             HYDRA_ACCESS_TOKEN_STRATEGY=jwt
-  --no-authorize           skip the authorize step           HYDRA_AUTHORIZE=false
-  --json                   print the token response as JSON (access_token, token_type,
-                           expires_in, expires_at, scope) instead of the bare token
-  -h, --help               this text
+Options (each overrides the environment variable named beside it):";
+
+const MORE: &str = "  --json
+      print the token response as JSON (access_token, token_type, expires_in, expires_at,
+      scope) instead of the bare token
+  -h, --help
+      this text
 
 The client secret comes only from HYDRA_CLIENT_SECRET, or from the file named by
 HYDRA_CLIENT_SECRET_FILE (a small regular file; a trailing newline is trimmed). A client
 this tool did not create is used as it is and never changed. On failure: a one-line reason on
 stderr, exit status 1; a usage error exits with 2.";
+
+/// The help text: the options come from flow's settings table, so they cannot drift from it.
+fn usage() -> String {
+    let mut text = format!("{ABOUT}\n");
+    for setting in SETTINGS {
+        let lines: Vec<String> = (setting.flags.iter())
+            .filter_map(|flag| match *flag {
+                Flag::Value { flag, placeholder } => Some(format!(
+                    "{:<36}{}",
+                    format!("{flag} {placeholder}"),
+                    setting.env
+                )),
+                Flag::Switch { flag, value } => Some(format!("{flag:<36}{}={value}", setting.env)),
+                _ => None,
+            })
+            .collect();
+        if lines.is_empty() {
+            continue; // the secret: never a flag
+        }
+        for line in lines {
+            text.push_str(&format!("  {line}\n"));
+        }
+        let doc = format!("{} (default: {})", setting.doc, setting.default_text());
+        text.push_str(&wrap(&doc.replace('`', ""), "      ", 96));
+    }
+    text + MORE
+}
+
+/// `text` in lines of at most `width` characters (a longer word stays whole), each indented.
+fn wrap(text: &str, indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    for word in text.split(' ') {
+        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = String::from(indent);
+        }
+        if line.len() > indent.len() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out + &line + "\n"
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,8 +87,7 @@ fn main() -> ExitCode {
         }
     };
     if parsed.help {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
+        return print(&usage());
     }
     // Logs go to stderr, warnings and up unless RUST_LOG says otherwise; stdout is the token.
     tracing_subscriber::fmt()
@@ -71,13 +108,23 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(&parsed)) {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
+        Ok(output) => print(&output),
         Err(e) => {
             // One line, whatever the error's own formatting.
             eprintln!("hydra-token: {}", e.to_string().replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe (`hydra-token --help | head -1`) is a failure with a
+/// reason, not the panic `println!` would give.
+fn print(text: &str) -> ExitCode {
+    use std::io::Write as _;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hydra-token: cannot write to stdout: {e}");
             ExitCode::FAILURE
         }
     }
@@ -99,41 +146,27 @@ fn parse(args: &[String]) -> Result<Args, String> {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
             _ => (arg.as_str(), None),
         };
-        let variable =
-            match flag {
-                "-h" | "--help" => {
-                    parsed.help = true;
+        let variable = match flag {
+            "-h" | "--help" => {
+                parsed.help = true;
+                continue;
+            }
+            "--json" => {
+                parsed.json = true;
+                continue;
+            }
+            _ => match find(flag) {
+                Some((env, Flag::Value { .. })) => env,
+                Some((env, Flag::Switch { value, .. })) => {
+                    parsed.overrides.insert(env, value.into());
                     continue;
                 }
-                "--json" => {
-                    parsed.json = true;
-                    continue;
+                Some((_, Flag::Refused { reason, .. })) => {
+                    return Err(format!("{flag} is not accepted: {reason}"))
                 }
-                "--jwt" => {
-                    parsed
-                        .overrides
-                        .insert("HYDRA_ACCESS_TOKEN_STRATEGY", "jwt".into());
-                    continue;
-                }
-                "--no-authorize" => {
-                    parsed.overrides.insert("HYDRA_AUTHORIZE", "false".into());
-                    continue;
-                }
-                "--admin-url" => "HYDRA_ADMIN_URL",
-                "--public-url" => "HYDRA_PUBLIC_URL",
-                "--client-id" => "HYDRA_CLIENT_ID",
-                "--client-name" => "HYDRA_CLIENT_NAME",
-                "--scope" => "HYDRA_SCOPE",
-                "--audience" => "HYDRA_AUDIENCE",
-                "--auth-method" => "HYDRA_TOKEN_AUTH_METHOD",
-                "--ca-file" => "HYDRA_CA_FILE",
-                "--client-secret" => return Err(
-                    "--client-secret is not accepted: command lines are visible to other users; \
-                     set HYDRA_CLIENT_SECRET or HYDRA_CLIENT_SECRET_FILE"
-                        .into(),
-                ),
-                other => return Err(format!("unknown argument `{other}`")),
-            };
+                _ => return Err(format!("unknown argument `{flag}`")),
+            },
+        };
         let value = match inline {
             Some(value) => value,
             None => args
@@ -144,6 +177,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
         parsed.overrides.insert(variable, value);
     }
     Ok(parsed)
+}
+
+/// The variable a flag sets, and the flag, from flow's settings table.
+fn find(flag: &str) -> Option<(&'static str, Flag)> {
+    SETTINGS.iter().find_map(|setting| {
+        let found = setting.flags.iter().find(|f| f.flag() == flag)?;
+        Some((setting.env, *found))
+    })
 }
 
 async fn run(args: &Args) -> Result<String, flow::Error> {

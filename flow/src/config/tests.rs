@@ -26,3 +26,14 @@ fn taking_over_foreign_clients_is_off_unless_asked_for() {
     let config = Config::from_env_with(env(&asked)).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.take_over_foreign_client);
 }
+
+#[test]
+fn default_timeouts_are_within_the_sdks_and_the_deadline() {
+    // flow states its own timeouts (so a stalled request leaves room for retries within the
+    // deadline); they may be shorter than the SDK's defaults, never longer.
+    let defaults = Config::defaults();
+    assert!(defaults.request_timeout <= hydra_sdk::DEFAULT_TIMEOUT);
+    assert!(defaults.connect_timeout <= hydra_sdk::DEFAULT_CONNECT_TIMEOUT);
+    assert!(defaults.connect_timeout <= defaults.request_timeout);
+    assert!(defaults.request_timeout < defaults.deadline);
+}
