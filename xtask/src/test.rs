@@ -162,7 +162,14 @@ fn doc_and_package(cargo: Cargo<'_>, timings: &mut Timings) -> Result {
     // cannot package them (they need the unpublished launcher). A developer's uncommitted edits
     // are what they want checked, hence --allow-dirty.
     forget_packaged_builds()?;
-    let mut package = cargo(&["package", "--workspace", "--locked", "--allow-dirty"]);
+    // --all-features: hydra-token needs the `cli` feature, and `metrics` is verified too.
+    let mut package = cargo(&[
+        "package",
+        "--workspace",
+        "--locked",
+        "--allow-dirty",
+        "--all-features",
+    ]);
     package.env("CARGO_TARGET_DIR", package_target_dir());
     for repo_only in ["xtask", "hydra-tests", "hydra-launcher", "flow-bench"] {
         package.args(["--exclude", repo_only]);
