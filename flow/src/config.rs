@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use hydra_sdk::Secret;
 
 use crate::bounds::{
     check_scope, check_text, read_ca_file, shown, MAX_AUDIENCE, MAX_AUDIENCES, MAX_CLIENT_ID,
@@ -119,7 +119,7 @@ pub struct Config {
     pub(crate) admin_url: String,
     pub(crate) public_url: String,
     pub(crate) client_id: Option<String>,
-    pub(crate) client_secret: Option<SecretString>,
+    pub(crate) client_secret: Option<Secret>,
     pub(crate) client_name: String,
     pub(crate) scope: Option<String>,
     pub(crate) registered_scope: Option<String>,
@@ -140,7 +140,7 @@ pub struct Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // By hand, so the secret is visibly absent rather than trusted to SecretString's Debug.
+        // By hand, so the secret is visibly absent rather than trusted to Secret's Debug.
         f.debug_struct("Config")
             .field("admin_url", &self.admin_url)
             .field("public_url", &self.public_url)
@@ -253,7 +253,7 @@ impl Config {
                     "is set together with HYDRA_CLIENT_SECRET; set one".into(),
                 ))
             }
-            (Some(secret), None) => builder = builder.client_secret(SecretString::from(secret)),
+            (Some(secret), None) => builder = builder.client_secret(secret),
             (None, Some(path)) => {
                 builder = builder.client_secret(read_secret_file(
                     "HYDRA_CLIENT_SECRET_FILE",
@@ -423,7 +423,7 @@ impl ConfigBuilder {
     /// [`crate::TokenSource`] generates a random secret; replicas sharing a client id must
     /// share a secret (see [`crate::Error::SecretHeldElsewhere`]). For a client this library did
     /// not create, it must be that client's secret: the flow never sets it.
-    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+    pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
         self.config.client_secret = Some(secret.into());
         self
     }

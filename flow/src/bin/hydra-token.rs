@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use secrecy::ExposeSecret;
+use flow::ExposeSecret;
 
 const USAGE: &str = "\
 Prints an OAuth2 client-credentials access token from Ory Hydra.

@@ -3,19 +3,18 @@
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
-use hydra_sdk::{types, ExposeSecret as _, ResponseValue, Secret};
-use secrecy::SecretString;
+use hydra_sdk::{types, ApiResult as _, ExposeSecret as _, ResponseValue, Secret};
 use tracing::{info, info_span, Instrument};
 
 use super::register::Registration;
-use super::{missing, Hydra};
-use crate::config::{Config, TokenAuthMethod};
+use super::{missing, Flow};
+use crate::config::TokenAuthMethod;
 use crate::{Error, Stage};
 
 /// An access token from Hydra's token endpoint.
 #[derive(Clone)]
 pub struct AccessToken {
-    secret: SecretString,
+    secret: Secret,
     token_type: String,
     scope: Option<String>,
     expires_in: Option<Duration>,
@@ -26,6 +25,8 @@ pub struct AccessToken {
     refresh_at: coarsetime::Instant,
     /// The last moment the token is handed out.
     usable_until: coarsetime::Instant,
+    /// Which token of its [`crate::TokenSource`] this is (stamped there; 0 outside one), so a
+    /// rejected token can be told from a newer one.
     pub(crate) generation: u64,
 }
 
@@ -46,16 +47,14 @@ const COARSE_CLOCK_LAG: Duration = Duration::from_millis(10);
 impl AccessToken {
     /// A token Hydra issued: `obtained_at` is when the request was sent (so the lifetime is
     /// counted conservatively from before Hydra issued it) and `latency` how long it took.
-    #[allow(clippy::too_many_arguments)] // One call site, which names each value.
     pub(crate) fn new(
-        secret: SecretString,
+        secret: Secret,
         token_type: String,
         scope: Option<String>,
         expires_in: Option<Duration>,
         obtained_at: Instant,
         issued_at: SystemTime,
         latency: Duration,
-        generation: u64,
     ) -> Self {
         let (refresh_at, usable_until) = schedule(
             coarsetime::Instant::now_without_cache_update(),
@@ -72,7 +71,7 @@ impl AccessToken {
             issued_at,
             refresh_at,
             usable_until,
-            generation,
+            generation: 0,
         }
     }
 
@@ -81,7 +80,7 @@ impl AccessToken {
     pub(crate) fn none() -> Self {
         let never = coarsetime::Instant::from_u64(0);
         AccessToken {
-            secret: SecretString::from(String::new()),
+            secret: Secret::from(String::new()),
             token_type: String::new(),
             scope: None,
             expires_in: Some(Duration::ZERO),
@@ -94,7 +93,7 @@ impl AccessToken {
     }
 
     /// The token. Put it in an `Authorization: Bearer` header and nowhere else.
-    pub fn secret(&self) -> &SecretString {
+    pub fn secret(&self) -> &Secret {
         &self.secret
     }
 
@@ -262,108 +261,119 @@ fn check_token_type(token_type: &str) -> Result<(), String> {
     }
 }
 
-/// The token step: `POST /oauth2/token` with `grant_type=client_credentials`.
-///
-/// The client authenticates the way it was registered; the registration access token is never
-/// sent (Hydra ignores it at this endpoint, so sending it could only leak it).
-pub(crate) async fn token(
-    hydra: &Hydra,
-    config: &Config,
-    registration: &Registration,
-    generation: u64,
-) -> Result<AccessToken, Error> {
-    let url = format!("{}/oauth2/token", config.public_url);
-    let span = info_span!("hydra.token", public_url = %config.public_url, client_id = %registration.client_id, auth_method = registration.token_auth_method.as_str());
-    async {
-        let audience = (!config.audience.is_empty()).then(|| config.audience.join(" "));
-        let mut body = types::Oauth2TokenExchangeBody {
-            grant_type: "client_credentials".into(),
-            scope: config.scope.clone(),
-            audience,
-            client_id: None,
-            client_secret: None,
-            code: None,
-            code_verifier: None,
-            device_code: None,
-            redirect_uri: None,
-            refresh_token: None,
-        };
-        let issued_at = SystemTime::now();
-        let obtained_at = Instant::now();
-        let response = match registration.token_auth_method {
-            TokenAuthMethod::ClientSecretPost => {
-                body.client_id = Some(registration.client_id.clone());
-                body.client_secret = Some(Secret::from(registration.client_secret.clone()));
-                hydra.public.oauth2_token_exchange().body(body).send().await
+impl Flow {
+    /// Step 3: the client-credentials token request, `POST /oauth2/token` on the public API
+    /// with `grant_type=client_credentials`.
+    ///
+    /// The client authenticates the way it was registered; the registration access token is
+    /// never sent (Hydra ignores it at this endpoint, so sending it could only leak it).
+    pub async fn token(&self, registration: &Registration) -> Result<AccessToken, Error> {
+        let config = &self.config;
+        let url = format!("{}/oauth2/token", config.public_url);
+        let span = info_span!("hydra.token", public_url = %config.public_url, client_id = %registration.client_id, auth_method = registration.token_auth_method.as_str());
+        async {
+            let audience = (!config.audience.is_empty()).then(|| config.audience.join(" "));
+            let mut body = types::Oauth2TokenExchangeBody {
+                grant_type: "client_credentials".into(),
+                scope: config.scope.clone(),
+                audience,
+                client_id: None,
+                client_secret: None,
+                code: None,
+                code_verifier: None,
+                device_code: None,
+                redirect_uri: None,
+                refresh_token: None,
+            };
+            let issued_at = SystemTime::now();
+            let obtained_at = Instant::now();
+            let response = match registration.token_auth_method {
+                TokenAuthMethod::ClientSecretPost => {
+                    body.client_id = Some(registration.client_id.clone());
+                    body.client_secret = Some(registration.client_secret.clone());
+                    let exchange = self.apis.public.oauth2_token_exchange().body(body);
+                    exchange.send().await
+                }
+                TokenAuthMethod::ClientSecretBasic => {
+                    let headers = hydra_sdk::basic_auth_headers(
+                        &registration.client_id,
+                        &registration.client_secret,
+                    )
+                    .map_err(|e| Error::config("client_secret", e.to_string()))?;
+                    self.send_with_headers(&url, &body, headers).await
+                }
             }
-            TokenAuthMethod::ClientSecretBasic => {
-                let headers = hydra_sdk::basic_auth_headers(
-                    &registration.client_id,
-                    &Secret::from(registration.client_secret.clone()),
-                )
-                .map_err(|e| Error::config("client_secret", e.to_string()))?;
-                send_with_headers(hydra, &url, &body, headers).await
-            }
+            .api()
+            .map_err(|e| Error::from_api(Stage::Token, &url, e))?;
+            let token = issued(&url, response, obtained_at, issued_at)?;
+            info!(expires_in = ?token.expires_in, scope = ?token.scope, "access token issued");
+            Ok(token)
         }
-        .map_err(|e| Error::from_api(Stage::Token, &url, e.into()))?
-        .into_inner();
-        let invalid = |reason: String| Error::InvalidResponse {
-            stage: Stage::Token,
-            url: url.clone(),
-            reason,
-        };
-        let secret = response
-            .access_token
-            .ok_or_else(|| missing(Stage::Token, &url, "access_token"))?;
-        check_access_token(secret.expose_secret()).map_err(invalid)?;
-        let token_type = response
-            .token_type
-            .ok_or_else(|| missing(Stage::Token, &url, "token_type"))?;
-        check_token_type(&token_type).map_err(invalid)?;
-        let expires_in = lifetime(response.expires_in).map_err(invalid)?;
-        let token = AccessToken::new(
-            SecretString::from(secret),
-            token_type,
-            response.scope,
-            Some(expires_in),
-            obtained_at,
-            issued_at,
-            obtained_at.elapsed(),
-            generation,
-        );
-        info!(expires_in = ?token.expires_in, scope = ?token.scope, "access token issued");
-        Ok(token)
+        .instrument(span)
+        .await
     }
-    .instrument(span)
-    .await
+
+    /// The generated `oauth2_token_exchange` call with extra headers: the same request and the
+    /// same reading of the answer, on the shared HTTP client (the user's, when configured). The
+    /// generated builder has no way to add a header per request, and a client with the
+    /// credentials in its default headers would be one more connection pool per token request.
+    async fn send_with_headers(
+        &self,
+        url: &str,
+        body: &types::Oauth2TokenExchangeBody,
+        headers: reqwest::header::HeaderMap,
+    ) -> Result<ResponseValue<types::OAuth2TokenExchange>, hydra_sdk::Error<types::ErrorOAuth2>>
+    {
+        use reqwest::header::{HeaderValue, ACCEPT};
+        let http = &self.apis.http;
+        let request = http
+            .post(url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .headers(headers)
+            .form(body)
+            .build()?;
+        let response = http.execute(request).await?;
+        match response.status().as_u16() {
+            200 => ResponseValue::from_response(response).await,
+            400..=599 => Err(hydra_sdk::Error::ErrorResponse(
+                ResponseValue::from_response(response).await?,
+            )),
+            _ => Err(hydra_sdk::Error::UnexpectedResponse(response)),
+        }
+    }
 }
 
-/// The generated `oauth2_token_exchange` call with extra headers: the same request and the same
-/// reading of the answer, on the shared HTTP client (the user's, when configured). The generated
-/// builder has no way to add a header per request, and a client with the credentials in its
-/// default headers would be one more connection pool per token request.
-async fn send_with_headers(
-    hydra: &Hydra,
+/// The token in Hydra's answer from `url`, checked: a bearer token (RFC 6750 §2.1) of type
+/// Bearer, with a lifetime by [`lifetime`]'s policy.
+fn issued(
     url: &str,
-    body: &types::Oauth2TokenExchangeBody,
-    headers: reqwest::header::HeaderMap,
-) -> Result<ResponseValue<types::OAuth2TokenExchange>, hydra_sdk::Error<types::ErrorOAuth2>> {
-    use reqwest::header::{HeaderValue, ACCEPT};
-    let request = hydra
-        .http
-        .post(url)
-        .header(ACCEPT, HeaderValue::from_static("application/json"))
-        .headers(headers)
-        .form(body)
-        .build()?;
-    let response = hydra.http.execute(request).await?;
-    match response.status().as_u16() {
-        200 => ResponseValue::from_response(response).await,
-        400..=599 => Err(hydra_sdk::Error::ErrorResponse(
-            ResponseValue::from_response(response).await?,
-        )),
-        _ => Err(hydra_sdk::Error::UnexpectedResponse(response)),
-    }
+    response: types::OAuth2TokenExchange,
+    obtained_at: Instant,
+    issued_at: SystemTime,
+) -> Result<AccessToken, Error> {
+    let invalid = |reason: String| Error::InvalidResponse {
+        stage: Stage::Token,
+        url: url.to_string(),
+        reason,
+    };
+    let secret = response
+        .access_token
+        .ok_or_else(|| missing(Stage::Token, url, "access_token"))?;
+    check_access_token(secret.expose_secret()).map_err(invalid)?;
+    let token_type = response
+        .token_type
+        .ok_or_else(|| missing(Stage::Token, url, "token_type"))?;
+    check_token_type(&token_type).map_err(invalid)?;
+    let expires_in = lifetime(response.expires_in).map_err(invalid)?;
+    Ok(AccessToken::new(
+        secret,
+        token_type,
+        response.scope,
+        Some(expires_in),
+        obtained_at,
+        issued_at,
+        obtained_at.elapsed(),
+    ))
 }
 
 #[cfg(test)]
@@ -373,19 +383,18 @@ mod tests {
     #[test]
     fn tokens_and_registrations_do_not_print_secrets() {
         let token = AccessToken::new(
-            SecretString::from("tok-SECRET"),
+            Secret::from("tok-SECRET"),
             "bearer".into(),
             Some("read".into()),
             Some(Duration::from_secs(60)),
             Instant::now(),
             SystemTime::now(),
             Duration::from_millis(3),
-            1,
         );
         let registration = Registration {
             client_id: "bss".into(),
-            client_secret: SecretString::from("cs-SECRET"),
-            registration_access_token: Some(SecretString::from("rat-SECRET")),
+            client_secret: Secret::from("cs-SECRET"),
+            registration_access_token: Some(Secret::from("rat-SECRET")),
             token_auth_method: TokenAuthMethod::ClientSecretPost,
             created: true,
         };
@@ -462,14 +471,13 @@ mod tests {
     #[test]
     fn huge_lifetimes_saturate_instead_of_panicking() {
         let token = AccessToken::new(
-            SecretString::from("t"),
+            Secret::from("t"),
             "bearer".into(),
             None,
             Some(Duration::MAX),
             Instant::now(),
             SystemTime::now(),
             Duration::from_millis(5),
-            1,
         );
         assert_eq!(
             token.freshness(coarsetime::Instant::now()),
