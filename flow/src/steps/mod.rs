@@ -6,6 +6,7 @@
 //! Each step makes one attempt (registration: one logical attempt of up to three calls);
 //! retries and recovery are the caller's ([`crate::TokenSource`]).
 
+mod access_token;
 mod authorize;
 mod ownership;
 mod register;
@@ -21,11 +22,12 @@ use crate::config::Config;
 use crate::lock::lock;
 use crate::{Error, Stage};
 
+pub use access_token::AccessToken;
+pub(crate) use access_token::Freshness;
 pub use ownership::{MARKER_KEY, SECRET_QUIET_PERIOD};
 pub(crate) use register::Identity;
 pub use register::Registration;
-pub(crate) use token::Freshness;
-pub use token::{AccessToken, ASSUMED_LIFETIME, MAX_LIFETIME};
+pub use token::{ASSUMED_LIFETIME, MAX_LIFETIME};
 
 /// The three steps one at a time, each a single attempt, for callers that want to see or
 /// control them (the demo prints each). [`crate::acquire_token_with`] and
