@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flow::{Config, Registration, TokenAuthMethod, TokenSource};
-use hydra_sdk::{types, ApiResult as _, ExposeSecret};
-use secrecy::SecretString;
+use hydra_sdk::{types, ApiResult as _, ExposeSecret, Secret};
 use serde_json::{json, Value};
 
 type Result<T = Value> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -85,7 +84,7 @@ fn source(id_key: &str, secret_key: &str) -> Result<TokenSource> {
         .build()?;
     let registration = Registration {
         client_id,
-        client_secret: SecretString::from(env(secret_key)?),
+        client_secret: Secret::from(env(secret_key)?),
         registration_access_token: None,
         token_auth_method: TokenAuthMethod::ClientSecretBasic,
         created: false,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use secrecy::ExposeSecret;
+use flow::ExposeSecret;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use hydra_sdk::Secret;
 
 use crate::bounds::{
     check_scope, check_text, read_ca_file, shown, MAX_AUDIENCE, MAX_AUDIENCES, MAX_CLIENT_ID,
@@ -163,7 +163,7 @@ pub struct Config {
     admin_url: String = String::new(), plain;
     public_url: String = String::new(), plain;
     client_id: Option<String> = None, plain;
-    client_secret: Option<SecretString> = None, redacted;
+    client_secret: Option<Secret> = None, redacted;
     client_name: String = "hydra-flow".into(), plain;
     scope: Option<String> = None, plain;
     registered_scope: Option<String> = None, plain;
@@ -280,7 +280,7 @@ impl ConfigBuilder {
     /// [`crate::TokenSource`] generates a random secret; replicas sharing a client id must
     /// share a secret (see [`crate::Error::SecretHeldElsewhere`]). For a client this library did
     /// not create, it must be that client's secret: the flow never sets it.
-    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+    pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
         self.config.client_secret = Some(secret.into());
         self
     }

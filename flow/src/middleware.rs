@@ -1,10 +1,10 @@
 //! A `reqwest-middleware` layer that authenticates outgoing requests with a [`TokenSource`].
 
 use http::Extensions;
+use hydra_sdk::ExposeSecret;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
-use secrecy::ExposeSecret;
 
 use crate::{AccessToken, TokenSource};
 

@@ -4,19 +4,22 @@
 //! no lock, no write to memory another reader touches) and a coarse clock read. Everything else
 //! (the single fetch many callers share, the refresh ahead of expiry) is off that path.
 
+mod flight;
+mod recovery;
+
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, Guard};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::debug;
 
-use crate::retry::{retrying, Attempts, Deadline};
+use crate::lock::lock;
 use crate::status::{Stats, Status};
 use crate::steps::{AccessToken, Freshness, Registration};
-use crate::{Config, Error, Flow, Stage};
+use crate::{Config, Error, Flow};
 
 /// A cached, self-refreshing source of access tokens for one OAuth2 client.
 ///
@@ -58,6 +61,7 @@ struct Inner {
     /// A refresh from the read path (stale-while-revalidate) is under way; readers in the last
     /// margin read this flag (a read, no write) before starting another.
     revalidating: AtomicBool,
+    /// The generation of the last token fetched; each new one is stamped with the next.
     generation: AtomicU64,
     refresh_ahead: bool,
     refresher: Mutex<Option<tokio::task::AbortHandle>>,
@@ -123,14 +127,6 @@ impl std::fmt::Debug for CachedToken {
     }
 }
 
-/// The std mutexes here guard a few pointers and are never held across an await or a panic
-/// point; a poisoned one still holds a valid value.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(task) = lock(&self.refresher).take() {
@@ -147,16 +143,6 @@ impl std::fmt::Debug for TokenSource {
     }
 }
 
-/// What a caller that needs a token from Hydra does.
-enum Role {
-    /// Nobody is fetching: fetch, and publish the result here.
-    Lead(watch::Sender<Option<Outcome>>),
-    /// Wait for the fetch under way.
-    Wait(watch::Receiver<Option<Outcome>>),
-    /// A token arrived meanwhile.
-    Done(Arc<AccessToken>),
-}
-
 impl TokenSource {
     /// A token source for `config`. Nothing is sent until the first [`TokenSource::token`].
     pub fn new(config: Config) -> Result<Self, Error> {
@@ -167,21 +153,28 @@ impl TokenSource {
     /// first [`TokenSource::token`] goes straight to the token endpoint. If Hydra rejects the
     /// client, the source registers it as [`TokenSource::new`] would.
     pub fn with_registration(config: Config, registration: Registration) -> Result<Self, Error> {
-        let source = Self::with_refresh_ahead(config, true)?;
-        if let Ok(mut session) = source.inner.session.try_lock() {
-            session.registration = Some(registration);
-        }
-        Ok(source)
+        Self::build(config, true, Some(registration))
     }
 
     pub(crate) fn with_refresh_ahead(config: Config, refresh_ahead: bool) -> Result<Self, Error> {
+        Self::build(config, refresh_ahead, None)
+    }
+
+    fn build(
+        config: Config,
+        refresh_ahead: bool,
+        registration: Option<Registration>,
+    ) -> Result<Self, Error> {
         let empty = Arc::new(AccessToken::none());
         Ok(TokenSource {
             inner: Arc::new(Inner {
                 flow: Flow::new(config)?,
                 cache: ArcSwap::new(Arc::clone(&empty)),
                 empty,
-                session: tokio::sync::Mutex::new(Session::default()),
+                session: tokio::sync::Mutex::new(Session {
+                    registration,
+                    ..Session::default()
+                }),
                 flight: Mutex::new(None),
                 revalidating: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
@@ -263,265 +256,5 @@ impl TokenSource {
             }
             _ => Ok(()),
         }
-    }
-
-    /// A new token from Hydra through the one fetch under way, starting it if there is none.
-    /// With `replacing`, a refresh: the fetch goes ahead although the cache is still fresh,
-    /// unless a token newer than generation `replacing` is already there.
-    async fn fetch_shared(&self, replacing: Option<u64>) -> Result<Arc<AccessToken>, Error> {
-        loop {
-            // The flight lock is never held across an await: this block decides, then it is
-            // released.
-            let role = {
-                let mut flight = lock(&self.inner.flight);
-                // A guard, not a clone: a thousand waiters passing here would otherwise all
-                // write the token's reference count.
-                let current = self.inner.cache.load();
-                let newer = replacing.is_none_or(|g| current.generation != g);
-                match flight.as_ref() {
-                    _ if newer && current.is_fresh() => Role::Done(Guard::into_inner(current)),
-                    Some(running) => Role::Wait(running.clone()),
-                    None => {
-                        let (publish, running) = watch::channel(None);
-                        *flight = Some(running);
-                        Role::Lead(publish)
-                    }
-                }
-            };
-            match role {
-                Role::Done(token) => return Ok(token),
-                // Boxed: the fetch's state (registration, retries, the HTTP request) is
-                // kilobytes. Inline, it would make every `token()` future that large (and every
-                // task holding one, moved on each spawn), and each of a thousand waiters would
-                // carry it; boxed, only the one leader allocates it.
-                Role::Lead(publish) => return Box::pin(self.lead(publish)).await,
-                Role::Wait(mut running) => {
-                    let outcome = match running.wait_for(Option::is_some).await {
-                        Ok(outcome) => outcome.clone(),
-                        // The leader was cancelled before it had a result: try again (and
-                        // probably lead).
-                        Err(_) => continue,
-                    };
-                    match outcome {
-                        Some(Ok(token)) => return Ok(token),
-                        Some(Err(e)) => return Err(Error::Shared(e)),
-                        None => continue,
-                    }
-                }
-            }
-        }
-    }
-
-    /// The one fetch: its result goes into the cache, then to every waiter at once.
-    async fn lead(
-        &self,
-        publish: watch::Sender<Option<Outcome>>,
-    ) -> Result<Arc<AccessToken>, Error> {
-        // Ends the flight on every way out, a cancelled leader included: the waiters then see
-        // the sender gone and one of them leads.
-        struct EndFlight<'a>(&'a Inner);
-        impl Drop for EndFlight<'_> {
-            fn drop(&mut self) {
-                *lock(&self.0.flight) = None;
-            }
-        }
-        let end = EndFlight(&self.inner);
-        let result = {
-            let mut session = self.inner.session.lock().await;
-            self.inner.fetch(&mut session).await
-        };
-        match result {
-            Ok(token) => {
-                self.inner.stats.refreshed(token.expires_at());
-                let token = Arc::new(token);
-                self.store(Arc::clone(&token));
-                publish.send_replace(Some(Ok(Arc::clone(&token))));
-                Ok(token)
-            }
-            Err(e) => {
-                self.inner.stats.failed(&e);
-                drop(end);
-                // The caller that led keeps the error itself; waiters, if any, share it.
-                if publish.receiver_count() == 0 {
-                    return Err(e);
-                }
-                let shared = Arc::new(e);
-                publish.send_replace(Some(Err(Arc::clone(&shared))));
-                Err(Error::Shared(shared))
-            }
-        }
-    }
-
-    /// Stale-while-revalidate: starts a refresh in the background, unless one is under way, and
-    /// returns at once.
-    fn revalidate(&self, generation: u64) {
-        // A plain load first: in the last margin every reader passes here, and a swap on every
-        // read would be the shared write the read path avoids.
-        if self.inner.revalidating.load(Ordering::Relaxed)
-            || self.inner.revalidating.swap(true, Ordering::AcqRel)
-        {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.inner.revalidating.store(false, Ordering::Release);
-            return;
-        };
-        let source = self.clone();
-        runtime.spawn(async move {
-            if let Err(e) = source.fetch_shared(Some(generation)).await {
-                warn!(error = %e, "refresh in the token's last margin failed");
-            }
-            source.inner.revalidating.store(false, Ordering::Release);
-        });
-    }
-
-    fn store(&self, token: Arc<AccessToken>) {
-        let refresh_at = token.refresh_at();
-        let generation = token.generation;
-        self.inner.cache.store(token);
-        if let (true, Some(at)) = (self.inner.refresh_ahead, refresh_at) {
-            self.schedule_refresh(at, generation);
-        }
-    }
-
-    /// (Re)starts the background task that replaces token `generation` at `at`.
-    fn schedule_refresh(&self, at: Instant, generation: u64) {
-        let weak = Arc::downgrade(&self.inner);
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let task = handle.spawn(refresh_loop(weak, at, generation));
-        if let Some(previous) = lock(&self.inner.refresher).replace(task.abort_handle()) {
-            previous.abort();
-        }
-    }
-}
-
-/// Sleeps until `at`, then fetches the token that replaces `generation` while readers keep the
-/// current one. On failure it tries again with backoff until the current token expires; after
-/// that, readers fetch on demand. Holds only a weak reference while asleep, so dropping the last
-/// [`TokenSource`] ends it.
-async fn refresh_loop(weak: Weak<Inner>, at: Instant, generation: u64) {
-    tokio::time::sleep_until(at.into()).await;
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        let Some(inner) = weak.upgrade() else { return };
-        let source = TokenSource { inner };
-        match source.fetch_shared(Some(generation)).await {
-            Ok(_) => {
-                // The new token's `store` scheduled the next refresh, replacing (and aborting)
-                // this task.
-                info!("access token refreshed ahead of expiry");
-                return;
-            }
-            Err(e) => {
-                let expires = source.inner.cache.load().expires_at_instant();
-                if expires.is_none_or(|e| e <= Instant::now()) {
-                    warn!(error = %e, "refresh failed and the token has expired; callers will fetch on demand");
-                    return;
-                }
-                warn!(error = %e, retry_in_s = backoff.as_secs(), "refresh ahead of expiry failed; will retry");
-            }
-        }
-        drop(source);
-        tokio::time::sleep(backoff).await;
-        backoff = backoff.saturating_mul(2).min(Duration::from_secs(60));
-    }
-}
-
-impl Inner {
-    /// One token request: register (and authorize) if there is no registration, then the token
-    /// call; on `invalid_client`, register again and retry, within the bounds of [`Self::recover`].
-    async fn fetch(&self, session: &mut Session) -> Result<AccessToken, Error> {
-        let mut attempts = Attempts::default();
-        let result = self.fetch_counting(session, &mut attempts).await;
-        self.stats.retried(attempts.retries);
-        result
-    }
-
-    async fn fetch_counting(
-        &self,
-        session: &mut Session,
-        attempts: &mut Attempts,
-    ) -> Result<AccessToken, Error> {
-        let config = self.flow.config();
-        let deadline = Deadline::after(config.deadline);
-        loop {
-            let registration = match &session.registration {
-                Some(registration) => registration.clone(),
-                None => {
-                    let secret_rejected = session.secret_rejected;
-                    let registered = retrying(Stage::Register, deadline, attempts, || {
-                        self.flow.register_with(secret_rejected)
-                    })
-                    .await?;
-                    session.owned = registered.owned;
-                    let registration = registered.registration;
-                    if config.authorize {
-                        retrying(Stage::Authorize, deadline, attempts, || {
-                            self.flow.authorize(&registration)
-                        })
-                        .await?;
-                    }
-                    session.registration = Some(registration.clone());
-                    session.secret_rejected = false;
-                    registration
-                }
-            };
-            let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-            let result = retrying(Stage::Token, deadline, attempts, || {
-                self.stats.token_request();
-                self.flow.token_with_generation(&registration, generation)
-            })
-            .await;
-            match result {
-                Ok(token) => return Ok(token),
-                Err(e) if e.is_invalid_client() => {
-                    self.recover(session, &registration, e, deadline).await?
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// After Hydra rejected `registration` at the token endpoint: waits, deletes the client if
-    /// this source created it, and leaves the session to register again. Bounded: at most
-    /// [`MAX_REREGISTRATIONS`] per [`REREGISTRATION_WINDOW`] per source, with a doubling wait,
-    /// and never past `deadline`; beyond that, [`Error::ClientRejected`].
-    async fn recover(
-        &self,
-        session: &mut Session,
-        registration: &Registration,
-        rejected: Error,
-        deadline: Deadline,
-    ) -> Result<(), Error> {
-        let now = Instant::now();
-        session
-            .reregistrations
-            .retain(|t| now.saturating_duration_since(*t) < REREGISTRATION_WINDOW);
-        let made = session.reregistrations.len();
-        let give_up = |last: Error| Error::ClientRejected {
-            client_id: registration.client_id.clone(),
-            reregistrations: u32::try_from(made).unwrap_or(u32::MAX),
-            window: REREGISTRATION_WINDOW,
-            last: Box::new(last),
-        };
-        let wait = REREGISTRATION_BACKOFF.saturating_mul(1u32 << made.min(16));
-        if made >= MAX_REREGISTRATIONS || wait >= deadline.remaining() {
-            return Err(give_up(rejected));
-        }
-        warn!(client_id = %registration.client_id, error = %rejected, wait_s = wait.as_secs(), "Hydra rejected the client; registering it again");
-        tokio::time::sleep(wait).await;
-        session.reregistrations.push_back(Instant::now());
-        // Recovered, but an operator wants to see why the client had to be registered again.
-        self.stats.failed(&rejected);
-        self.stats.reregistered();
-        if session.owned && registration.created {
-            // A client this source made and Hydra keeps rejecting goes before another is made.
-            self.flow.delete(&registration.client_id).await?;
-        }
-        session.registration = None;
-        session.secret_rejected = true;
-        Ok(())
     }
 }

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use crate::lock::lock;
+
 /// A snapshot of a token source's health. It holds no secret: its `Debug` and `Display` are
 /// safe to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +76,11 @@ pub(crate) struct Stats {
 }
 
 fn set<T>(slot: &Mutex<Option<T>>, value: T) {
-    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+    *lock(slot) = Some(value);
 }
 
 fn get<T: Clone>(slot: &Mutex<Option<T>>) -> Option<T> {
-    slot.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    lock(slot).clone()
 }
 
 impl Stats {

@@ -367,11 +367,20 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
     // under another id (or none) would leave every token request failing for a client the flow
     // could never find again.
     for created in [r#""someone-else""#, r#""""#, "null"] {
-        let admin = StandIn::start(vec![Reply::json(
-            "201 Created",
-            &[],
-            &format!(r#"{{"client_id":{created},"client_secret":"s3cret"}}"#),
-        )])
+        // With a configured id the flow looks the client up first: 404 as by Hydra, then the
+        // POST gets the 201 under the wrong id.
+        let admin = StandIn::start(vec![
+            Reply::json(
+                "404 Not Found",
+                &[],
+                r#"{"error":"Unable to locate the resource"}"#,
+            ),
+            Reply::json(
+                "201 Created",
+                &[],
+                &format!(r#"{{"client_id":{created},"client_secret":"s3cret"}}"#),
+            ),
+        ])
         .await?;
         let config = Config::builder(admin.url(), admin.url())
             .client_id("mine")

@@ -81,8 +81,8 @@ async fn a_client_registered_through_one_replica_is_found_and_reused_through_the
         .into_inner();
     assert_eq!(read.client_id.as_deref(), Some("sdk-shared"));
 
-    // The flow: registered through replica 1; through replica 2 the 409 leads to reuse, not to a
-    // second client or a replaced secret.
+    // The flow: registered through replica 1; through replica 2 the lookup of the configured id
+    // finds it and leads to reuse, not to a second client or a replaced secret.
     let first = flow::Flow::new(bss(one.admin_url(), one.public_url(), "bss-shared").build()?)?
         .register()
         .await?;
@@ -91,8 +91,10 @@ async fn a_client_registered_through_one_replica_is_found_and_reused_through_the
     let second = flow::Flow::new(bss(admin.url(), two.public_url(), "bss-shared").build()?)?;
     let reused = second.register().await?;
     assert!(!reused.created, "{reused:?}");
-    assert_eq!(admin.count("POST", "/admin/clients"), 1);
+    assert_eq!(admin.count("GET", "/admin/clients/bss-shared"), 1);
+    assert_eq!(admin.count("POST", "/admin/clients"), 0);
     assert_eq!(admin.count("PUT", "/admin/clients/bss-shared"), 0);
+    assert_eq!(admin.count("PATCH", "/admin/clients/bss-shared"), 0);
     // The reused registration works against replica 2's token endpoint.
     let token = second.token(&reused).await?;
     assert!(introspect(one.admin_url(), &token).await?.active);

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use secrecy::ExposeSecret;
+use flow::ExposeSecret;
 
 use flow::settings::{Flag, SETTINGS};
 

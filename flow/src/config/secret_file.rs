@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use secrecy::SecretString;
+use hydra_sdk::Secret;
 
 use crate::Error;
 
@@ -12,7 +12,7 @@ const MAX_SECRET_FILE: u64 = 4096;
 
 /// Reads a secret the container way (a mounted Kubernetes or Docker secret): a small regular
 /// file, its trailing newline trimmed. The error names the path, never the content.
-pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<SecretString, Error> {
+pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret, Error> {
     use std::io::Read as _;
     let shown = path.display();
     let file = std::fs::File::open(path)
@@ -49,12 +49,12 @@ pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret
     if secret.trim().is_empty() {
         return Err(Error::config(name, format!("{shown} is empty")));
     }
-    Ok(SecretString::from(secret.to_string()))
+    Ok(Secret::from(secret))
 }
 
 #[cfg(test)]
 mod tests {
-    use secrecy::ExposeSecret as _;
+    use hydra_sdk::ExposeSecret as _;
 
     use crate::config::tests::env;
     use crate::{Config, Error};

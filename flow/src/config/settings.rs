@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use hydra_sdk::Secret;
 
 use super::secret_file::read_secret_file;
 use super::{AccessTokenStrategy, Config, ConfigBuilder, TokenAuthMethod, DEFAULT_REDIRECT_URI};
@@ -150,7 +150,7 @@ pub static SETTINGS: &[Setting] = &[
         doc: "the client's secret; never a flag, since command lines are visible to other users",
         default: Unset::Means("a random one per token source"),
         not_with: None,
-        apply: |b, _, v| Ok(b.client_secret(SecretString::from(v))),
+        apply: |b, _, v| Ok(b.client_secret(Secret::new(v))),
     },
     Setting {
         env: "HYDRA_CLIENT_SECRET_FILE",

@@ -4,8 +4,7 @@ use hydra_sdk::{ApiError, ApiResult as _};
 use tracing::{info, info_span, Instrument};
 
 use super::register::Registration;
-use super::{missing, Hydra};
-use crate::config::Config;
+use super::{missing, Flow};
 use crate::{Error, Stage};
 
 /// A random `state` for the authorize request (RFC 6749 §10.12).
@@ -13,48 +12,49 @@ fn generate_state() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
-/// The authorize step: `GET /oauth2/auth` for the client, redirects not followed.
-///
-/// Hydra answers a valid request with a redirect into its login flow (a `login_challenge`), and
-/// an invalid one with a redirect carrying `error` (RFC 6749 §4.1.2.1, §4.2.2.1) in the query or
-/// fragment, or with a JSON error.
-pub(crate) async fn authorize(
-    hydra: &Hydra,
-    config: &Config,
-    registration: &Registration,
-) -> Result<(), Error> {
-    let url = format!("{}/oauth2/auth", config.public_url);
-    let state = generate_state();
-    let span = info_span!("hydra.authorize", public_url = %config.public_url, client_id = %registration.client_id);
-    async {
-        let mut request = hydra
-            .public
-            .oauth2_authorize()
-            .client_id(registration.client_id.clone())
-            .response_type(config.response_types.join(" "))
-            .state(state.clone());
-        if let Some(uri) = config.redirect_uris().first() {
-            request = request.redirect_uri(uri.clone());
-        }
-        if let Some(scope) = config.registered_scope() {
-            request = request.scope(scope.to_string());
-        }
-        match request.send().await.api().map(|_| ()) {
-            Err(ApiError::UnexpectedStatus { status, location }) if status.is_redirection() => {
-                let location =
-                    location.ok_or_else(|| missing(Stage::Authorize, &url, "Location"))?;
-                check_authorize_redirect(&url, &location, &state)
+impl Flow {
+    /// Step 2: the authorize request, `GET /oauth2/auth` on the public API for the client,
+    /// redirects not followed.
+    ///
+    /// Hydra answers a valid request with a redirect into its login flow (a `login_challenge`),
+    /// and an invalid one with a redirect carrying `error` (RFC 6749 §4.1.2.1, §4.2.2.1) in the
+    /// query or fragment, or with a JSON error.
+    pub async fn authorize(&self, registration: &Registration) -> Result<(), Error> {
+        let config = &self.config;
+        let url = format!("{}/oauth2/auth", config.public_url);
+        let state = generate_state();
+        let span = info_span!("hydra.authorize", public_url = %config.public_url, client_id = %registration.client_id);
+        async {
+            let mut request = self
+                .apis
+                .public
+                .oauth2_authorize()
+                .client_id(registration.client_id.clone())
+                .response_type(config.response_types.join(" "))
+                .state(state.clone());
+            if let Some(uri) = config.redirect_uris().first() {
+                request = request.redirect_uri(uri.clone());
             }
-            Ok(()) => Err(Error::InvalidResponse {
-                stage: Stage::Authorize,
-                url,
-                reason: "a success status where a redirect was expected".into(),
-            }),
-            Err(e) => Err(Error::from_api(Stage::Authorize, &url, e)),
+            if let Some(scope) = config.registered_scope() {
+                request = request.scope(scope.to_string());
+            }
+            match request.send().await.api().map(|_| ()) {
+                Err(ApiError::UnexpectedStatus { status, location }) if status.is_redirection() => {
+                    let location =
+                        location.ok_or_else(|| missing(Stage::Authorize, &url, "Location"))?;
+                    check_authorize_redirect(&url, &location, &state)
+                }
+                Ok(()) => Err(Error::InvalidResponse {
+                    stage: Stage::Authorize,
+                    url,
+                    reason: "a success status where a redirect was expected".into(),
+                }),
+                Err(e) => Err(Error::from_api(Stage::Authorize, &url, e)),
+            }
         }
+        .instrument(span)
+        .await
     }
-    .instrument(span)
-    .await
 }
 
 /// Reads the authorize redirect: an OAuth2 error, or acceptance.

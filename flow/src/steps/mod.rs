@@ -1,49 +1,91 @@
-//! The three requests of the sequence, each through a generated `hydra-sdk` call: register the
-//! client on the admin API ([`register`]), authorize it on `/oauth2/auth` ([`authorize`]), and
-//! request a token from `/oauth2/token` with the client-credentials grant ([`token`]).
+//! [`Flow`] and its three requests, each through a generated `hydra-sdk` call and each in a file
+//! of its own as `impl Flow`: register the client on the admin API ([`Flow::register`], and
+//! [`Flow::delete`]), authorize it on `/oauth2/auth` ([`Flow::authorize`]), and request a token
+//! from `/oauth2/token` with the client-credentials grant ([`Flow::token`]).
 //!
-//! Each function makes one attempt (registration: one logical attempt of up to three calls);
+//! Each step makes one attempt (registration: one logical attempt of up to three calls);
 //! retries and recovery are the caller's ([`crate::TokenSource`]).
 
+mod access_token;
 mod authorize;
 mod ownership;
 mod register;
 mod token;
 
+use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use hydra_sdk::Client;
 
 use crate::config::Config;
+use crate::lock::lock;
 use crate::{Error, Stage};
 
-pub(crate) use authorize::authorize;
+pub use access_token::AccessToken;
+pub(crate) use access_token::Freshness;
 pub use ownership::{MARKER_KEY, SECRET_QUIET_PERIOD};
+pub(crate) use register::Identity;
 pub use register::Registration;
-pub(crate) use register::{delete, register, Identity, Registered};
-pub(crate) use token::token;
-pub(crate) use token::Freshness;
-pub use token::{AccessToken, ASSUMED_LIFETIME, MAX_LIFETIME};
+pub use token::{ASSUMED_LIFETIME, MAX_LIFETIME};
 
-/// The SDK clients for Hydra's two APIs, built once from the configuration, on one HTTP client
-/// (one connection pool).
+/// The three steps one at a time, each a single attempt, for callers that want to see or
+/// control them (the demo prints each). [`crate::acquire_token_with`] and
+/// [`crate::TokenSource`] add retries and recovery on top.
 #[derive(Clone)]
-pub(crate) struct Hydra {
-    pub(crate) admin: Client,
-    pub(crate) public: Client,
-    /// What both clients send through: the user's, or one shared by every [`Hydra`] in the
-    /// process with the same settings.
-    pub(crate) http: reqwest::Client,
+pub struct Flow {
+    config: Config,
+    apis: HydraApis,
+    /// The client id, secret and instance id, fixed here so retries register the same client.
+    identity: Identity,
 }
 
-impl Hydra {
-    pub(crate) fn new(config: &Config) -> Result<Self, Error> {
+impl fmt::Debug for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flow")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Flow {
+    /// Builds the HTTP clients for `config` and fixes the client id (the configured one, or a
+    /// random UUID) and secret (the configured one, or a random one) for every registration this
+    /// `Flow` makes; sends nothing.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        let apis = HydraApis::new(&config)?;
+        let identity = Identity::new(&config)?;
+        Ok(Flow {
+            config,
+            apis,
+            identity,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// The SDK clients for Hydra's two APIs, admin and public, built once from the configuration
+/// on one HTTP client (one connection pool).
+#[derive(Clone)]
+struct HydraApis {
+    admin: Client,
+    public: Client,
+    /// What both clients send through: the user's, or one shared by every [`Flow`] in the
+    /// process with the same settings.
+    http: reqwest::Client,
+}
+
+impl HydraApis {
+    fn new(config: &Config) -> Result<Self, Error> {
         let http = match &config.http_client {
             Some(client) => client.clone(),
             None => shared_http_client(config)?,
         };
-        Ok(Hydra {
+        Ok(HydraApis {
             admin: Client::new_with_client(&config.admin_url, http.clone()),
             public: Client::new_with_client(&config.public_url, http.clone()),
             http,
@@ -77,9 +119,7 @@ fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
         request_timeout: config.request_timeout,
         connect_timeout: config.connect_timeout,
     };
-    let mut shared = SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut shared = lock(&SHARED);
     if let Some((_, client)) = shared.iter().find(|(s, _)| *s == settings) {
         return Ok(client.clone());
     }
@@ -91,7 +131,7 @@ fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
     Ok(client)
 }
 
-pub(crate) fn missing(stage: Stage, url: &str, field: &str) -> Error {
+fn missing(stage: Stage, url: &str, field: &str) -> Error {
     Error::InvalidResponse {
         stage,
         url: url.to_string(),

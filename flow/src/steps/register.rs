@@ -2,13 +2,12 @@
 
 use std::fmt;
 
-use hydra_sdk::{types, ApiError, ApiResult as _, Secret};
-use secrecy::{ExposeSecret as _, SecretString};
+use hydra_sdk::{types, ApiError, ApiResult as _, ExposeSecret as _, Secret};
 use serde_json::{Map, Value};
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::ownership::{self, now_unix, Change, Marker, MARKER_KEY};
-use super::Hydra;
+use super::Flow;
 use crate::config::{Config, TokenAuthMethod};
 use crate::{Error, Stage};
 
@@ -18,10 +17,10 @@ pub struct Registration {
     /// The client id.
     pub client_id: String,
     /// The client secret.
-    pub client_secret: SecretString,
+    pub client_secret: Secret,
     /// The registration access token Hydra returned when it created the client (RFC 7592);
     /// absent when the client already existed. Never sent to the token endpoint.
-    pub registration_access_token: Option<SecretString>,
+    pub registration_access_token: Option<Secret>,
     /// How the client authenticates at the token endpoint.
     pub token_auth_method: TokenAuthMethod,
     /// Whether this source (this [`crate::Flow`] or [`crate::TokenSource`]) created the client,
@@ -48,7 +47,7 @@ impl fmt::Debug for Registration {
 }
 
 /// A new random client secret: 32 bytes from the operating system's CSPRNG, base64url.
-fn generate_secret() -> Result<SecretString, Error> {
+fn generate_secret() -> Result<Secret, Error> {
     use base64::Engine as _;
     use ring::rand::SecureRandom as _;
     let mut bytes = [0u8; 32];
@@ -60,7 +59,7 @@ fn generate_secret() -> Result<SecretString, Error> {
                 "no system randomness to generate one".into(),
             )
         })?;
-    Ok(SecretString::from(
+    Ok(Secret::from(
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
     ))
 }
@@ -72,7 +71,7 @@ fn generate_secret() -> Result<SecretString, Error> {
 #[derive(Clone)]
 pub(crate) struct Identity {
     pub(crate) client_id: String,
-    pub(crate) secret: SecretString,
+    pub(crate) secret: Secret,
     pub(crate) secret_configured: bool,
     pub(crate) instance: String,
 }
@@ -135,170 +134,175 @@ fn new_client(config: &Config, identity: &Identity) -> Result<types::OAuth2Clien
     body["metadata"] = serde_json::json!({ MARKER_KEY: marker });
     let mut client: types::OAuth2Client =
         serde_json::from_value(body).map_err(|e| Error::config("client", e.to_string()))?;
-    client.client_secret = Some(Secret::from(identity.secret.clone()));
+    client.client_secret = Some(identity.secret.clone());
     Ok(client)
 }
 
-/// Registers the client, or finds its existing one.
-///
-/// With a configured client id, `GET /admin/clients/{id}` first: a restart or another replica
-/// usually finds its client there, and reusing it then costs one GET, where a POST would cost a
-/// 409 (after Hydra hashed the secret) and the GET anyway. Otherwise, and on a 404,
-/// `POST /admin/clients` with the id and secret from `identity`. An existing client (found, or a
-/// 409 from a POST that raced another replica or retried one that timed out) is:
-/// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch, and
-///   the secret is set only if this source does not know it or Hydra rejected it
-///   (`secret_rejected`), and no other instance set it within [`ownership::SECRET_QUIET_PERIOD`];
-/// - someone else's: used as it is when it can serve, else [`Error::ForeignClient`]; taken over
-///   only if the configuration opts in.
-pub(crate) async fn register(
-    hydra: &Hydra,
-    config: &Config,
-    identity: &Identity,
-    secret_rejected: bool,
-) -> Result<Registered, Error> {
-    let url = format!("{}/admin/clients", config.admin_url);
-    let client_url = format!("{url}/{}", identity.client_id);
-    let span = info_span!("hydra.register", admin_url = %config.admin_url, client_id = %identity.client_id);
-    async {
-        if config.client_id.is_some() {
-            match get_client(hydra, &identity.client_id).await {
-                Ok(existing) => {
-                    return reuse(hydra, config, identity, secret_rejected, existing).await
+impl Flow {
+    /// Step 1: registers the client on the admin API, or finds and reuses it when Hydra already
+    /// has a client with this id (see [`Config`] for what the flow may change in it).
+    pub async fn register(&self) -> Result<Registration, Error> {
+        Ok(self.register_with(false).await?.registration)
+    }
+
+    /// Registers the client, or finds its existing one.
+    ///
+    /// With a configured client id, `GET /admin/clients/{id}` first: a restart or another
+    /// replica usually finds its client there, and reusing it then costs one GET, where a POST
+    /// would cost a 409 (after Hydra hashed the secret) and the GET anyway. Otherwise, and on a
+    /// 404, `POST /admin/clients` with the id and secret fixed in [`Identity`]. An existing
+    /// client (found, or a 409 from a POST that raced another replica or retried one that timed
+    /// out) is:
+    /// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch,
+    ///   and the secret is set only if this source does not know it or Hydra rejected it
+    ///   (`secret_rejected`), and no other instance set it within
+    ///   [`ownership::SECRET_QUIET_PERIOD`];
+    /// - someone else's: used as it is when it can serve, else [`Error::ForeignClient`]; taken
+    ///   over only if the configuration opts in.
+    pub(crate) async fn register_with(&self, secret_rejected: bool) -> Result<Registered, Error> {
+        let config = &self.config;
+        let identity = &self.identity;
+        let url = format!("{}/admin/clients", config.admin_url);
+        let client_url = format!("{url}/{}", identity.client_id);
+        let span = info_span!("hydra.register", admin_url = %config.admin_url, client_id = %identity.client_id);
+        async {
+            if config.client_id.is_some() {
+                match self.get_client().await {
+                    Ok(existing) => return self.reuse(secret_rejected, existing).await,
+                    Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
+                    Err(e) => return Err(Error::from_api(Stage::Register, &client_url, e)),
                 }
-                Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
-                Err(e) => return Err(Error::from_api(Stage::Register, &client_url, e)),
+            }
+            let created = self
+                .apis
+                .admin
+                .create_oauth2_client()
+                .body(new_client(config, identity)?)
+                .send()
+                .await;
+            match created.api() {
+                Ok(client) => self.created(&url, client),
+                Err(ApiError::Hydra { status, .. }) if status.as_u16() == 409 => {
+                    let existing = self
+                        .get_client()
+                        .await
+                        .map_err(|e| Error::from_api(Stage::Register, &client_url, e))?;
+                    self.reuse(secret_rejected, existing).await
+                }
+                Err(e) => Err(Error::from_api(Stage::Register, &url, e)),
             }
         }
-        let created = hydra
+        .instrument(span)
+        .await
+    }
+
+    /// The registration of a client Hydra just created from the POST to `url`.
+    fn created(&self, url: &str, client: types::OAuth2Client) -> Result<Registered, Error> {
+        let identity = &self.identity;
+        // The id was chosen here; a server that made the client under another one (or none)
+        // would leave token requests failing with `invalid_client` for a client this source
+        // could never find again.
+        if client.client_id.as_deref() != Some(identity.client_id.as_str()) {
+            return Err(Error::InvalidResponse {
+                stage: Stage::Register,
+                url: url.to_string(),
+                reason: format!(
+                    "the client was created as {}, not as `{}` as asked",
+                    crate::bounds::shown(client.client_id.as_deref().unwrap_or("")),
+                    identity.client_id
+                ),
+            });
+        }
+        info!("registered a new OAuth2 client");
+        Ok(Registered {
+            registration: Registration {
+                client_id: identity.client_id.clone(),
+                client_secret: identity.secret.clone(),
+                registration_access_token: client.registration_access_token,
+                token_auth_method: self.config.token_auth_method,
+                created: true,
+            },
+            owned: true,
+        })
+    }
+
+    async fn get_client(&self) -> Result<types::OAuth2Client, ApiError> {
+        let id = self.identity.client_id.as_str();
+        self.apis
             .admin
-            .create_oauth2_client()
-            .body(new_client(config, identity)?)
+            .get_oauth2_client()
+            .id(id)
             .send()
-            .await;
-        match created.api() {
-            Ok(client) => {
-                // The id was chosen here; a server that made the client under another one (or
-                // none) would leave token requests failing with `invalid_client` for a client
-                // this source could never find again.
-                if client.client_id.as_deref() != Some(identity.client_id.as_str()) {
-                    return Err(Error::InvalidResponse {
-                        stage: Stage::Register,
-                        url,
-                        reason: format!(
-                            "the client was created as {}, not as `{}` as asked",
-                            crate::bounds::shown(client.client_id.as_deref().unwrap_or("")),
-                            identity.client_id
-                        ),
-                    });
-                }
-                info!("registered a new OAuth2 client");
-                Ok(Registered {
-                    registration: Registration {
-                        client_id: identity.client_id.clone(),
-                        client_secret: identity.secret.clone(),
-                        registration_access_token: client
-                            .registration_access_token
-                            .map(SecretString::from),
-                        token_auth_method: config.token_auth_method,
-                        created: true,
-                    },
+            .await
+            .api()
+    }
+
+    async fn reuse(
+        &self,
+        secret_rejected: bool,
+        existing: types::OAuth2Client,
+    ) -> Result<Registered, Error> {
+        let config = &self.config;
+        let identity = &self.identity;
+        let id = identity.client_id.as_str();
+        let registration = |created| Registration {
+            client_id: id.to_string(),
+            client_secret: identity.secret.clone(),
+            registration_access_token: None,
+            token_auth_method: config.token_auth_method,
+            created,
+        };
+        let marker = match Marker::of(&existing) {
+            Some(marker) => marker,
+            None if config.take_over_foreign_client => {
+                warn!(client_id = %id, "taking over a client this library did not create (take_over_foreign_client is on)");
+                let previous = Map::new();
+                let changes = ownership::plan(&existing, &previous, &ownership::desired(config));
+                let set_secret = !identity.secret_configured || secret_rejected;
+                self.patch(&existing, None, changes, set_secret).await?;
+                return Ok(Registered {
+                    registration: registration(false),
                     owned: true,
-                })
+                });
             }
-            Err(ApiError::Hydra { status, .. }) if status.as_u16() == 409 => {
-                let existing = get_client(hydra, &identity.client_id)
-                    .await
-                    .map_err(|e| Error::from_api(Stage::Register, &client_url, e))?;
-                reuse(hydra, config, identity, secret_rejected, existing).await
+            None => {
+                foreign_serves(config, identity, &existing, secret_rejected)?;
+                info!(client_id = %id, "using a client this library does not own, as it is");
+                return Ok(Registered {
+                    registration: registration(false),
+                    owned: false,
+                });
             }
-            Err(e) => Err(Error::from_api(Stage::Register, &url, e)),
+        };
+        let known = marker.secret_set_by == identity.instance || identity.secret_configured;
+        let set_secret = secret_rejected || !known;
+        // Another instance's secret is protected for the quiet period, so replicas without a
+        // shared secret cannot take it from each other; only a configured secret (the source of
+        // truth) replaces a generated one at once.
+        let overrides = identity.secret_configured && !marker.secret_configured;
+        if set_secret && marker.secret_set_by != identity.instance && !overrides {
+            let ago = marker.secret_age();
+            if ago < ownership::SECRET_QUIET_PERIOD {
+                return Err(Error::SecretHeldElsewhere {
+                    client_id: id.to_string(),
+                    holder: marker.secret_set_by.clone(),
+                    ago,
+                    quiet: ownership::SECRET_QUIET_PERIOD,
+                });
+            }
         }
+        let changes = ownership::plan(&existing, &marker.managed, &ownership::desired(config));
+        if changes.is_empty() && !set_secret {
+            debug!(client_id = %id, "reusing the registered OAuth2 client as it is");
+        } else {
+            self.patch(&existing, Some(&marker), changes, set_secret)
+                .await?;
+        }
+        Ok(Registered {
+            registration: registration(marker.created_by == identity.instance),
+            owned: true,
+        })
     }
-    .instrument(span)
-    .await
-}
-
-async fn get_client(hydra: &Hydra, id: &str) -> Result<types::OAuth2Client, ApiError> {
-    hydra.admin.get_oauth2_client().id(id).send().await.api()
-}
-
-async fn reuse(
-    hydra: &Hydra,
-    config: &Config,
-    identity: &Identity,
-    secret_rejected: bool,
-    existing: types::OAuth2Client,
-) -> Result<Registered, Error> {
-    let id = identity.client_id.as_str();
-    let registration = |created| Registration {
-        client_id: id.to_string(),
-        client_secret: identity.secret.clone(),
-        registration_access_token: None,
-        token_auth_method: config.token_auth_method,
-        created,
-    };
-    let marker = match Marker::of(&existing) {
-        Some(marker) => marker,
-        None if config.take_over_foreign_client => {
-            warn!(client_id = %id, "taking over a client this library did not create (take_over_foreign_client is on)");
-            let previous = Map::new();
-            let changes = ownership::plan(&existing, &previous, &ownership::desired(config));
-            let set_secret = !identity.secret_configured || secret_rejected;
-            patch(
-                hydra, config, identity, &existing, None, changes, set_secret,
-            )
-            .await?;
-            return Ok(Registered {
-                registration: registration(false),
-                owned: true,
-            });
-        }
-        None => {
-            foreign_serves(config, identity, &existing, secret_rejected)?;
-            info!(client_id = %id, "using a client this library does not own, as it is");
-            return Ok(Registered {
-                registration: registration(false),
-                owned: false,
-            });
-        }
-    };
-    let known = marker.secret_set_by == identity.instance || identity.secret_configured;
-    let set_secret = secret_rejected || !known;
-    // Another instance's secret is protected for the quiet period, so replicas without a shared
-    // secret cannot take it from each other; only a configured secret (the source of truth)
-    // replaces a generated one at once.
-    let overrides = identity.secret_configured && !marker.secret_configured;
-    if set_secret && marker.secret_set_by != identity.instance && !overrides {
-        let ago = marker.secret_age();
-        if ago < ownership::SECRET_QUIET_PERIOD {
-            return Err(Error::SecretHeldElsewhere {
-                client_id: id.to_string(),
-                holder: marker.secret_set_by.clone(),
-                ago,
-                quiet: ownership::SECRET_QUIET_PERIOD,
-            });
-        }
-    }
-    let changes = ownership::plan(&existing, &marker.managed, &ownership::desired(config));
-    if changes.is_empty() && !set_secret {
-        debug!(client_id = %id, "reusing the registered OAuth2 client as it is");
-    } else {
-        patch(
-            hydra,
-            config,
-            identity,
-            &existing,
-            Some(&marker),
-            changes,
-            set_secret,
-        )
-        .await?;
-    }
-    Ok(Registered {
-        registration: registration(marker.created_by == identity.instance),
-        owned: true,
-    })
 }
 
 /// Whether someone else's client can serve this configuration as it is.
@@ -351,95 +355,100 @@ fn foreign_serves(
     })
 }
 
-/// `PATCH /admin/clients/{id}` with the managed fields that differ, the secret when asked, and
-/// the marker. (A JSON Patch `test` of the marker would make setting the secret atomic, but
-/// Hydra v2.3.0 answers 500 to any patch with a `test` operation.)
-#[allow(clippy::too_many_arguments)]
-async fn patch(
-    hydra: &Hydra,
-    config: &Config,
-    identity: &Identity,
-    existing: &types::OAuth2Client,
-    marker: Option<&Marker>,
-    changes: Vec<Change>,
-    set_secret: bool,
-) -> Result<(), Error> {
-    let id = identity.client_id.as_str();
-    let url = format!("{}/admin/clients/{id}", config.admin_url);
-    let invalid = |reason: String| Error::config("client", reason);
-    let mut ops = Vec::new();
-    let marker_path = format!("/metadata/{MARKER_KEY}");
-    for change in &changes {
-        warn!(client_id = %id, field = change.field, old = %change.old, new = %change.new, "reconciling a managed field of this library's client");
-        ops.push(change.op().map_err(invalid)?);
-    }
-    let mut next = match marker {
-        Some(read) => read.clone(),
-        None => {
-            // Taken over, not created: no instance created it or set its secret yet.
-            let mut fresh = self::marker(identity, Map::new());
-            fresh.created_by = String::new();
-            fresh.secret_set_by = String::new();
-            fresh.secret_set_at = 0;
-            fresh.secret_configured = false;
-            fresh
+impl Flow {
+    /// `PATCH /admin/clients/{id}` with the managed fields that differ, the secret when asked,
+    /// and the marker. (A JSON Patch `test` of the marker would make setting the secret atomic,
+    /// but Hydra v2.3.0 answers 500 to any patch with a `test` operation.)
+    async fn patch(
+        &self,
+        existing: &types::OAuth2Client,
+        marker: Option<&Marker>,
+        changes: Vec<Change>,
+        set_secret: bool,
+    ) -> Result<(), Error> {
+        let config = &self.config;
+        let identity = &self.identity;
+        let id = identity.client_id.as_str();
+        let url = format!("{}/admin/clients/{id}", config.admin_url);
+        let invalid = |reason: String| Error::config("client", reason);
+        let mut ops = Vec::new();
+        let marker_path = format!("/metadata/{MARKER_KEY}");
+        for change in &changes {
+            warn!(client_id = %id, field = change.field, old = %change.old, new = %change.new, "reconciling a managed field of this library's client");
+            ops.push(change.op().map_err(invalid)?);
         }
-    };
-    next.managed = ownership::desired(config);
-    if set_secret {
-        warn!(client_id = %id, field = "client_secret", old = "[redacted]", new = "[redacted]", "setting the client secret");
-        ops.push(
-            ownership::add(
-                "/client_secret",
-                identity.secret.expose_secret().to_string().into(),
-            )
-            .map_err(invalid)?,
-        );
-        next.secret_set_by = identity.instance.clone();
-        next.secret_set_at = now_unix();
-        next.secret_configured = identity.secret_configured;
-    }
-    if marker != Some(&next) {
-        let value = serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?;
-        // A client whose metadata is not an object (taken over) gets one to hold the marker.
-        if !existing.metadata.as_ref().is_some_and(|m| m.0.is_object()) {
-            ops.push(ownership::add("/metadata", serde_json::json!({})).map_err(invalid)?);
+        let mut next = match marker {
+            Some(read) => read.clone(),
+            None => {
+                // Taken over, not created: no instance created it or set its secret yet.
+                let mut fresh = self::marker(identity, Map::new());
+                fresh.created_by = String::new();
+                fresh.secret_set_by = String::new();
+                fresh.secret_set_at = 0;
+                fresh.secret_configured = false;
+                fresh
+            }
+        };
+        next.managed = ownership::desired(config);
+        if set_secret {
+            warn!(client_id = %id, field = "client_secret", old = "[redacted]", new = "[redacted]", "setting the client secret");
+            ops.push(
+                ownership::add(
+                    "/client_secret",
+                    identity.secret.expose_secret().to_string().into(),
+                )
+                .map_err(invalid)?,
+            );
+            next.secret_set_by = identity.instance.clone();
+            next.secret_set_at = now_unix();
+            next.secret_configured = identity.secret_configured;
         }
-        ops.push(ownership::add(&marker_path, value).map_err(invalid)?);
-    }
-    hydra
-        .admin
-        .patch_oauth2_client()
-        .id(id)
-        .body(types::JsonPatchDocument(ops))
-        .send()
-        .await
-        .map_err(|e| Error::from_api(Stage::Register, &url, e.into()))?;
-    info!(client_id = %id, fields = changes.len(), secret_set = set_secret, "patched this library's client");
-    Ok(())
-}
-
-/// Deletes the client (`DELETE /admin/clients/{id}`); a client already gone is not an error.
-pub(crate) async fn delete(hydra: &Hydra, config: &Config, client_id: &str) -> Result<(), Error> {
-    let url = format!("{}/admin/clients/{client_id}", config.admin_url);
-    let span = info_span!("hydra.delete", admin_url = %config.admin_url, client_id = %client_id);
-    async {
-        match hydra
+        if marker != Some(&next) {
+            let value = serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?;
+            // A client whose metadata is not an object (taken over) gets one to hold the marker.
+            if !existing.metadata.as_ref().is_some_and(|m| m.0.is_object()) {
+                ops.push(ownership::add("/metadata", serde_json::json!({})).map_err(invalid)?);
+            }
+            ops.push(ownership::add(&marker_path, value).map_err(invalid)?);
+        }
+        self.apis
             .admin
-            .delete_oauth2_client()
-            .id(client_id)
+            .patch_oauth2_client()
+            .id(id)
+            .body(types::JsonPatchDocument(ops))
             .send()
             .await
             .api()
-        {
-            Ok(_) => {
-                info!("client deleted");
-                Ok(())
-            }
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
-            Err(e) => Err(Error::from_api(Stage::Delete, &url, e)),
-        }
+            .map_err(|e| Error::from_api(Stage::Register, &url, e))?;
+        info!(client_id = %id, fields = changes.len(), secret_set = set_secret, "patched this library's client");
+        Ok(())
     }
-    .instrument(span)
-    .await
+
+    /// Deletes the client (`DELETE /admin/clients/{id}`); a client already gone is not an
+    /// error.
+    pub async fn delete(&self, client_id: &str) -> Result<(), Error> {
+        let admin_url = &self.config.admin_url;
+        let url = format!("{admin_url}/admin/clients/{client_id}");
+        let span = info_span!("hydra.delete", admin_url = %admin_url, client_id = %client_id);
+        async {
+            match self
+                .apis
+                .admin
+                .delete_oauth2_client()
+                .id(client_id)
+                .send()
+                .await
+                .api()
+            {
+                Ok(_) => {
+                    info!("client deleted");
+                    Ok(())
+                }
+                Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
+                Err(e) => Err(Error::from_api(Stage::Delete, &url, e)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
 }

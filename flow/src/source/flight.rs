@@ -1,0 +1,194 @@
+//! The single flight and the refresher: however many callers need a new token, one request goes
+//! to Hydra and its one result wakes them all; a background task replaces the token ahead of
+//! expiry, and a reader in the token's last margin starts the replacement without waiting for it.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::Guard;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::{Inner, Outcome, TokenSource};
+use crate::lock::lock;
+use crate::steps::AccessToken;
+use crate::Error;
+
+/// What a caller that needs a token from Hydra does.
+enum Role {
+    /// Nobody is fetching: fetch, and publish the result here.
+    Lead(watch::Sender<Option<Outcome>>),
+    /// Wait for the fetch under way.
+    Wait(watch::Receiver<Option<Outcome>>),
+    /// A token arrived meanwhile.
+    Done(Arc<AccessToken>),
+}
+
+impl TokenSource {
+    /// A new token from Hydra through the one fetch under way, starting it if there is none.
+    /// With `replacing`, a refresh: the fetch goes ahead although the cache is still fresh,
+    /// unless a token newer than generation `replacing` is already there.
+    pub(super) async fn fetch_shared(
+        &self,
+        replacing: Option<u64>,
+    ) -> Result<Arc<AccessToken>, Error> {
+        loop {
+            // The flight lock is never held across an await: this block decides, then it is
+            // released.
+            let role = {
+                let mut flight = lock(&self.inner.flight);
+                // A guard, not a clone: a thousand waiters passing here would otherwise all
+                // write the token's reference count.
+                let current = self.inner.cache.load();
+                let newer = replacing.is_none_or(|g| current.generation != g);
+                match flight.as_ref() {
+                    _ if newer && current.is_fresh() => Role::Done(Guard::into_inner(current)),
+                    Some(running) => Role::Wait(running.clone()),
+                    None => {
+                        let (publish, running) = watch::channel(None);
+                        *flight = Some(running);
+                        Role::Lead(publish)
+                    }
+                }
+            };
+            match role {
+                Role::Done(token) => return Ok(token),
+                // Boxed: the fetch's state (registration, retries, the HTTP request) is
+                // kilobytes. Inline, it would make every `token()` future that large (and every
+                // task holding one, moved on each spawn), and each of a thousand waiters would
+                // carry it; boxed, only the one leader allocates it.
+                Role::Lead(publish) => return Box::pin(self.lead(publish)).await,
+                Role::Wait(mut running) => {
+                    let outcome = match running.wait_for(Option::is_some).await {
+                        Ok(outcome) => outcome.clone(),
+                        // The leader was cancelled before it had a result: try again (and
+                        // probably lead).
+                        Err(_) => continue,
+                    };
+                    match outcome {
+                        Some(Ok(token)) => return Ok(token),
+                        Some(Err(e)) => return Err(Error::Shared(e)),
+                        None => continue,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The one fetch: its result goes into the cache, then to every waiter at once.
+    async fn lead(
+        &self,
+        publish: watch::Sender<Option<Outcome>>,
+    ) -> Result<Arc<AccessToken>, Error> {
+        // Ends the flight on every way out, a cancelled leader included: the waiters then see
+        // the sender gone and one of them leads.
+        struct EndFlight<'a>(&'a Inner);
+        impl Drop for EndFlight<'_> {
+            fn drop(&mut self) {
+                *lock(&self.0.flight) = None;
+            }
+        }
+        let end = EndFlight(&self.inner);
+        let result = {
+            let mut session = self.inner.session.lock().await;
+            self.inner.fetch(&mut session).await
+        };
+        match result {
+            Ok(token) => {
+                self.inner.stats.refreshed(token.expires_at());
+                let token = Arc::new(token);
+                self.store(Arc::clone(&token));
+                publish.send_replace(Some(Ok(Arc::clone(&token))));
+                Ok(token)
+            }
+            Err(e) => {
+                self.inner.stats.failed(&e);
+                drop(end);
+                // The caller that led keeps the error itself; waiters, if any, share it.
+                if publish.receiver_count() == 0 {
+                    return Err(e);
+                }
+                let shared = Arc::new(e);
+                publish.send_replace(Some(Err(Arc::clone(&shared))));
+                Err(Error::Shared(shared))
+            }
+        }
+    }
+
+    /// Stale-while-revalidate: starts a refresh in the background, unless one is under way, and
+    /// returns at once.
+    pub(super) fn revalidate(&self, generation: u64) {
+        // A plain load first: in the last margin every reader passes here, and a swap on every
+        // read would be the shared write the read path avoids.
+        if self.inner.revalidating.load(Ordering::Relaxed)
+            || self.inner.revalidating.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.inner.revalidating.store(false, Ordering::Release);
+            return;
+        };
+        let source = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = source.fetch_shared(Some(generation)).await {
+                warn!(error = %e, "refresh in the token's last margin failed");
+            }
+            source.inner.revalidating.store(false, Ordering::Release);
+        });
+    }
+
+    fn store(&self, token: Arc<AccessToken>) {
+        let refresh_at = token.refresh_at();
+        let generation = token.generation;
+        self.inner.cache.store(token);
+        if let (true, Some(at)) = (self.inner.refresh_ahead, refresh_at) {
+            self.schedule_refresh(at, generation);
+        }
+    }
+
+    /// (Re)starts the background task that replaces token `generation` at `at`.
+    fn schedule_refresh(&self, at: Instant, generation: u64) {
+        let weak = Arc::downgrade(&self.inner);
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let task = handle.spawn(refresh_loop(weak, at, generation));
+        if let Some(previous) = lock(&self.inner.refresher).replace(task.abort_handle()) {
+            previous.abort();
+        }
+    }
+}
+
+/// Sleeps until `at`, then fetches the token that replaces `generation` while readers keep the
+/// current one. On failure it tries again with backoff until the current token expires; after
+/// that, readers fetch on demand. Holds only a weak reference while asleep, so dropping the last
+/// [`TokenSource`] ends it.
+async fn refresh_loop(weak: Weak<Inner>, at: Instant, generation: u64) {
+    tokio::time::sleep_until(at.into()).await;
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        let source = TokenSource { inner };
+        match source.fetch_shared(Some(generation)).await {
+            Ok(_) => {
+                // The new token's `store` scheduled the next refresh, replacing (and aborting)
+                // this task.
+                info!("access token refreshed ahead of expiry");
+                return;
+            }
+            Err(e) => {
+                let expires = source.inner.cache.load().expires_at_instant();
+                if expires.is_none_or(|e| e <= Instant::now()) {
+                    warn!(error = %e, "refresh failed and the token has expired; callers will fetch on demand");
+                    return;
+                }
+                warn!(error = %e, retry_in_s = backoff.as_secs(), "refresh ahead of expiry failed; will retry");
+            }
+        }
+        drop(source);
+        tokio::time::sleep(backoff).await;
+        backoff = backoff.saturating_mul(2).min(Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,114 @@
+//! One fetch from Hydra for a [`TokenSource`](super::TokenSource): register (and authorize) the
+//! client when the session has no registration, request the token and stamp its generation, and
+//! recover, within bounds, when Hydra rejects the client.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use tracing::warn;
+
+use super::{Inner, Session, MAX_REREGISTRATIONS, REREGISTRATION_BACKOFF, REREGISTRATION_WINDOW};
+use crate::retry::{retrying, Attempts, Deadline};
+use crate::steps::{AccessToken, Registration};
+use crate::{Error, Stage};
+
+impl Inner {
+    /// One token request: register (and authorize) if there is no registration, then the token
+    /// call; on `invalid_client`, register again and retry, within the bounds of [`Self::recover`].
+    pub(super) async fn fetch(&self, session: &mut Session) -> Result<AccessToken, Error> {
+        let mut attempts = Attempts::default();
+        let result = self.fetch_counting(session, &mut attempts).await;
+        self.stats.retried(attempts.retries);
+        result
+    }
+
+    async fn fetch_counting(
+        &self,
+        session: &mut Session,
+        attempts: &mut Attempts,
+    ) -> Result<AccessToken, Error> {
+        let config = self.flow.config();
+        let deadline = Deadline::after(config.deadline);
+        loop {
+            let registration = match &session.registration {
+                Some(registration) => registration.clone(),
+                None => {
+                    let secret_rejected = session.secret_rejected;
+                    let registered = retrying(Stage::Register, deadline, attempts, || {
+                        self.flow.register_with(secret_rejected)
+                    })
+                    .await?;
+                    session.owned = registered.owned;
+                    let registration = registered.registration;
+                    if config.authorize {
+                        retrying(Stage::Authorize, deadline, attempts, || {
+                            self.flow.authorize(&registration)
+                        })
+                        .await?;
+                    }
+                    session.registration = Some(registration.clone());
+                    session.secret_rejected = false;
+                    registration
+                }
+            };
+            let result = retrying(Stage::Token, deadline, attempts, || {
+                self.stats.token_request();
+                self.flow.token(&registration)
+            })
+            .await;
+            match result {
+                Ok(mut token) => {
+                    // Stamped here, where tokens enter the source: `invalidate` tells a rejected
+                    // token from a newer one by it.
+                    token.generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+                    return Ok(token);
+                }
+                Err(e) if e.is_invalid_client() => {
+                    self.recover(session, &registration, e, deadline).await?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// After Hydra rejected `registration` at the token endpoint: waits, deletes the client if
+    /// this source created it, and leaves the session to register again. Bounded: at most
+    /// [`MAX_REREGISTRATIONS`] per [`REREGISTRATION_WINDOW`] per source, with a doubling wait,
+    /// and never past `deadline`; beyond that, [`Error::ClientRejected`].
+    async fn recover(
+        &self,
+        session: &mut Session,
+        registration: &Registration,
+        rejected: Error,
+        deadline: Deadline,
+    ) -> Result<(), Error> {
+        let now = Instant::now();
+        session
+            .reregistrations
+            .retain(|t| now.saturating_duration_since(*t) < REREGISTRATION_WINDOW);
+        let made = session.reregistrations.len();
+        let give_up = |last: Error| Error::ClientRejected {
+            client_id: registration.client_id.clone(),
+            reregistrations: u32::try_from(made).unwrap_or(u32::MAX),
+            window: REREGISTRATION_WINDOW,
+            last: Box::new(last),
+        };
+        let wait = REREGISTRATION_BACKOFF.saturating_mul(1u32 << made.min(16));
+        if made >= MAX_REREGISTRATIONS || wait >= deadline.remaining() {
+            return Err(give_up(rejected));
+        }
+        warn!(client_id = %registration.client_id, error = %rejected, wait_s = wait.as_secs(), "Hydra rejected the client; registering it again");
+        tokio::time::sleep(wait).await;
+        session.reregistrations.push_back(Instant::now());
+        // Recovered, but an operator wants to see why the client had to be registered again.
+        self.stats.failed(&rejected);
+        self.stats.reregistered();
+        if session.owned && registration.created {
+            // A client this source made and Hydra keeps rejecting goes before another is made.
+            self.flow.delete(&registration.client_id).await?;
+        }
+        session.registration = None;
+        session.secret_rejected = true;
+        Ok(())
+    }
+}
