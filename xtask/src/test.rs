@@ -102,8 +102,9 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
         phase(timings, format!("test {version}"), test)?;
     }
 
-    // Two v26.2.0 replicas on one PostgreSQL: tests/tests/postgres_replicas.rs, #[ignore]d in a
-    // plain `cargo test` because they need PostgreSQL, run here with --ignored.
+    // Two v26.2.0 replicas on one PostgreSQL: tests/it/postgres_replicas.rs, #[ignore]d in a
+    // plain `cargo test` because they need PostgreSQL, run here with --ignored and selected by
+    // their module path (the `it` binary has other ignored tests).
     let release = hydra_launcher::V26_2_0;
     let postgres = hydra_launcher::postgres_bin_dir()
         .map_err(|e| e.to_string())
@@ -117,9 +118,10 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
                 "--workspace",
                 "--locked",
                 "--test",
-                "postgres_replicas",
+                "it",
                 "--",
                 "--ignored",
+                "postgres_replicas::",
             ]);
             test.env("INSTA_UPDATE", "no")
                 .env("HYDRA_VERSION", release.version)
