@@ -35,7 +35,7 @@ use std::error::Error;
 
 use flow::{Config, TokenAuthMethod};
 use hydra_tests::wire::{Recorded, WireRecorder};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use serde_json::{json, Value};
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -77,7 +77,7 @@ fn view(r: &Recorded) -> Result<Value, Box<dyn Error>> {
 
 #[tokio::test]
 async fn bss_requests_on_the_wire() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     let public = WireRecorder::start(hydra.public_url()).await?;
     let config = Config::builder(admin.url(), public.url())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use flow::{Config, Stage};
 use hydra_tests::stand_in::{Reply, StandIn};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -15,7 +15,7 @@ type TestResult = Result<(), Box<dyn Error>>;
 const TOKEN: &str =
     r#"{"access_token":"stand-in-token","token_type":"bearer","expires_in":3600,"scope":"read"}"#;
 
-fn config(hydra: &Hydra, public_url: &str) -> flow::ConfigBuilder {
+fn config(hydra: &TestHydra, public_url: &str) -> flow::ConfigBuilder {
     Config::builder(hydra.admin_url(), public_url)
         .client_id("faulty")
         .scope("read")
@@ -24,7 +24,7 @@ fn config(hydra: &Hydra, public_url: &str) -> flow::ConfigBuilder {
 
 #[tokio::test]
 async fn stand_in_503_with_retry_after_is_retried_after_the_wait() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![
         Reply::json(
             "503 Service Unavailable",
@@ -45,7 +45,7 @@ async fn stand_in_503_with_retry_after_is_retried_after_the_wait() -> TestResult
 
 #[tokio::test]
 async fn stand_in_429_and_html_502_are_retried_with_backoff() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![
         Reply::json("429 Too Many Requests", &[], r#"{"error":"slow_down"}"#),
         Reply::Raw(
@@ -64,7 +64,7 @@ async fn stand_in_429_and_html_502_are_retried_with_backoff() -> TestResult {
 
 #[tokio::test]
 async fn stand_in_stall_hits_the_request_timeout_then_the_deadline() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![Reply::Stall]).await?;
     let config = config(&hydra, public.url())
         .request_timeout(Duration::from_millis(300))
@@ -89,7 +89,7 @@ async fn stand_in_stall_hits_the_request_timeout_then_the_deadline() -> TestResu
 
 #[tokio::test]
 async fn stand_in_truncated_body_is_a_transport_error_retried_until_the_deadline() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![Reply::Raw(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\
          connection: close\r\n\r\n{\"access_token\":\"trunc"
@@ -117,7 +117,7 @@ async fn stand_in_truncated_body_is_a_transport_error_retried_until_the_deadline
 async fn an_oauth2_error_that_retrying_cannot_fix_is_returned_at_once() -> TestResult {
     // A real Hydra and a wrong, configured secret: invalid_client. The source replaces the
     // client's secret with the configured one and succeeds; a plain token call does not retry.
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let config = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("rotating")
         .scope("read")

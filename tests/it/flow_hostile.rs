@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use flow::{Config, Stage, TokenSource};
 use hydra_tests::stand_in::{Reply, StandIn};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -17,7 +17,7 @@ type TestResult = Result<(), Box<dyn Error>>;
 const TOKEN: &str =
     r#"{"access_token":"stand-in-token","token_type":"bearer","expires_in":3600,"scope":"read"}"#;
 
-fn config(hydra: &Hydra, public_url: &str) -> flow::ConfigBuilder {
+fn config(hydra: &TestHydra, public_url: &str) -> flow::ConfigBuilder {
     // Sources in one test share the client id, so they share a secret too (issue 8's rule: a
     // source that does not know the secret another one just set is refused).
     Config::builder(hydra.admin_url(), public_url)
@@ -33,7 +33,7 @@ fn token_reply(body: &str) -> Reply {
 
 /// An error, then how many requests reached the stand-in and how long it took.
 async fn refused(
-    hydra: &Hydra,
+    hydra: &TestHydra,
     public: &StandIn,
 ) -> Result<(flow::Error, Duration), Box<dyn Error>> {
     let config = config(hydra, public.url())
@@ -52,7 +52,7 @@ async fn refused(
 
 #[tokio::test]
 async fn stand_in_endless_chunked_token_body_stops_at_the_cap() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     // "Endless" up to 128 MiB, so a client without a cap hurts itself but not the machine.
     let public = StandIn::start(vec![Reply::Endless {
         head: "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n"
@@ -78,7 +78,7 @@ async fn stand_in_endless_chunked_token_body_stops_at_the_cap() -> TestResult {
 
 #[tokio::test]
 async fn stand_in_huge_content_length_is_refused_unread() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     // Announces 2 GiB; sends at most 64 MiB.
     let public = StandIn::start(vec![Reply::Endless {
         head: "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2147483648\r\n"
@@ -97,7 +97,7 @@ async fn stand_in_huge_content_length_is_refused_unread() -> TestResult {
 
 #[tokio::test]
 async fn stand_in_expires_in_near_the_top_is_clamped_not_a_panic() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![token_reply(
         r#"{"access_token":"long-lived","token_type":"bearer","expires_in":9223372036854775807}"#,
     )])
@@ -119,7 +119,7 @@ async fn stand_in_expires_in_near_the_top_is_clamped_not_a_panic() -> TestResult
 
 #[tokio::test]
 async fn stand_in_expires_in_zero_or_negative_is_refused_not_cached_forever() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     for expires_in in ["0", "-1", "-9223372036854775808"] {
         let body = format!(
             r#"{{"access_token":"short-lived","token_type":"bearer","expires_in":{expires_in}}}"#
@@ -142,7 +142,7 @@ async fn stand_in_expires_in_zero_or_negative_is_refused_not_cached_forever() ->
 
 #[tokio::test]
 async fn stand_in_missing_expires_in_gets_a_bounded_lifetime() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![token_reply(
         r#"{"access_token":"no-expiry","token_type":"Bearer"}"#,
     )])
@@ -155,7 +155,7 @@ async fn stand_in_missing_expires_in_gets_a_bounded_lifetime() -> TestResult {
 
 #[tokio::test]
 async fn stand_in_empty_access_token_is_refused() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![token_reply(
         r#"{"access_token":"","token_type":"bearer","expires_in":3600}"#,
     )])
@@ -172,7 +172,7 @@ async fn stand_in_empty_access_token_is_refused() -> TestResult {
 
 #[tokio::test]
 async fn stand_in_access_token_with_crlf_is_refused_and_not_echoed() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![token_reply(
         r#"{"access_token":"tok\r\nX-Injected: SECRET","token_type":"bearer","expires_in":3600}"#,
     )])
@@ -189,7 +189,7 @@ async fn stand_in_access_token_with_crlf_is_refused_and_not_echoed() -> TestResu
 
 #[tokio::test]
 async fn stand_in_token_type_mac_is_refused() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![token_reply(
         r#"{"access_token":"mac-token","token_type":"mac","expires_in":3600}"#,
     )])
@@ -205,7 +205,7 @@ async fn stand_in_token_type_mac_is_refused() -> TestResult {
 
 #[tokio::test]
 async fn stand_in_503_plain_text_with_retry_after_waits_as_asked() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![
         Reply::with_type(
             "503 Service Unavailable",
@@ -230,7 +230,7 @@ async fn stand_in_503_plain_text_with_retry_after_waits_as_asked() -> TestResult
 
 #[tokio::test]
 async fn stand_in_429_with_an_http_date_retry_after_waits_as_asked() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     // The date form, measured against the response's own Date, so clocks need not agree.
     let now = SystemTime::now();
     let date = format!("date: {}", httpdate::fmt_http_date(now));
@@ -260,7 +260,7 @@ async fn stand_in_429_with_an_http_date_retry_after_waits_as_asked() -> TestResu
 
 #[tokio::test]
 async fn stand_in_retry_after_beyond_the_deadline_gives_up_at_once_and_says_why() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![Reply::with_type(
         "503 Service Unavailable",
         "text/html",
@@ -280,7 +280,7 @@ async fn stand_in_retry_after_beyond_the_deadline_gives_up_at_once_and_says_why(
 
 #[tokio::test]
 async fn stand_in_attempts_are_counted_per_stage() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     // 503s a second apart until the wait no longer fits the deadline: every request reaches the
     // stand-in, so the count in the error can be checked against it exactly.
     let public = StandIn::start(vec![Reply::json(
@@ -311,7 +311,7 @@ async fn stand_in_attempts_are_counted_per_stage() -> TestResult {
 async fn tls_unknown_ca_fails_at_once_without_retrying() -> TestResult {
     // A real Hydra over TLS whose CA the client was not given: a certificate error, which the
     // same request will hit every time.
-    let hydra = Hydra::builder().tls().start().await?;
+    let hydra = TestHydra::builder().tls().start().await?;
     let config = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("untrusting")
         .authorize(false)
@@ -337,7 +337,7 @@ async fn tls_unknown_ca_fails_at_once_without_retrying() -> TestResult {
 async fn tls_name_mismatch_fails_at_once_without_retrying() -> TestResult {
     // The CA is trusted, but the certificate names 127.0.0.1 and localhost, not the IPv6 form of
     // the same address that the client dials: a name mismatch on a connection that works.
-    let hydra = Hydra::builder().tls().start().await?;
+    let hydra = TestHydra::builder().tls().start().await?;
     let ca = reqwest::Certificate::from_pem(hydra.ca_pem().ok_or("no CA")?.as_bytes())?;
     let mapped = |url: &str| url.replace("127.0.0.1", "[::ffff:127.0.0.1]");
     let config = Config::builder(mapped(hydra.admin_url()), mapped(hydra.public_url()))

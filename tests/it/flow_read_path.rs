@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use flow::{Config, TokenAuthMethod, TokenSource};
 use futures::FutureExt;
 use hydra_tests::wire::WireRecorder;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -50,7 +50,7 @@ async fn read(source: TokenSource, until: Instant, busy: bool) -> Result<Reads, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_never_wait_across_refreshes_with_a_4s_token_lifetime() -> TestResult {
     // Hydra reports a 4 s lifetime as `expires_in: 3`.
-    let hydra = Hydra::builder()
+    let hydra = TestHydra::builder()
         .env("TTL_ACCESS_TOKEN", "4s")
         .start()
         .await?;
@@ -101,7 +101,7 @@ async fn readers_never_wait_across_refreshes_with_a_4s_token_lifetime() -> TestR
 
 #[tokio::test]
 async fn client_secret_basic_goes_through_the_users_http_client() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = WireRecorder::start(hydra.public_url()).await?;
     let http = hydra_sdk::http_client_builder()
         .user_agent("bss-own-client/1")

@@ -9,14 +9,14 @@ use flow::{Config, TokenSource};
 use hydra_sdk::{ApiError, Client};
 use hydra_tests::stand_in::{Reply, StandIn};
 use hydra_tests::wire::{Hold, WireRecorder};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
 /// How long the replica runs last: several token lifetimes of 3 s.
 const RUN: Duration = Duration::from_secs(30);
 
-async fn client_ids(hydra: &Hydra) -> Result<Vec<String>, Box<dyn Error>> {
+async fn client_ids(hydra: &TestHydra) -> Result<Vec<String>, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
         .list_oauth2_clients()
@@ -75,7 +75,7 @@ async fn run_replicas(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_replicas_with_a_shared_secret_never_fail_and_never_change_the_secret() -> TestResult {
-    let hydra = Hydra::builder()
+    let hydra = TestHydra::builder()
         .env("TTL_ACCESS_TOKEN", "3s")
         .start()
         .await?;
@@ -106,7 +106,7 @@ async fn four_replicas_with_a_shared_secret_never_fail_and_never_change_the_secr
 }
 
 /// The shared client still gets tokens with the shared secret.
-async fn shared_secret_works(hydra: &Hydra) -> Result<bool, Box<dyn Error>> {
+async fn shared_secret_works(hydra: &TestHydra) -> Result<bool, Box<dyn Error>> {
     let response = hydra
         .http_client()?
         .post(format!("{}/oauth2/token", hydra.public_url()))
@@ -126,7 +126,7 @@ async fn four_replicas_without_a_secret_one_serves_the_others_get_a_configuratio
     // Which outcome this is: the first replica to register holds the secret it generated and
     // never fails; the other three do not know it, see that another instance set it moments
     // ago, and fail with SecretHeldElsewhere (naming HYDRA_CLIENT_SECRET) instead of rotating.
-    let hydra = Hydra::builder()
+    let hydra = TestHydra::builder()
         .env("TTL_ACCESS_TOKEN", "3s")
         .start()
         .await?;
@@ -171,7 +171,7 @@ async fn stand_in_persistent_invalid_client_creates_a_bounded_number_of_clients_
 ) -> TestResult {
     // A stand-in public API that rejects every client (a real Hydra cannot be made to reject a
     // client it just accepted), in front of nothing; the admin API is a real Hydra's.
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     let public = StandIn::start(vec![Reply::json(
         "401 Unauthorized",
@@ -221,7 +221,7 @@ fn deletes(admin: &WireRecorder) -> usize {
 }
 
 async fn one_client_after_a_held_first_registration(hold: Hold) -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start_holding_first_post(hydra.admin_url(), hold).await?;
     // No client id configured: the source fixes a UUID before the first attempt.
     let config = Config::builder(admin.url(), hydra.public_url())

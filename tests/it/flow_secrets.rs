@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use flow::{Config, TokenAuthMethod};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -38,7 +38,7 @@ impl Captured {
 
 #[tokio::test]
 async fn trace_output_of_whole_flows_never_contains_a_secret() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use flow::{AccessToken, AccessTokenStrategy, Config, ConfigBuilder, Stage, TokenAuthMethod};
 use hydra_sdk::{types, ApiError, Client};
 use hydra_tests::wire::WireRecorder;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -25,7 +25,7 @@ fn bss(admin_url: &str, public_url: &str) -> ConfigBuilder {
 }
 
 async fn introspect(
-    hydra: &Hydra,
+    hydra: &TestHydra,
     token: &AccessToken,
 ) -> Result<types::IntrospectedOAuth2Token, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
@@ -41,7 +41,7 @@ async fn introspect(
         .into_inner())
 }
 
-async fn clients(hydra: &Hydra) -> Result<Vec<types::OAuth2Client>, Box<dyn Error>> {
+async fn clients(hydra: &TestHydra) -> Result<Vec<types::OAuth2Client>, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
         .list_oauth2_clients()
@@ -55,7 +55,7 @@ async fn clients(hydra: &Hydra) -> Result<Vec<types::OAuth2Client>, Box<dyn Erro
 #[tokio::test]
 async fn bss_sequence_gives_a_token_that_introspects_active_with_its_client_and_scope() -> TestResult
 {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let config = bss(hydra.admin_url(), hydra.public_url()).build()?;
     let flow = flow::Flow::new(config.clone())?;
     let registration = flow.register().await?;
@@ -84,7 +84,7 @@ async fn bss_sequence_gives_a_token_that_introspects_active_with_its_client_and_
 
 #[tokio::test]
 async fn client_secret_basic_is_registered_and_used() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = WireRecorder::start(hydra.public_url()).await?;
     let config = Config::builder(hydra.admin_url(), public.url())
         .client_id("basic-client")
@@ -119,7 +119,7 @@ async fn client_secret_basic_is_registered_and_used() -> TestResult {
 
 #[tokio::test]
 async fn a_jwt_access_token_verifies_against_hydras_jwks() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let config = bss(hydra.admin_url(), hydra.public_url())
         .client_id("bss-jwt")
         .access_token_strategy(AccessTokenStrategy::Jwt)
@@ -157,7 +157,7 @@ async fn a_jwt_access_token_verifies_against_hydras_jwks() -> TestResult {
 
 #[tokio::test]
 async fn an_authorize_error_redirect_is_a_typed_oauth2_error() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let registered = bss(hydra.admin_url(), hydra.public_url())
         .client_id("bss-narrow")
         .registered_scope("read")
@@ -180,7 +180,7 @@ async fn an_authorize_error_redirect_is_a_typed_oauth2_error() -> TestResult {
 
 #[tokio::test]
 async fn a_thousand_concurrent_callers_on_a_cold_source_cause_one_token_request() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = WireRecorder::start(hydra.public_url()).await?;
     let config = bss(hydra.admin_url(), public.url())
         .client_id("bss-load")
@@ -211,7 +211,7 @@ async fn a_thousand_concurrent_callers_on_a_cold_source_cause_one_token_request(
 #[tokio::test]
 async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_never_rotate(
 ) -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     let config = bss(admin.url(), hydra.public_url())
         .client_id("bss-stable")
@@ -260,7 +260,7 @@ async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_nev
 
 #[tokio::test]
 async fn with_a_configured_secret_restarts_reuse_the_client_without_replacing_it() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     let config = bss(admin.url(), hydra.public_url())
         .client_id("bss-known")
@@ -281,7 +281,7 @@ async fn with_a_configured_secret_restarts_reuse_the_client_without_replacing_it
 
 #[tokio::test]
 async fn shutdown_can_delete_the_client() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let config = bss(hydra.admin_url(), hydra.public_url())
         .client_id("bss-ephemeral")
         .delete_on_shutdown(true)
@@ -344,7 +344,7 @@ async fn downstream(
 #[tokio::test]
 async fn hydra_restarted_on_memory_mid_run_the_source_registers_again_and_the_middleware_recovers(
 ) -> TestResult {
-    let mut hydra = Hydra::start().await?;
+    let mut hydra = TestHydra::start().await?;
     let config = bss(hydra.admin_url(), hydra.public_url())
         .client_id("bss-recover")
         .build()?;
@@ -389,7 +389,7 @@ async fn hydra_restarted_on_memory_mid_run_the_source_registers_again_and_the_mi
 
 #[tokio::test]
 async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestResult {
-    let hydra = Hydra::builder()
+    let hydra = TestHydra::builder()
         .env("TTL_ACCESS_TOKEN", "4s")
         .start()
         .await?;
@@ -428,7 +428,7 @@ async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestRes
 
 #[tokio::test]
 async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let first = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("bss-evolving")
         .client_secret("bss-evolving-secret")

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -59,7 +59,7 @@ fn wait_until_refused(port: u16, timeout: Duration) -> bool {
 
 #[tokio::test]
 async fn plain_http_hydra_is_ready_reports_the_release_under_test_and_its_issuer() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let client = hydra.http_client()?;
     assert!(hydra.admin_url().starts_with("http://127.0.0.1:"));
     assert_ne!(hydra.admin_url(), hydra.public_url());
@@ -96,7 +96,7 @@ async fn plain_http_hydra_is_ready_reports_the_release_under_test_and_its_issuer
 
 #[tokio::test]
 async fn extra_configuration_reaches_hydra() -> TestResult {
-    let hydra = Hydra::builder()
+    let hydra = TestHydra::builder()
         .env("STRATEGIES_ACCESS_TOKEN", "jwt")
         .env("TTL_ACCESS_TOKEN", "7m")
         .start()
@@ -145,7 +145,7 @@ async fn extra_configuration_reaches_hydra() -> TestResult {
 
 #[tokio::test]
 async fn authorization_requests_are_sent_to_the_configured_login_url() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let client = hydra
         .http_client_builder()?
         .redirect(reqwest::redirect::Policy::none())
@@ -192,7 +192,7 @@ async fn authorization_requests_are_sent_to_the_configured_login_url() -> TestRe
 
 #[tokio::test]
 async fn restart_keeps_the_ports_and_forgets_everything() -> TestResult {
-    let mut hydra = Hydra::start().await?;
+    let mut hydra = TestHydra::start().await?;
     let client = hydra.http_client()?;
     let before = hydra.urls().clone();
 
@@ -240,7 +240,7 @@ async fn restart_keeps_the_ports_and_forgets_everything() -> TestResult {
 
 #[tokio::test]
 async fn tls_hydra_is_trusted_through_the_test_ca_only() -> TestResult {
-    let hydra = Hydra::builder().tls().start().await?;
+    let hydra = TestHydra::builder().tls().start().await?;
     assert!(hydra.admin_url().starts_with("https://127.0.0.1:"));
     assert!(hydra.issuer().starts_with("https://127.0.0.1:"));
     assert!(hydra
@@ -293,7 +293,7 @@ async fn tls_hydra_is_trusted_through_the_test_ca_only() -> TestResult {
 
 #[tokio::test]
 async fn a_panicking_test_stops_hydra_and_keeps_its_log() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin_port = hydra.urls().admin_port;
     let log_path = hydra.log_path().to_owned();
 
@@ -358,7 +358,7 @@ async fn watchdog_child() -> TestResult {
     if std::env::var_os(CHILD_ENV).is_none() {
         return Err(format!("run only as a child process, with {CHILD_ENV} set").into());
     }
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     println!("ADMIN_PORT={}", hydra.urls().admin_port);
     // Bounded: the parent kills this process long before.
     tokio::time::sleep(Duration::from_secs(120)).await;

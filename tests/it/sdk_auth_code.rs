@@ -7,7 +7,7 @@ use std::error::Error;
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{builder, types, ApiError, Client, ExposeSecret, Secret};
 use hydra_tests::browser::{query, Browser};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use url::Url;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -56,7 +56,7 @@ fn assert_points_at(url: &Url, base: &str) {
 
 #[tokio::test]
 async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let public_url = hydra.public_url();
     let authorize_url = format!("{public_url}/oauth2/auth");

@@ -7,7 +7,7 @@ use std::error::Error;
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiError, Client, ExposeSecret, Secret};
 use hydra_tests::sdk::hydra_error;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use serde_json::json;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -22,7 +22,7 @@ fn client_credentials_client(name: &str) -> types::builder::OAuth2Client {
 
 #[tokio::test]
 async fn create_with_a_generated_secret_then_get() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
 
     let created = admin
@@ -62,7 +62,7 @@ async fn create_with_a_generated_secret_then_get() -> TestResult {
 
 #[tokio::test]
 async fn create_with_a_chosen_id_and_secret_then_a_duplicate_is_a_typed_409() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let chosen = || {
         client_credentials_client("chosen")
@@ -104,7 +104,7 @@ async fn create_with_a_chosen_id_and_secret_then_a_duplicate_is_a_typed_409() ->
 
 #[tokio::test]
 async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
 
     let got = admin
@@ -169,7 +169,7 @@ fn next_page_token(link: Option<&str>, base: &str) -> Result<Option<String>, Box
 
 #[tokio::test]
 async fn list_a_page_at_a_time_through_the_link_header() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let mut expected = BTreeSet::new();
     for i in 0..5 {
@@ -224,7 +224,7 @@ async fn list_a_page_at_a_time_through_the_link_header() -> TestResult {
 
 #[tokio::test]
 async fn replace_patch_and_delete() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let created = admin
         .create_oauth2_client()
@@ -310,7 +310,7 @@ async fn replace_patch_and_delete() -> TestResult {
 
 #[tokio::test]
 async fn lifespans_are_stored_and_shorten_the_tokens_hydra_issues() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let public = Client::public(hydra.public_url())?;
     let created = admin

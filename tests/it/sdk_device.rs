@@ -8,7 +8,7 @@ use std::error::Error;
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiError, Client, ExposeSecret, Secret};
 use hydra_tests::browser::{query, Browser};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use url::Url;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -52,7 +52,7 @@ async fn create_device_client(admin: &Client) -> TestResult {
 
 #[tokio::test]
 async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     if hydra_tests::release()? == hydra_launcher::V2_3_0 {
         return v2_3_0_has_no_device_flow(&hydra).await;
     }
@@ -198,7 +198,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
 /// parameter; one the call cannot carry is an error, not dropped.
 fn verify<'a>(
     client: &'a Client,
-    hydra: &Hydra,
+    hydra: &TestHydra,
     url: &Url,
 ) -> Result<hydra_sdk::builder::PerformOauth2DeviceVerificationFlow<'a>, Box<dyn Error>> {
     let expected = format!("{}/oauth2/device/verify", hydra.public_url());
@@ -219,7 +219,7 @@ fn verify<'a>(
 }
 
 /// v2.3.0 routes none of the three operations: each is a 404 the SDK reports as such.
-async fn v2_3_0_has_no_device_flow(hydra: &Hydra) -> TestResult {
+async fn v2_3_0_has_no_device_flow(hydra: &TestHydra) -> TestResult {
     let admin = Client::admin(hydra.admin_url())?;
     let public = Client::public(hydra.public_url())?;
     let errors = [

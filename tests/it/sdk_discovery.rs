@@ -4,13 +4,13 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{ApiError, Client};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
 #[tokio::test]
 async fn openid_configuration_names_this_hydra() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = Client::public(hydra.public_url())?;
     let base = hydra.public_url();
 
@@ -63,7 +63,7 @@ async fn openid_configuration_names_this_hydra() -> TestResult {
 
 #[tokio::test]
 async fn published_jwks_hold_public_signing_keys_only() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = Client::public(hydra.public_url())?;
 
     let jwks = public
@@ -96,7 +96,7 @@ async fn published_jwks_hold_public_signing_keys_only() -> TestResult {
 
 #[tokio::test]
 async fn health_and_version_on_both_ports() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     for base in [hydra.admin_url(), hydra.public_url()] {
         let client = Client::admin(base)?;
         let alive = client.is_alive().send().await.map_err(ApiError::from)?;

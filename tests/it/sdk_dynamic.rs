@@ -8,12 +8,12 @@ use hydra_sdk::{
     bearer_auth_headers, http_client_builder, types, ApiError, Client, ExposeSecret, Secret,
 };
 use hydra_tests::sdk::hydra_error;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
 /// A public-API client that sends `token` as its bearer token (RFC 7592 §3).
-fn with_registration_token(hydra: &Hydra, token: &Secret) -> Result<Client, Box<dyn Error>> {
+fn with_registration_token(hydra: &TestHydra, token: &Secret) -> Result<Client, Box<dyn Error>> {
     let http = http_client_builder()
         .default_headers(bearer_auth_headers(token)?)
         .build()?;
@@ -22,7 +22,7 @@ fn with_registration_token(hydra: &Hydra, token: &Secret) -> Result<Client, Box<
 
 #[tokio::test]
 async fn register_then_read_update_and_delete_with_the_registration_access_token() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = Client::public(hydra.public_url())?;
     let admin = Client::admin(hydra.admin_url())?;
 
@@ -133,7 +133,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
 
 #[tokio::test]
 async fn a_wrong_registration_access_token_is_a_typed_401_for_every_call() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = Client::public(hydra.public_url())?;
     let registered = public
         .create_oidc_dynamic_client()

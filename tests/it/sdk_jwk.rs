@@ -6,7 +6,7 @@ use std::error::Error;
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiError, Client};
 use hydra_tests::sdk::hydra_error;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -18,7 +18,7 @@ fn kids(set: &types::JsonWebKeySet) -> Vec<&str> {
 
 #[tokio::test]
 async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
 
     let created = admin
@@ -150,7 +150,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
 
 #[tokio::test]
 async fn replacing_a_whole_set_keeps_only_the_keys_sent() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let mut keys = Vec::new();
     for kid in ["a", "b"] {

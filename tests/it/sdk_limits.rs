@@ -5,11 +5,11 @@ use std::error::Error;
 
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use hydra_sdk::{types, ApiError, Client};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 #[tokio::test]
 async fn a_page_of_500_full_clients_fits_the_default_cap() -> Result<(), Box<dyn Error>> {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let uris = |n: usize| {
         (0..n)

@@ -5,7 +5,7 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::{Certificate, StatusCode};
 use hydra_sdk::{http_client_builder, ApiError, Client};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -38,7 +38,7 @@ fn assert_refused<T: std::fmt::Debug>(result: Result<T, ApiError>) -> TestResult
 
 #[tokio::test]
 async fn the_sdk_trusts_hydra_through_the_test_ca_and_refuses_it_otherwise() -> TestResult {
-    let hydra = Hydra::builder().tls().start().await?;
+    let hydra = TestHydra::builder().tls().start().await?;
     assert!(hydra.admin_url().starts_with("https://"));
     let ca = hydra.ca_pem().ok_or("no CA for a TLS Hydra")?;
 

@@ -8,7 +8,7 @@ use hydra_sdk::{
     basic_auth_headers, http_client_builder, types, ApiError, Client, ExposeSecret, Secret,
 };
 use hydra_tests::sdk::hydra_error;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -70,7 +70,7 @@ async fn introspect(
 
 #[tokio::test]
 async fn client_secret_post_token_is_introspected_then_revoked() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let public = Client::public(hydra.public_url())?;
     let (id, secret) = create_client(&admin, "client_secret_post").await?;
@@ -115,7 +115,7 @@ async fn client_secret_post_token_is_introspected_then_revoked() -> TestResult {
 
 #[tokio::test]
 async fn deleting_a_clients_tokens_deactivates_them() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let public = Client::public(hydra.public_url())?;
     let (id, secret) = create_client(&admin, "client_secret_post").await?;
@@ -151,7 +151,7 @@ async fn deleting_a_clients_tokens_deactivates_them() -> TestResult {
 
 #[tokio::test]
 async fn client_secret_basic_through_default_headers() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let (id, secret) = create_client(&admin, "client_secret_basic").await?;
     let basic = |secret: &Secret| -> Result<Client, Box<dyn Error>> {

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiError, Client};
 use hydra_tests::sdk::hydra_error;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -42,7 +42,7 @@ async fn public_key(admin: &Client, kid: &str) -> Result<types::JsonWebKey, Box<
 
 #[tokio::test]
 async fn trust_list_get_and_delete_an_issuer() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let jwk = public_key(&admin, "idp-1").await?;
     // Whole seconds: Hydra stores the expiry with second precision.
@@ -142,7 +142,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
 
 #[tokio::test]
 async fn trusting_an_issuer_without_a_subject_is_a_typed_400() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = Client::admin(hydra.admin_url())?;
     let jwk = public_key(&admin, "idp-2").await?;
 

@@ -5,9 +5,9 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), hydra_tests::Error> {
-//! use hydra_tests::Hydra;
+//! use hydra_tests::TestHydra;
 //!
-//! let hydra = Hydra::builder().env("STRATEGIES_ACCESS_TOKEN", "jwt").start().await?;
+//! let hydra = TestHydra::builder().env("STRATEGIES_ACCESS_TOKEN", "jwt").start().await?;
 //! let ready = hydra.http_client()?.get(format!("{}/health/ready", hydra.admin_url())).send().await;
 //! # Ok(())
 //! # }
@@ -23,7 +23,7 @@ pub mod stand_in;
 mod tls;
 pub mod wire;
 
-pub use harness::{install_crypto_provider, release, Error, Hydra, HydraBuilder};
+pub use harness::{install_crypto_provider, release, Error, TestHydra, TestHydraBuilder};
 pub use hydra_launcher::Urls;
 pub use replicas::ReplicaSet;
 

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::harness::{blocking, hydra_bin, Error};
-use crate::Hydra;
+use crate::TestHydra;
 
 /// How long the proxy waits for one replica to accept before it tries the next.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct ReplicaSet {
     public: Proxy,
     admin: Proxy,
-    replicas: Vec<Hydra>,
+    replicas: Vec<TestHydra>,
     postgres: Postgres,
 }
 
@@ -64,7 +64,7 @@ impl ReplicaSet {
         let secret = hydra_launcher::random_secret()?;
         let mut replicas = Vec::with_capacity(count);
         for _ in 0..count {
-            let mut builder = Hydra::builder()
+            let mut builder = TestHydra::builder()
                 .env("DSN", &dsn)
                 .env("SECRETS_SYSTEM", &secret)
                 .env("URLS_SELF_ISSUER", format!("{}/", public.url))
@@ -99,14 +99,14 @@ impl ReplicaSet {
     }
 
     /// Replica `index`, to talk to it directly or to kill and restart it.
-    pub fn replica(&self, index: usize) -> Result<&Hydra, Error> {
+    pub fn replica(&self, index: usize) -> Result<&TestHydra, Error> {
         self.replicas
             .get(index)
             .ok_or_else(|| Error::Task(format!("no replica {index}")))
     }
 
     /// Replica `index`, mutable.
-    pub fn replica_mut(&mut self, index: usize) -> Result<&mut Hydra, Error> {
+    pub fn replica_mut(&mut self, index: usize) -> Result<&mut TestHydra, Error> {
         self.replicas
             .get_mut(index)
             .ok_or_else(|| Error::Task(format!("no replica {index}")))

@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hydra-token");
 
@@ -23,7 +23,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn prints_a_token_and_json_without_secrets() -> Result<(), Box<dyn std::error::Error>> {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let secret = "cli-configured-secret-1234";
     let env = [
         ("HYDRA_ADMIN_URL", hydra.admin_url()),

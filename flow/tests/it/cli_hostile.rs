@@ -5,7 +5,7 @@
 use std::process::{Command, Output};
 
 use hydra_tests::stand_in::{Reply, StandIn};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hydra-token");
 
@@ -15,7 +15,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// Runs `hydra-token --json` against the real Hydra's admin API and `public`, on a blocking
 /// thread so the stand-in keeps serving.
-async fn hydra_token(hydra: &Hydra, public: &StandIn) -> std::io::Result<Output> {
+async fn hydra_token(hydra: &TestHydra, public: &StandIn) -> std::io::Result<Output> {
     let mut command = Command::new(BIN);
     command
         .args(["--client-id", "cli-hostile", "--no-authorize", "--json"])
@@ -34,7 +34,7 @@ async fn hydra_token(hydra: &Hydra, public: &StandIn) -> std::io::Result<Output>
 #[tokio::test]
 async fn stand_in_expires_in_at_the_top_of_its_range_prints_a_token_with_a_day(
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let public = StandIn::start(vec![Reply::json(
         "200 OK",
         &[],
@@ -51,7 +51,7 @@ async fn stand_in_expires_in_at_the_top_of_its_range_prints_a_token_with_a_day(
 
 #[tokio::test]
 async fn stand_in_bad_tokens_exit_1_with_a_reason() -> Result<(), Box<dyn std::error::Error>> {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     for (body, reason) in [
         (
             r#"{"access_token":"","token_type":"bearer","expires_in":60}"#,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 
 /// `cargo test` builds a package's examples beside its test binaries: target/debug/examples/.
 fn demo_binary() -> PathBuf {
@@ -23,7 +23,7 @@ fn demo_binary() -> PathBuf {
 async fn the_demo_shows_each_step_and_never_a_secret() -> Result<(), Box<dyn std::error::Error>> {
     let demo = demo_binary();
     assert!(demo.exists(), "{} was not built", demo.display());
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let secret = "demo-secret-that-must-never-print";
     let out = Command::new(&demo)
         .env_clear()

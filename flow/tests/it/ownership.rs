@@ -10,7 +10,7 @@ use std::time::Duration;
 use flow::{AccessTokenStrategy, Config, TokenAuthMethod};
 use hydra_sdk::{types, ApiError, Client};
 use hydra_tests::wire::WireRecorder;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use serde_json::{json, Value};
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -18,7 +18,7 @@ type TestResult = Result<(), Box<dyn Error>>;
 const BIN: &str = env!("CARGO_BIN_EXE_hydra-token");
 
 /// The client as Hydra's admin API returns it, every field (`updated_at` included).
-async fn get(hydra: &Hydra, id: &str) -> Result<Value, Box<dyn Error>> {
+async fn get(hydra: &TestHydra, id: &str) -> Result<Value, Box<dyn Error>> {
     let response = hydra
         .http_client()?
         .get(format!("{}/admin/clients/{id}", hydra.admin_url()))
@@ -28,7 +28,7 @@ async fn get(hydra: &Hydra, id: &str) -> Result<Value, Box<dyn Error>> {
     Ok(response.json().await?)
 }
 
-async fn count_clients(hydra: &Hydra) -> Result<usize, Box<dyn Error>> {
+async fn count_clients(hydra: &TestHydra) -> Result<usize, Box<dyn Error>> {
     let admin = Client::admin(hydra.admin_url())?;
     Ok(admin
         .list_oauth2_clients()
@@ -41,7 +41,7 @@ async fn count_clients(hydra: &Hydra) -> Result<usize, Box<dyn Error>> {
 }
 
 /// A client as an admin makes one, through the SDK.
-async fn admin_creates(hydra: &Hydra, client: Value) -> TestResult {
+async fn admin_creates(hydra: &TestHydra, client: Value) -> TestResult {
     let client: types::OAuth2Client = serde_json::from_value(client)?;
     Client::admin(hydra.admin_url())?
         .create_oauth2_client()
@@ -54,7 +54,7 @@ async fn admin_creates(hydra: &Hydra, client: Value) -> TestResult {
 
 /// A client-credentials token straight from Hydra with HTTP Basic: does this secret work?
 async fn basic_token_status(
-    hydra: &Hydra,
+    hydra: &TestHydra,
     id: &str,
     secret: &str,
     scope: &str,
@@ -122,7 +122,7 @@ fn writes(recorder: &WireRecorder) -> Vec<String> {
 
 #[tokio::test]
 async fn foreign_clients_are_used_as_they_are_and_never_changed() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     admin_creates(
         &hydra,
@@ -200,7 +200,7 @@ async fn foreign_clients_are_used_as_they_are_and_never_changed() -> TestResult 
 
 #[tokio::test]
 async fn a_wrong_secret_for_a_foreign_client_is_a_typed_error_and_changes_nothing() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     admin_creates(
         &hydra,
@@ -270,7 +270,7 @@ async fn a_wrong_secret_for_a_foreign_client_is_a_typed_error_and_changes_nothin
 #[tokio::test]
 async fn a_foreign_client_without_client_credentials_is_a_typed_error_naming_the_fix() -> TestResult
 {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     admin_creates(
         &hydra,
@@ -315,7 +315,7 @@ async fn a_foreign_client_without_client_credentials_is_a_typed_error_naming_the
 
 #[tokio::test]
 async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     let first = Config::builder(admin.url(), hydra.public_url())
         .client_id("evolving")
@@ -415,7 +415,7 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
 
 #[tokio::test]
 async fn with_authorize_off_no_redirect_uris_or_response_types_are_registered() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let config = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("no-authorize")
         .scope("read")
@@ -434,7 +434,7 @@ async fn with_authorize_off_no_redirect_uris_or_response_types_are_registered() 
 
 #[tokio::test]
 async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fields() -> TestResult {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     admin_creates(
         &hydra,
         json!({
