@@ -6,7 +6,7 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use flow::{Config, TokenSource};
-use hydra_sdk::{ApiError, Client};
+use hydra_sdk::{ApiResult as _, Client};
 use hydra_tests::stand_in::{Reply, StandIn};
 use hydra_tests::wire::{Hold, WireRecorder};
 use hydra_tests::TestHydra;
@@ -23,8 +23,7 @@ async fn client_ids(hydra: &TestHydra) -> Result<Vec<String>, Box<dyn Error>> {
         .page_size(500)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner()
+        .api()?
         .into_iter()
         .filter_map(|c| c.client_id)
         .collect())

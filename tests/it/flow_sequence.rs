@@ -6,7 +6,7 @@ use std::error::Error;
 use std::time::Duration;
 
 use flow::{AccessToken, AccessTokenStrategy, Config, ConfigBuilder, Stage, TokenAuthMethod};
-use hydra_sdk::{types, ApiError, Client};
+use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
@@ -37,8 +37,7 @@ async fn introspect(
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner())
+        .api()?)
 }
 
 async fn clients(hydra: &TestHydra) -> Result<Vec<types::OAuth2Client>, Box<dyn Error>> {
@@ -48,8 +47,7 @@ async fn clients(hydra: &TestHydra) -> Result<Vec<types::OAuth2Client>, Box<dyn 
         .page_size(500)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner())
+        .api()?)
 }
 
 #[tokio::test]
@@ -101,8 +99,7 @@ async fn client_secret_basic_is_registered_and_used() -> TestResult {
         .id("basic-client")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(client.token_endpoint_auth_method, "client_secret_basic");
     let sent = public
         .requests()
@@ -128,12 +125,7 @@ async fn a_jwt_access_token_verifies_against_hydras_jwks() -> TestResult {
     let jwt = token.secret().expose_secret();
 
     let public = Client::public(hydra.public_url())?;
-    let jwks = public
-        .discover_json_web_keys()
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let jwks = public.discover_json_web_keys().send().await.api()?;
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(serde_json::to_value(&jwks)?)?;
     let header = jsonwebtoken::decode_header(jwt)?;
     let kid = header.kid.ok_or("the JWT names no key")?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use flow::{AccessToken, Config, ConfigBuilder, TokenAuthMethod};
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{types, ApiError, Client};
+use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::sdk::hydra_error;
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::ReplicaSet;
@@ -43,8 +43,7 @@ async fn introspect(
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner())
+        .api()?)
 }
 
 #[tokio::test]
@@ -64,21 +63,20 @@ async fn a_client_registered_through_one_replica_is_found_and_reused_through_the
         .body(client.clone())
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api()?;
     let again = Client::admin(two.admin_url())?
         .create_oauth2_client()
         .body(client)
         .send()
         .await;
-    let (status, _) = hydra_error(again.map_err(ApiError::from))?;
+    let (status, _) = hydra_error(again.api())?;
     assert_eq!(status, StatusCode::CONFLICT);
     let read = Client::admin(two.admin_url())?
         .get_oauth2_client()
         .id("sdk-shared")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(read.client_id.as_deref(), Some("sdk-shared"));
 
     // The flow: registered through replica 1; through replica 2 the 409 leads to reuse, not to a
@@ -131,7 +129,7 @@ async fn a_token_minted_by_one_replica_is_introspected_by_the_other() -> TestRes
         )
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api()?;
     assert!(!introspect(one.admin_url(), &token).await?.active);
     Ok(())
 }
@@ -155,7 +153,7 @@ async fn the_token_source_carries_on_through_the_other_replica_when_one_is_kille
             .is_alive()
             .send()
             .await
-            .map_err(ApiError::from)?;
+            .api_response()?;
         assert_eq!(alive.status(), StatusCode::OK);
     }
     source.invalidate(&before);

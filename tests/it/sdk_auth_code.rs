@@ -5,7 +5,7 @@
 use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{builder, types, ApiError, Client, ExposeSecret, Secret};
+use hydra_sdk::{builder, types, ApiError, ApiResult as _, Client, ExposeSecret, Secret};
 use hydra_tests::browser::{query, Browser};
 use hydra_tests::TestHydra;
 use url::Url;
@@ -79,8 +79,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let client_id = created.client_id.ok_or("no client_id")?;
     let client_secret = created.client_secret.ok_or("no client_secret")?;
     let mut browser = Browser::default();
@@ -112,8 +111,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         .login_challenge(&login_challenge)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(login.challenge, login_challenge);
     assert_eq!(login.client.client_id.as_deref(), Some(client_id.as_str()));
     assert_eq!(
@@ -135,8 +133,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         .body(types::AcceptOAuth2LoginRequest::builder().subject(SUBJECT))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let back_from_login = Url::parse(&accepted.redirect_to)?;
     assert_points_at(&back_from_login, &authorize_url);
     query(&back_from_login, "login_verifier")?;
@@ -157,8 +154,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         .consent_challenge(&consent_challenge)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(consent.challenge, consent_challenge);
     assert_eq!(consent.subject.as_deref(), Some(SUBJECT));
     assert_eq!(
@@ -178,8 +174,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let back_from_consent = Url::parse(&accepted.redirect_to)?;
     assert_points_at(&back_from_consent, &authorize_url);
     query(&back_from_consent, "consent_verifier")?;
@@ -216,8 +211,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(token.token_type.as_deref(), Some("bearer"));
     assert_eq!(token.scope.as_deref(), Some("openid read"));
     // `openid` was granted: an ID token (a JWT) comes with the access token.
@@ -233,8 +227,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         .body(types::IntrospectOauth2TokenBody::builder().token(access_token))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert!(introspected.active);
     assert_eq!(introspected.sub.as_deref(), Some(SUBJECT));
     assert_eq!(introspected.client_id.as_deref(), Some(client_id.as_str()));
@@ -253,7 +246,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     match replayed {
         Err(ApiError::Hydra { status, error, .. }) => {
             assert_eq!(status, StatusCode::BAD_REQUEST);

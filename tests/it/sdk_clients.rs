@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{types, ApiError, Client, ExposeSecret, Secret};
+use hydra_sdk::{types, ApiResult as _, Client, ExposeSecret, Secret};
 use hydra_tests::sdk::hydra_error;
 use hydra_tests::TestHydra;
 use serde_json::json;
@@ -30,7 +30,7 @@ async fn create_with_a_generated_secret_then_get() -> TestResult {
         .body(client_credentials_client("generated"))
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(created.status(), StatusCode::CREATED);
     let created = created.into_inner();
     let id = created.client_id.clone().ok_or("no client_id")?;
@@ -41,13 +41,7 @@ async fn create_with_a_generated_secret_then_get() -> TestResult {
     assert_eq!(created.token_endpoint_auth_method, "client_secret_post");
     assert!(created.created_at.is_some());
 
-    let fetched = admin
-        .get_oauth2_client()
-        .id(&id)
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let fetched = admin.get_oauth2_client().id(&id).send().await.api()?;
     assert_eq!(fetched.client_id.as_deref(), Some(id.as_str()));
     assert_eq!(fetched.client_name.as_deref(), Some("generated"));
     assert_eq!(fetched.scope.as_deref(), Some("read write"));
@@ -75,8 +69,7 @@ async fn create_with_a_chosen_id_and_secret_then_a_duplicate_is_a_typed_409() ->
         .body(chosen())
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(created.client_id.as_deref(), Some("bss-chosen"));
     assert_eq!(
         created.client_secret.as_ref().map(|s| s.expose_secret()),
@@ -88,7 +81,7 @@ async fn create_with_a_chosen_id_and_secret_then_a_duplicate_is_a_typed_409() ->
         .body(chosen())
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(duplicate)?;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(
@@ -112,7 +105,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
         .id("no-such-client")
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(got)?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error.error.is_some(), "no `error` in {error:?}");
@@ -124,7 +117,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
         .id("no-such-client")
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(deleted)?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error.error.is_some(), "no `error` in {error:?}");
@@ -135,7 +128,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
         .body(types::OAuth2ClientTokenLifespans::builder())
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     assert_eq!(hydra_error(lifespans)?.0, StatusCode::NOT_FOUND);
     Ok(())
 }
@@ -178,8 +171,7 @@ async fn list_a_page_at_a_time_through_the_link_header() -> TestResult {
             .body(client_credentials_client(&format!("paged-{i}")))
             .send()
             .await
-            .map_err(ApiError::from)?
-            .into_inner();
+            .api()?;
         expected.insert(created.client_id.ok_or("no client_id")?);
     }
 
@@ -192,7 +184,7 @@ async fn list_a_page_at_a_time_through_the_link_header() -> TestResult {
         if let Some(token) = &page_token {
             request = request.page_token(token);
         }
-        let page = request.send().await.map_err(ApiError::from)?;
+        let page = request.send().await.api_response()?;
         let link = page
             .headers()
             .get("link")
@@ -231,8 +223,7 @@ async fn replace_patch_and_delete() -> TestResult {
         .body(client_credentials_client("before"))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let id = created.client_id.clone().ok_or("no client_id")?;
 
     // PUT replaces the whole client: fields not sent are reset.
@@ -249,8 +240,7 @@ async fn replace_patch_and_delete() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(replaced.client_id.as_deref(), Some(id.as_str()));
     assert_eq!(replaced.client_name.as_deref(), Some("replaced"));
     assert_eq!(replaced.scope.as_deref(), Some("read"));
@@ -272,8 +262,7 @@ async fn replace_patch_and_delete() -> TestResult {
         ]))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(patched.client_name.as_deref(), Some("patched"));
     assert_eq!(
         patched.redirect_uris.as_deref().map(Vec::as_slice),
@@ -282,13 +271,7 @@ async fn replace_patch_and_delete() -> TestResult {
     // What the patch did not touch stays as the PUT left it.
     assert_eq!(patched.owner.as_deref(), Some("team-a"));
 
-    let fetched = admin
-        .get_oauth2_client()
-        .id(&id)
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let fetched = admin.get_oauth2_client().id(&id).send().await.api()?;
     assert_eq!(fetched.client_name.as_deref(), Some("patched"));
 
     let deleted = admin
@@ -296,14 +279,9 @@ async fn replace_patch_and_delete() -> TestResult {
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = admin
-        .get_oauth2_client()
-        .id(&id)
-        .send()
-        .await
-        .map_err(ApiError::from);
+    let gone = admin.get_oauth2_client().id(&id).send().await.api();
     assert_eq!(hydra_error(gone)?.0, StatusCode::NOT_FOUND);
     Ok(())
 }
@@ -318,8 +296,7 @@ async fn lifespans_are_stored_and_shorten_the_tokens_hydra_issues() -> TestResul
         .body(client_credentials_client("short-lived"))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let id = created.client_id.clone().ok_or("no client_id")?;
     let secret = created.client_secret.clone().ok_or("no client_secret")?;
 
@@ -334,8 +311,7 @@ async fn lifespans_are_stored_and_shorten_the_tokens_hydra_issues() -> TestResul
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let lifespan = updated
         .client_credentials_grant_access_token_lifespan
         .as_deref()
@@ -353,8 +329,7 @@ async fn lifespans_are_stored_and_shorten_the_tokens_hydra_issues() -> TestResul
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let expires_in = token.expires_in.ok_or("no expires_in")?;
     // Hydra's default is one hour; the client's own lifespan wins.
     assert!(

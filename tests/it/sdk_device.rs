@@ -6,7 +6,7 @@
 use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{types, ApiError, Client, ExposeSecret, Secret};
+use hydra_sdk::{types, ApiError, ApiResult as _, Client, ExposeSecret, Secret};
 use hydra_tests::browser::{query, Browser};
 use hydra_tests::TestHydra;
 use url::Url;
@@ -46,7 +46,7 @@ async fn create_device_client(admin: &Client) -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api()?;
     Ok(())
 }
 
@@ -66,8 +66,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         .body(device_request()?)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let device_code = codes.device_code.ok_or("no device_code")?;
     let user_code = codes.user_code.ok_or("no user_code")?;
     let verification_uri = codes.verification_uri.ok_or("no verification_uri")?;
@@ -116,8 +115,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         .body(types::AcceptDeviceUserCodeRequest::builder().user_code(Some(user_code.clone())))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
 
     // 5. Back to Hydra with the device verifier: on to login, then consent, each accepted
     //    through the admin API, each answer followed back through the generated verify call.
@@ -133,8 +131,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
                 .body(types::AcceptOAuth2LoginRequest::builder().subject(SUBJECT))
                 .send()
                 .await
-                .map_err(ApiError::from)?
-                .into_inner();
+                .api()?;
             next = Url::parse(&login.redirect_to)?;
         } else if let Ok(challenge) = query(&location, "consent_challenge") {
             let request = admin
@@ -142,8 +139,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
                 .consent_challenge(&challenge)
                 .send()
                 .await
-                .map_err(ApiError::from)?
-                .into_inner();
+                .api()?;
             assert_eq!(
                 request.client.as_ref().and_then(|c| c.client_id.as_deref()),
                 Some(CLIENT_ID)
@@ -158,8 +154,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
                 )
                 .send()
                 .await
-                .map_err(ApiError::from)?
-                .into_inner();
+                .api()?;
             next = Url::parse(&consent.redirect_to)?;
         } else {
             // Done: Hydra shows the user its success page.
@@ -177,16 +172,14 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         .body(device_token_request(&device_code))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let access_token = token.access_token.ok_or("no access_token")?;
     let introspected = admin
         .introspect_oauth2_token()
         .body(types::IntrospectOauth2TokenBody::builder().token(access_token))
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert!(introspected.active);
     assert_eq!(introspected.sub.as_deref(), Some(SUBJECT));
     assert_eq!(introspected.client_id.as_deref(), Some(CLIENT_ID));
@@ -228,22 +221,22 @@ async fn v2_3_0_has_no_device_flow(hydra: &TestHydra) -> TestResult {
             .body(device_request()?)
             .send()
             .await
-            .map(drop)
-            .map_err(ApiError::from),
+            .api()
+            .map(drop),
         public
             .perform_oauth2_device_verification_flow()
             .send()
             .await
-            .map(drop)
-            .map_err(ApiError::from),
+            .api()
+            .map(drop),
         admin
             .accept_user_code_request()
             .device_challenge("no-such-challenge")
             .body(types::AcceptDeviceUserCodeRequest::builder().user_code(Some("ABCD".into())))
             .send()
             .await
-            .map(drop)
-            .map_err(ApiError::from),
+            .api()
+            .map(drop),
     ];
     for result in errors {
         let err = result

@@ -3,7 +3,7 @@
 use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{ApiError, Client};
+use hydra_sdk::{ApiResult as _, Client};
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -14,12 +14,7 @@ async fn openid_configuration_names_this_hydra() -> TestResult {
     let public = Client::public(hydra.public_url())?;
     let base = hydra.public_url();
 
-    let config = public
-        .discover_oidc_configuration()
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let config = public.discover_oidc_configuration().send().await.api()?;
     assert_eq!(config.issuer, hydra.issuer());
     assert_eq!(config.token_endpoint, format!("{base}/oauth2/token"));
     assert_eq!(config.authorization_endpoint, format!("{base}/oauth2/auth"));
@@ -66,12 +61,7 @@ async fn published_jwks_hold_public_signing_keys_only() -> TestResult {
     let hydra = TestHydra::start().await?;
     let public = Client::public(hydra.public_url())?;
 
-    let jwks = public
-        .discover_json_web_keys()
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let jwks = public.discover_json_web_keys().send().await.api()?;
     assert!(!jwks.keys.is_empty(), "Hydra publishes no keys");
     for key in &jwks.keys {
         assert!(!key.kid.is_empty(), "a key without kid");
@@ -99,21 +89,16 @@ async fn health_and_version_on_both_ports() -> TestResult {
     let hydra = TestHydra::start().await?;
     for base in [hydra.admin_url(), hydra.public_url()] {
         let client = Client::admin(base)?;
-        let alive = client.is_alive().send().await.map_err(ApiError::from)?;
+        let alive = client.is_alive().send().await.api_response()?;
         assert_eq!(alive.status(), StatusCode::OK, "{base}");
         assert_eq!(alive.into_inner().status.as_deref(), Some("ok"), "{base}");
-        let ready = client.is_ready().send().await.map_err(ApiError::from)?;
+        let ready = client.is_ready().send().await.api_response()?;
         assert_eq!(ready.status(), StatusCode::OK, "{base}");
         assert_eq!(ready.into_inner().status.as_deref(), Some("ok"), "{base}");
     }
 
     let admin = Client::admin(hydra.admin_url())?;
-    let version = admin
-        .get_version()
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let version = admin.get_version().send().await.api()?;
     assert_eq!(
         version.version.as_deref(),
         Some(hydra_tests::release()?.version)

@@ -5,7 +5,7 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{
-    bearer_auth_headers, http_client_builder, types, ApiError, Client, ExposeSecret, Secret,
+    bearer_auth_headers, http_client_builder, types, ApiResult as _, Client, ExposeSecret, Secret,
 };
 use hydra_tests::sdk::hydra_error;
 use hydra_tests::TestHydra;
@@ -37,7 +37,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         )
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(registered.status(), StatusCode::CREATED);
     let registered = registered.into_inner();
     let id = registered.client_id.clone().ok_or("no client_id")?;
@@ -53,12 +53,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
     );
 
     // Without the token Hydra refuses, with a typed error.
-    let anonymous = public
-        .get_oidc_dynamic_client()
-        .id(&id)
-        .send()
-        .await
-        .map_err(ApiError::from);
+    let anonymous = public.get_oidc_dynamic_client().id(&id).send().await.api();
     let (status, error) = hydra_error(anonymous)?;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(error.error.is_some(), "no `error` in {error:?}");
@@ -68,8 +63,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(fetched.client_id.as_deref(), Some(id.as_str()));
     assert_eq!(fetched.client_name.as_deref(), Some("registered"));
     assert!(fetched.client_secret.is_none(), "a secret read back");
@@ -86,8 +80,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(updated.client_name.as_deref(), Some("renamed"));
     // Hydra rotates the registration access token on every update: the new one is in the
     // response, and the old one no longer works.
@@ -101,7 +94,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     assert_eq!(hydra_error(stale)?.0, StatusCode::UNAUTHORIZED);
 
     let current = with_registration_token(&hydra, &rotated)?;
@@ -110,8 +103,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(fetched.client_name.as_deref(), Some("renamed"));
 
     let deleted = current
@@ -119,14 +111,9 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = admin
-        .get_oauth2_client()
-        .id(&id)
-        .send()
-        .await
-        .map_err(ApiError::from);
+    let gone = admin.get_oauth2_client().id(&id).send().await.api();
     assert_eq!(hydra_error(gone)?.0, StatusCode::NOT_FOUND);
     Ok(())
 }
@@ -144,17 +131,11 @@ async fn a_wrong_registration_access_token_is_a_typed_401_for_every_call() -> Te
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let id = registered.client_id.ok_or("no client_id")?;
     let wrong = with_registration_token(&hydra, &Secret::from("not-the-token"))?;
 
-    let got = wrong
-        .get_oidc_dynamic_client()
-        .id(&id)
-        .send()
-        .await
-        .map_err(ApiError::from);
+    let got = wrong.get_oidc_dynamic_client().id(&id).send().await.api();
     assert_eq!(hydra_error(got)?.0, StatusCode::UNAUTHORIZED);
     let set = wrong
         .set_oidc_dynamic_client()
@@ -162,7 +143,7 @@ async fn a_wrong_registration_access_token_is_a_typed_401_for_every_call() -> Te
         .body(types::OAuth2Client::builder().client_name(Some("hijacked".to_string())))
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     assert_eq!(hydra_error(set)?.0, StatusCode::UNAUTHORIZED);
     // deleteOidcDynamicClient is one of the operations whose error shape needed a fix-up.
     let deleted = wrong
@@ -170,20 +151,14 @@ async fn a_wrong_registration_access_token_is_a_typed_401_for_every_call() -> Te
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(deleted)?;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(error.error_description.is_some(), "{error:?}");
 
     // The client is untouched.
     let admin = Client::admin(hydra.admin_url())?;
-    let client = admin
-        .get_oauth2_client()
-        .id(&id)
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let client = admin.get_oauth2_client().id(&id).send().await.api()?;
     assert_ne!(client.client_name.as_deref(), Some("hijacked"));
     Ok(())
 }

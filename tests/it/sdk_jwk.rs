@@ -4,7 +4,7 @@
 use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{types, ApiError, Client};
+use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::sdk::hydra_error;
 use hydra_tests::TestHydra;
 
@@ -32,7 +32,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(created.status(), StatusCode::CREATED);
     let created = created.into_inner();
     assert_eq!(kids(&created), ["rsa-1"]);
@@ -49,8 +49,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .set("bss-signing")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(kids(&set), ["rsa-1"]);
     assert_eq!(set.keys.first().and_then(|k| k.n.clone()), key.n);
 
@@ -60,8 +59,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .kid("rsa-1")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(kids(&one), ["rsa-1"]);
 
     // A key made elsewhere (here: by Hydra in another set) is put into this set under its kid.
@@ -76,8 +74,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let ec = foreign.keys.into_iter().next().ok_or("no key in scratch")?;
     let put = admin
         .set_json_web_key()
@@ -86,8 +83,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .body(ec.clone())
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(put.kid, "ec-1");
     assert_eq!(put.kty, "EC");
     assert_eq!(put.crv.as_deref(), Some("P-256"));
@@ -98,8 +94,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .set("bss-signing")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(kids(&set), ["ec-1", "rsa-1"]);
 
     let deleted = admin
@@ -108,7 +103,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .kid("ec-1")
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = admin
         .get_json_web_key()
@@ -116,7 +111,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .kid("ec-1")
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(gone)?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error.error.is_some(), "no `error` in {error:?}");
@@ -125,8 +120,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .set("bss-signing")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(kids(&set), ["rsa-1"]);
 
     let deleted = admin
@@ -134,14 +128,14 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .set("bss-signing")
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = admin
         .get_json_web_key_set()
         .set("bss-signing")
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(gone)?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error.error.is_some(), "no `error` in {error:?}");
@@ -165,8 +159,7 @@ async fn replacing_a_whole_set_keeps_only_the_keys_sent() -> TestResult {
             )
             .send()
             .await
-            .map_err(ApiError::from)?
-            .into_inner();
+            .api()?;
         keys.extend(set.keys);
     }
 
@@ -176,16 +169,14 @@ async fn replacing_a_whole_set_keeps_only_the_keys_sent() -> TestResult {
         .body(types::JsonWebKeySet { keys })
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(kids(&replaced), ["a", "b"]);
     let fetched = admin
         .get_json_web_key_set()
         .set("combined")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(kids(&fetched), ["a", "b"]);
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::error::Error;
 
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
-use hydra_sdk::{types, ApiError, Client};
+use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::TestHydra;
 
 #[tokio::test]
@@ -38,14 +38,7 @@ async fn a_page_of_500_full_clients_fits_the_default_cap() -> Result<(), Box<dyn
                     "openid email profile read write offline_access".to_string(),
                 ))
                 .token_endpoint_auth_method("none");
-            async move {
-                admin
-                    .create_oauth2_client()
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(ApiError::from)
-            }
+            async move { admin.create_oauth2_client().body(body).send().await.api() }
         })
         .buffer_unordered(8)
         .try_collect::<Vec<_>>()
@@ -60,8 +53,7 @@ async fn a_page_of_500_full_clients_fits_the_default_cap() -> Result<(), Box<dyn
         .page_size(500u64)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(page.len(), 500);
     // How much room is left: the page, re-encoded, against the cap.
     let size = serde_json::to_vec(&page)?.len() as u64;

@@ -4,7 +4,7 @@
 use std::error::Error;
 
 use hydra_sdk::reqwest::{Certificate, StatusCode};
-use hydra_sdk::{http_client_builder, ApiError, Client};
+use hydra_sdk::{http_client_builder, ApiError, ApiResult as _, Client};
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -46,16 +46,11 @@ async fn the_sdk_trusts_hydra_through_the_test_ca_and_refuses_it_otherwise() -> 
         .tls_certs_only([Certificate::from_pem(ca.as_bytes())?])
         .build()?;
     let admin = Client::new_with_client(hydra.admin_url(), trusting.clone());
-    let ready = admin.is_ready().send().await.map_err(ApiError::from)?;
+    let ready = admin.is_ready().send().await.api_response()?;
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(ready.into_inner().status.as_deref(), Some("ok"));
     let public = Client::new_with_client(hydra.public_url(), trusting);
-    let config = public
-        .discover_oidc_configuration()
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let config = public.discover_oidc_configuration().send().await.api()?;
     assert_eq!(config.issuer, hydra.issuer());
     assert!(config.token_endpoint.starts_with("https://"));
 
@@ -68,20 +63,14 @@ async fn the_sdk_trusts_hydra_through_the_test_ca_and_refuses_it_otherwise() -> 
         .is_ready()
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     assert_refused(refused)?;
 
     // The SDK's defaults (the platform's roots) do not know the test CA either. On a machine with
     // no system roots at all the platform verifier refuses already when the client is built.
     match Client::admin(hydra.admin_url()) {
         Ok(default_roots) => {
-            assert_refused(
-                default_roots
-                    .is_ready()
-                    .send()
-                    .await
-                    .map_err(ApiError::from),
-            )?;
+            assert_refused(default_roots.is_ready().send().await.api())?;
         }
         Err(hydra_sdk::ClientError::Http(e)) => {
             eprintln!("no platform roots here, the client was not built: {e}");

@@ -5,7 +5,8 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{
-    basic_auth_headers, http_client_builder, types, ApiError, Client, ExposeSecret, Secret,
+    basic_auth_headers, http_client_builder, types, ApiError, ApiResult as _, Client, ExposeSecret,
+    Secret,
 };
 use hydra_tests::sdk::hydra_error;
 use hydra_tests::TestHydra;
@@ -27,8 +28,7 @@ async fn create_client(
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     Ok((
         created.client_id.ok_or("no client_id")?,
         created.client_secret.ok_or("no client_secret")?,
@@ -105,7 +105,7 @@ async fn client_secret_post_token_is_introspected_then_revoked() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(revoked.status(), StatusCode::OK);
     let introspected = introspect(&admin, &access_token).await?;
     assert!(!introspected.active, "a revoked token is still active");
@@ -136,7 +136,7 @@ async fn deleting_a_clients_tokens_deactivates_them() -> TestResult {
         .client_id(&id)
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert!(
         !introspect(&admin, &token).await?.active,
@@ -171,8 +171,7 @@ async fn client_secret_basic_through_default_headers() -> TestResult {
         .body(form())
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(token.scope.as_deref(), Some("write"));
     let access_token = token.access_token.ok_or("no access_token")?;
     let introspected = introspect(&admin, &access_token).await?;
@@ -186,7 +185,7 @@ async fn client_secret_basic_through_default_headers() -> TestResult {
         .body(form())
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(refused)?;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error.error.as_deref(), Some("invalid_client"));

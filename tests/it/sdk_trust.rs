@@ -5,7 +5,7 @@ use std::error::Error;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{types, ApiError, Client};
+use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::sdk::hydra_error;
 use hydra_tests::TestHydra;
 
@@ -24,8 +24,7 @@ async fn public_key(admin: &Client, kid: &str) -> Result<types::JsonWebKey, Box<
         )
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let mut key = set.keys.into_iter().next().ok_or("no key in the set")?;
     for private in [
         &mut key.d,
@@ -65,7 +64,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(trusted.status(), StatusCode::CREATED);
     let trusted = trusted.into_inner();
     let id = trusted.id.clone().ok_or("no id")?;
@@ -86,8 +85,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         .list_trusted_oauth2_jwt_grant_issuers()
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     let ids: Vec<_> = listed.iter().filter_map(|t| t.id.as_deref()).collect();
     assert_eq!(ids, [id.as_str()]);
 
@@ -96,8 +94,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         .issuer("https://other.example")
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert!(filtered.is_empty(), "{filtered:?}");
 
     let fetched = admin
@@ -105,8 +102,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert_eq!(fetched.id.as_deref(), Some(id.as_str()));
     assert_eq!(fetched.issuer.as_deref(), Some("https://idp.example"));
     assert_eq!(fetched.subject.as_deref(), Some("node-17"));
@@ -117,7 +113,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     // Hydra's spec declares `genericError` for these; Hydra sends `errorOAuth2` (fix-up
     // `generic_errors_as_error_oauth2`).
@@ -126,7 +122,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         .id(&id)
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(gone)?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error.error.is_some(), "no `error` in {error:?}");
@@ -134,8 +130,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         .list_trusted_oauth2_jwt_grant_issuers()
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner();
+        .api()?;
     assert!(listed.is_empty(), "{listed:?}");
     Ok(())
 }
@@ -158,7 +153,7 @@ async fn trusting_an_issuer_without_a_subject_is_a_typed_400() -> TestResult {
         )
         .send()
         .await
-        .map_err(ApiError::from);
+        .api();
     let (status, error) = hydra_error(refused)?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error.error.as_deref(), Some("missing_required_parameter"));

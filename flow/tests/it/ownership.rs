@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use flow::{AccessTokenStrategy, Config, TokenAuthMethod};
-use hydra_sdk::{types, ApiError, Client};
+use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::TestHydra;
 use serde_json::{json, Value};
@@ -35,8 +35,7 @@ async fn count_clients(hydra: &TestHydra) -> Result<usize, Box<dyn Error>> {
         .page_size(500)
         .send()
         .await
-        .map_err(ApiError::from)?
-        .into_inner()
+        .api()?
         .len())
 }
 
@@ -48,7 +47,7 @@ async fn admin_creates(hydra: &TestHydra, client: Value) -> TestResult {
         .body(client)
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api()?;
     Ok(())
 }
 
@@ -337,7 +336,7 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
         ]))?)
         .send()
         .await
-        .map_err(ApiError::from)?;
+        .api()?;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let before = get(&hydra, "evolving").await?;
 
