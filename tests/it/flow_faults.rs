@@ -6,14 +6,11 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use flow::{Config, Stage};
-use hydra_tests::stand_in::{Reply, StandIn};
+use hydra_tests::stand_in::{Reply, StandIn, TOKEN};
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
-
-const TOKEN: &str =
-    r#"{"access_token":"stand-in-token","token_type":"bearer","expires_in":3600,"scope":"read"}"#;
 
 fn config(hydra: &TestHydra, public_url: &str) -> flow::ConfigBuilder {
     Config::builder(hydra.admin_url(), public_url)
@@ -31,7 +28,7 @@ async fn stand_in_503_with_retry_after_is_retried_after_the_wait() -> TestResult
             &["retry-after: 1"],
             r#"{"error":"temporarily_unavailable"}"#,
         ),
-        Reply::json("200 OK", &[], TOKEN),
+        Reply::token(TOKEN),
     ])
     .await?;
     let started = Instant::now();
@@ -53,7 +50,7 @@ async fn stand_in_429_and_html_502_are_retried_with_backoff() -> TestResult {
              connection: close\r\n\r\n<h1>x</h1>"
                 .into(),
         ),
-        Reply::json("200 OK", &[], TOKEN),
+        Reply::token(TOKEN),
     ])
     .await?;
     let token = flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;

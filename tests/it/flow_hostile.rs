@@ -8,14 +8,11 @@ use std::error::Error;
 use std::time::{Duration, Instant, SystemTime};
 
 use flow::{Config, Stage, TokenSource};
-use hydra_tests::stand_in::{Reply, StandIn};
+use hydra_tests::stand_in::{Reply, StandIn, TOKEN};
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
-
-const TOKEN: &str =
-    r#"{"access_token":"stand-in-token","token_type":"bearer","expires_in":3600,"scope":"read"}"#;
 
 fn config(hydra: &TestHydra, public_url: &str) -> flow::ConfigBuilder {
     // Sources in one test share the client id, so they share a secret too (issue 8's rule: a
@@ -25,10 +22,6 @@ fn config(hydra: &TestHydra, public_url: &str) -> flow::ConfigBuilder {
         .client_secret("hostile-secret")
         .scope("read")
         .authorize(false)
-}
-
-fn token_reply(body: &str) -> Reply {
-    Reply::json("200 OK", &[], body)
 }
 
 /// An error, then how many requests reached the stand-in and how long it took.
@@ -54,12 +47,10 @@ async fn refused(
 async fn stand_in_endless_chunked_token_body_stops_at_the_cap() -> TestResult {
     let hydra = TestHydra::start().await?;
     // "Endless" up to 128 MiB, so a client without a cap hurts itself but not the machine.
-    let public = StandIn::start(vec![Reply::Endless {
-        head: "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n"
-            .into(),
-        prefix: r#"{"access_token":""#.into(),
-        up_to: 128 * 1024 * 1024,
-    }])
+    let public = StandIn::start(vec![Reply::endless_token(
+        "transfer-encoding: chunked",
+        128 * 1024 * 1024,
+    )])
     .await?;
     let (err, _) = refused(&hydra, &public).await?;
     let text = err.to_string();
@@ -80,12 +71,10 @@ async fn stand_in_endless_chunked_token_body_stops_at_the_cap() -> TestResult {
 async fn stand_in_huge_content_length_is_refused_unread() -> TestResult {
     let hydra = TestHydra::start().await?;
     // Announces 2 GiB; sends at most 64 MiB.
-    let public = StandIn::start(vec![Reply::Endless {
-        head: "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2147483648\r\n"
-            .into(),
-        prefix: r#"{"access_token":""#.into(),
-        up_to: 64 * 1024 * 1024,
-    }])
+    let public = StandIn::start(vec![Reply::endless_token(
+        "content-length: 2147483648",
+        64 * 1024 * 1024,
+    )])
     .await?;
     let (err, _) = refused(&hydra, &public).await?;
     assert!(err.to_string().contains("exceeds the limit"), "{err}");
@@ -98,7 +87,7 @@ async fn stand_in_huge_content_length_is_refused_unread() -> TestResult {
 #[tokio::test]
 async fn stand_in_expires_in_near_the_top_is_clamped_not_a_panic() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![token_reply(
+    let public = StandIn::start(vec![Reply::token(
         r#"{"access_token":"long-lived","token_type":"bearer","expires_in":9223372036854775807}"#,
     )])
     .await?;
@@ -124,7 +113,7 @@ async fn stand_in_expires_in_zero_or_negative_is_refused_not_cached_forever() ->
         let body = format!(
             r#"{{"access_token":"short-lived","token_type":"bearer","expires_in":{expires_in}}}"#
         );
-        let public = StandIn::start(vec![token_reply(&body)]).await?;
+        let public = StandIn::start(vec![Reply::token(&body)]).await?;
         let (err, _) = refused(&hydra, &public).await?;
         assert!(
             matches!(err, flow::Error::InvalidResponse { .. }),
@@ -143,7 +132,7 @@ async fn stand_in_expires_in_zero_or_negative_is_refused_not_cached_forever() ->
 #[tokio::test]
 async fn stand_in_missing_expires_in_gets_a_bounded_lifetime() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![token_reply(
+    let public = StandIn::start(vec![Reply::token(
         r#"{"access_token":"no-expiry","token_type":"Bearer"}"#,
     )])
     .await?;
@@ -156,7 +145,7 @@ async fn stand_in_missing_expires_in_gets_a_bounded_lifetime() -> TestResult {
 #[tokio::test]
 async fn stand_in_empty_access_token_is_refused() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![token_reply(
+    let public = StandIn::start(vec![Reply::token(
         r#"{"access_token":"","token_type":"bearer","expires_in":3600}"#,
     )])
     .await?;
@@ -173,7 +162,7 @@ async fn stand_in_empty_access_token_is_refused() -> TestResult {
 #[tokio::test]
 async fn stand_in_access_token_with_crlf_is_refused_and_not_echoed() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![token_reply(
+    let public = StandIn::start(vec![Reply::token(
         r#"{"access_token":"tok\r\nX-Injected: SECRET","token_type":"bearer","expires_in":3600}"#,
     )])
     .await?;
@@ -190,7 +179,7 @@ async fn stand_in_access_token_with_crlf_is_refused_and_not_echoed() -> TestResu
 #[tokio::test]
 async fn stand_in_token_type_mac_is_refused() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![token_reply(
+    let public = StandIn::start(vec![Reply::token(
         r#"{"access_token":"mac-token","token_type":"mac","expires_in":3600}"#,
     )])
     .await?;
@@ -213,7 +202,7 @@ async fn stand_in_503_plain_text_with_retry_after_waits_as_asked() -> TestResult
             &["retry-after: 2"],
             "upstream is restarting",
         ),
-        token_reply(TOKEN),
+        Reply::token(TOKEN),
     ])
     .await?;
     let started = Instant::now();
@@ -244,7 +233,7 @@ async fn stand_in_429_with_an_http_date_retry_after_waits_as_asked() -> TestResu
             &[&date, &retry],
             r#"{"error":"slow_down"}"#,
         ),
-        token_reply(TOKEN),
+        Reply::token(TOKEN),
     ])
     .await?;
     let started = Instant::now();

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use flow::{Config, TokenSource};
-use hydra_sdk::{ApiResult as _, Client};
+use hydra_tests::sdk::clients;
 use hydra_tests::stand_in::{Reply, StandIn};
 use hydra_tests::wire::{Hold, WireRecorder};
 use hydra_tests::TestHydra;
@@ -17,13 +17,8 @@ type TestResult = Result<(), Box<dyn Error>>;
 const RUN: Duration = Duration::from_secs(30);
 
 async fn client_ids(hydra: &TestHydra) -> Result<Vec<String>, Box<dyn Error>> {
-    let admin = Client::admin(hydra.admin_url())?;
-    Ok(admin
-        .list_oauth2_clients()
-        .page_size(500)
-        .send()
-        .await
-        .api()?
+    Ok(clients(hydra.admin_url())
+        .await?
         .into_iter()
         .filter_map(|c| c.client_id)
         .collect())

@@ -1,12 +1,14 @@
 //! The flow against a real Hydra: the whole sequence, JWT verification, single-flight under
 //! load, idempotent registration across restarts, and recovery when Hydra forgets everything.
-//! (Ownership, minimal reconcile, replicas and bounded recovery: `flow_ownership.rs`.)
+//! (Ownership and minimal reconcile: flow/tests/it/ownership.rs; replicas and bounded recovery:
+//! `flow_replicas.rs`.)
 
 use std::error::Error;
 use std::time::Duration;
 
-use flow::{AccessToken, AccessTokenStrategy, Config, ConfigBuilder, Stage, TokenAuthMethod};
+use flow::{AccessTokenStrategy, Config, ConfigBuilder, Stage, TokenAuthMethod};
 use hydra_sdk::{types, ApiResult as _, Client};
+use hydra_tests::sdk::{clients, introspect};
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
@@ -22,32 +24,6 @@ fn bss(admin_url: &str, public_url: &str) -> ConfigBuilder {
         .scope("read")
         .redirect_uri("http://hydra:5555/callback")
         .response_types(["token".to_string()])
-}
-
-async fn introspect(
-    hydra: &TestHydra,
-    token: &AccessToken,
-) -> Result<types::IntrospectedOAuth2Token, Box<dyn Error>> {
-    let admin = Client::admin(hydra.admin_url())?;
-    Ok(admin
-        .introspect_oauth2_token()
-        .body(
-            types::IntrospectOauth2TokenBody::builder()
-                .token(hydra_sdk::Secret::from(token.secret().expose_secret())),
-        )
-        .send()
-        .await
-        .api()?)
-}
-
-async fn clients(hydra: &TestHydra) -> Result<Vec<types::OAuth2Client>, Box<dyn Error>> {
-    let admin = Client::admin(hydra.admin_url())?;
-    Ok(admin
-        .list_oauth2_clients()
-        .page_size(500)
-        .send()
-        .await
-        .api()?)
 }
 
 #[tokio::test]
@@ -66,7 +42,7 @@ async fn bss_sequence_gives_a_token_that_introspects_active_with_its_client_and_
     let lifetime = token.expires_in().ok_or("no expires_in")?;
     assert!(lifetime > Duration::from_secs(3000) && lifetime <= Duration::from_secs(3600));
 
-    let introspection = introspect(&hydra, &token).await?;
+    let introspection = introspect(hydra.admin_url(), token.secret().expose_secret()).await?;
     assert!(introspection.active);
     assert_eq!(
         introspection.client_id.as_deref(),
@@ -76,7 +52,11 @@ async fn bss_sequence_gives_a_token_that_introspects_active_with_its_client_and_
 
     // The one-shot entry point does the same, end to end.
     let token = flow::acquire_token_with(&config).await?;
-    assert!(introspect(&hydra, &token).await?.active);
+    assert!(
+        introspect(hydra.admin_url(), token.secret().expose_secret())
+            .await?
+            .active
+    );
     Ok(())
 }
 
@@ -91,7 +71,11 @@ async fn client_secret_basic_is_registered_and_used() -> TestResult {
         .authorize(false)
         .build()?;
     let token = flow::acquire_token_with(&config).await?;
-    assert!(introspect(&hydra, &token).await?.active);
+    assert!(
+        introspect(hydra.admin_url(), token.secret().expose_secret())
+            .await?
+            .active
+    );
 
     let admin = Client::admin(hydra.admin_url())?;
     let client = admin
@@ -217,7 +201,7 @@ async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_nev
         last = Some(source.token().await?);
         source.shutdown().await?;
     }
-    let all = clients(&hydra).await?;
+    let all = clients(hydra.admin_url()).await?;
     assert_eq!(
         all.len(),
         1,
@@ -226,7 +210,11 @@ async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_nev
     );
     assert_eq!(all[0].client_id.as_deref(), Some("bss-stable"));
     let last = last.ok_or("no token")?;
-    assert!(introspect(&hydra, &last).await?.active);
+    assert!(
+        introspect(hydra.admin_url(), last.secret().expose_secret())
+            .await?
+            .active
+    );
     // The configured secret always worked: no restart wrote to the client.
     assert_eq!(admin.count("PATCH", "/admin/clients/bss-stable"), 0);
     assert_eq!(admin.count("PUT", "/admin/clients/bss-stable"), 0);
@@ -267,7 +255,7 @@ async fn with_a_configured_secret_restarts_reuse_the_client_without_replacing_it
     assert_eq!(admin.count("GET", "/admin/clients/bss-known"), 4);
     assert_eq!(admin.count("PUT", "/admin/clients/bss-known"), 0);
     assert_eq!(admin.count("PATCH", "/admin/clients/bss-known"), 0);
-    assert_eq!(clients(&hydra).await?.len(), 1);
+    assert_eq!(clients(hydra.admin_url()).await?.len(), 1);
     Ok(())
 }
 
@@ -280,9 +268,9 @@ async fn shutdown_can_delete_the_client() -> TestResult {
         .build()?;
     let source = flow::TokenSource::new(config)?;
     source.token().await?;
-    assert_eq!(clients(&hydra).await?.len(), 1);
+    assert_eq!(clients(hydra.admin_url()).await?.len(), 1);
     source.shutdown().await?;
-    assert!(clients(&hydra).await?.is_empty());
+    assert!(clients(hydra.admin_url()).await?.is_empty());
     Ok(())
 }
 
@@ -356,8 +344,12 @@ async fn hydra_restarted_on_memory_mid_run_the_source_registers_again_and_the_mi
 
     // Hydra restarts with DSN=memory: the client and every token are gone.
     hydra.restart().await?;
-    assert!(clients(&hydra).await?.is_empty());
-    assert!(!introspect(&hydra, &before).await?.active);
+    assert!(clients(hydra.admin_url()).await?.is_empty());
+    assert!(
+        !introspect(hydra.admin_url(), before.secret().expose_secret())
+            .await?
+            .active
+    );
 
     // The downstream service now rejects the cached token; the middleware invalidates it, the
     // source finds its client rejected (invalid_client), registers again and gets a new token.
@@ -371,8 +363,12 @@ async fn hydra_restarted_on_memory_mid_run_the_source_registers_again_and_the_mi
         after.secret().expose_secret(),
         before.secret().expose_secret()
     );
-    assert!(introspect(&hydra, &after).await?.active);
-    let all = clients(&hydra).await?;
+    assert!(
+        introspect(hydra.admin_url(), after.secret().expose_secret())
+            .await?
+            .active
+    );
+    let all = clients(hydra.admin_url()).await?;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].client_id.as_deref(), Some("bss-recover"));
     smd.abort();
@@ -414,7 +410,11 @@ async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestRes
         first.secret().expose_secret()
     );
     assert_eq!(public.count("POST", "/oauth2/token"), 2);
-    assert!(introspect(&hydra, &second).await?.active);
+    assert!(
+        introspect(hydra.admin_url(), second.secret().expose_secret())
+            .await?
+            .active
+    );
     Ok(())
 }
 
@@ -444,7 +444,7 @@ async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> T
         3,
         "a JWT"
     );
-    let all = clients(&hydra).await?;
+    let all = clients(hydra.admin_url()).await?;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].scope.as_deref(), Some("read write"));
     assert_eq!(all[0].access_token_strategy.as_deref(), Some("jwt"));

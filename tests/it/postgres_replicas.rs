@@ -9,10 +9,10 @@
 use std::error::Error;
 use std::time::Duration;
 
-use flow::{AccessToken, Config, ConfigBuilder, TokenAuthMethod};
+use flow::{Config, ConfigBuilder, TokenAuthMethod};
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiResult as _, Client};
-use hydra_tests::sdk::hydra_error;
+use hydra_tests::sdk::{hydra_error, introspect};
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::ReplicaSet;
 use secrecy::ExposeSecret;
@@ -28,22 +28,6 @@ fn bss(admin_url: &str, public_url: &str, client_id: &str) -> ConfigBuilder {
         .registered_scope("read")
         .scope("read")
         .authorize(false)
-}
-
-async fn introspect(
-    admin_url: &str,
-    token: &AccessToken,
-) -> Result<types::IntrospectedOAuth2Token, Box<dyn Error>> {
-    let admin = Client::admin(admin_url)?;
-    Ok(admin
-        .introspect_oauth2_token()
-        .body(
-            types::IntrospectOauth2TokenBody::builder()
-                .token(hydra_sdk::Secret::from(token.secret().expose_secret())),
-        )
-        .send()
-        .await
-        .api()?)
 }
 
 #[tokio::test]
@@ -93,7 +77,11 @@ async fn a_client_registered_through_one_replica_is_found_and_reused_through_the
     assert_eq!(admin.count("PUT", "/admin/clients/bss-shared"), 0);
     // The reused registration works against replica 2's token endpoint.
     let token = second.token(&reused).await?;
-    assert!(introspect(one.admin_url(), &token).await?.active);
+    assert!(
+        introspect(one.admin_url(), token.secret().expose_secret())
+            .await?
+            .active
+    );
     Ok(())
 }
 
@@ -106,7 +94,7 @@ async fn a_token_minted_by_one_replica_is_introspected_by_the_other() -> TestRes
     let registration = flow.register().await?;
     let token = flow.token(&registration).await?;
 
-    let seen = introspect(two.admin_url(), &token).await?;
+    let seen = introspect(two.admin_url(), token.secret().expose_secret()).await?;
     assert!(seen.active);
     assert_eq!(seen.client_id.as_deref(), Some("bss-mint"));
     assert_eq!(seen.scope.as_deref(), Some("read"));
@@ -130,7 +118,11 @@ async fn a_token_minted_by_one_replica_is_introspected_by_the_other() -> TestRes
         .send()
         .await
         .api()?;
-    assert!(!introspect(one.admin_url(), &token).await?.active);
+    assert!(
+        !introspect(one.admin_url(), token.secret().expose_secret())
+            .await?
+            .active
+    );
     Ok(())
 }
 
@@ -163,9 +155,17 @@ async fn the_token_source_carries_on_through_the_other_replica_when_one_is_kille
         before.secret().expose_secret()
     );
     let survivor = set.replica(1)?.admin_url().to_owned();
-    assert!(introspect(&survivor, &after).await?.active);
+    assert!(
+        introspect(&survivor, after.secret().expose_secret())
+            .await?
+            .active
+    );
     // The token from before the kill is still good: it lives in PostgreSQL, not in the replica.
-    assert!(introspect(&survivor, &before).await?.active);
+    assert!(
+        introspect(&survivor, before.secret().expose_secret())
+            .await?
+            .active
+    );
     let registration = source.registration().await.ok_or("no registration")?;
     assert_eq!(registration.client_id, "bss-failover");
     // Both replicas served connections through the proxy before or after the kill.
@@ -189,7 +189,11 @@ async fn restarting_both_replicas_keeps_the_client_and_its_tokens() -> TestResul
     set.restart_all().await?;
 
     // Still there after both replicas restarted: the client, and the token minted before.
-    assert!(introspect(set.admin_url(), &before).await?.active);
+    assert!(
+        introspect(set.admin_url(), before.secret().expose_secret())
+            .await?
+            .active
+    );
     let admin = WireRecorder::start(set.admin_url()).await?;
     let config = bss(admin.url(), set.public_url(), "bss-durable").build()?;
     let flow = flow::Flow::new(config)?;
@@ -197,6 +201,10 @@ async fn restarting_both_replicas_keeps_the_client_and_its_tokens() -> TestResul
     assert!(!registration.created, "registered again: {registration:?}");
     assert_eq!(admin.count("PUT", "/admin/clients/bss-durable"), 0);
     let token = flow.token(&registration).await?;
-    assert!(introspect(set.admin_url(), &token).await?.active);
+    assert!(
+        introspect(set.admin_url(), token.secret().expose_secret())
+            .await?
+            .active
+    );
     Ok(())
 }

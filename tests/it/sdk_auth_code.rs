@@ -6,7 +6,8 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{builder, types, ApiError, ApiResult as _, Client, ExposeSecret, Secret};
-use hydra_tests::browser::{query, Browser};
+use hydra_tests::browser::{accept_consent, accept_login, query, Browser};
+use hydra_tests::sdk::introspect;
 use hydra_tests::TestHydra;
 use url::Url;
 
@@ -127,14 +128,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         "request_url {:?}",
         hydra_sdk::redact_query(&login.request_url)
     );
-    let accepted = admin
-        .accept_oauth2_login_request()
-        .login_challenge(&login_challenge)
-        .body(types::AcceptOAuth2LoginRequest::builder().subject(SUBJECT))
-        .send()
-        .await
-        .api()?;
-    let back_from_login = Url::parse(&accepted.redirect_to)?;
+    let back_from_login = accept_login(&admin, &login_challenge, SUBJECT).await?;
     assert_points_at(&back_from_login, &authorize_url);
     query(&back_from_login, "login_verifier")?;
 
@@ -165,17 +159,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         consent.requested_scope.as_deref().map(Vec::as_slice),
         Some(&["openid".to_string(), "read".to_string()][..])
     );
-    let accepted = admin
-        .accept_oauth2_consent_request()
-        .consent_challenge(&consent_challenge)
-        .body(
-            types::AcceptOAuth2ConsentRequest::builder()
-                .grant_scope(Some(vec!["openid".to_string(), "read".to_string()].into())),
-        )
-        .send()
-        .await
-        .api()?;
-    let back_from_consent = Url::parse(&accepted.redirect_to)?;
+    let back_from_consent = accept_consent(&admin, &consent_challenge, &["openid", "read"]).await?;
     assert_points_at(&back_from_consent, &authorize_url);
     query(&back_from_consent, "consent_verifier")?;
 
@@ -222,12 +206,7 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
     let access_token = token.access_token.ok_or("no access_token")?;
 
     // 9. The access token is active, for the user who logged in.
-    let introspected = admin
-        .introspect_oauth2_token()
-        .body(types::IntrospectOauth2TokenBody::builder().token(access_token))
-        .send()
-        .await
-        .api()?;
+    let introspected = introspect(hydra.admin_url(), access_token.expose_secret()).await?;
     assert!(introspected.active);
     assert_eq!(introspected.sub.as_deref(), Some(SUBJECT));
     assert_eq!(introspected.client_id.as_deref(), Some(client_id.as_str()));

@@ -7,7 +7,8 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiError, ApiResult as _, Client, ExposeSecret, Secret};
-use hydra_tests::browser::{query, Browser};
+use hydra_tests::browser::{accept_consent, accept_login, query, Browser};
+use hydra_tests::sdk::introspect;
 use hydra_tests::TestHydra;
 use url::Url;
 
@@ -125,14 +126,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         let answer = verify(&client, &hydra, &next)?.send().await;
         let location = browser.redirect(StatusCode::FOUND, answer)?;
         if let Ok(challenge) = query(&location, "login_challenge") {
-            let login = admin
-                .accept_oauth2_login_request()
-                .login_challenge(&challenge)
-                .body(types::AcceptOAuth2LoginRequest::builder().subject(SUBJECT))
-                .send()
-                .await
-                .api()?;
-            next = Url::parse(&login.redirect_to)?;
+            next = accept_login(&admin, &challenge, SUBJECT).await?;
         } else if let Ok(challenge) = query(&location, "consent_challenge") {
             let request = admin
                 .get_oauth2_consent_request()
@@ -144,18 +138,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
                 request.client.as_ref().and_then(|c| c.client_id.as_deref()),
                 Some(CLIENT_ID)
             );
-            let consent = admin
-                .accept_oauth2_consent_request()
-                .consent_challenge(&challenge)
-                .body(
-                    types::AcceptOAuth2ConsentRequest::builder().grant_scope(Some(
-                        types::StringSliceJsonFormat(vec!["openid".into(), "read".into()]),
-                    )),
-                )
-                .send()
-                .await
-                .api()?;
-            next = Url::parse(&consent.redirect_to)?;
+            next = accept_consent(&admin, &challenge, &["openid", "read"]).await?;
         } else {
             // Done: Hydra shows the user its success page.
             assert_eq!(
@@ -174,12 +157,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
         .await
         .api()?;
     let access_token = token.access_token.ok_or("no access_token")?;
-    let introspected = admin
-        .introspect_oauth2_token()
-        .body(types::IntrospectOauth2TokenBody::builder().token(access_token))
-        .send()
-        .await
-        .api()?;
+    let introspected = introspect(hydra.admin_url(), access_token.expose_secret()).await?;
     assert!(introspected.active);
     assert_eq!(introspected.sub.as_deref(), Some(SUBJECT));
     assert_eq!(introspected.client_id.as_deref(), Some(CLIENT_ID));

@@ -8,7 +8,7 @@ use hydra_sdk::{
     basic_auth_headers, http_client_builder, types, ApiError, ApiResult as _, Client, ExposeSecret,
     Secret,
 };
-use hydra_tests::sdk::hydra_error;
+use hydra_tests::sdk::{hydra_error, introspect};
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -42,7 +42,7 @@ async fn token_post(
     secret: &Secret,
     scope: &str,
 ) -> Result<types::OAuth2TokenExchange, ApiError> {
-    Ok(public
+    public
         .oauth2_token_exchange()
         .body(
             types::Oauth2TokenExchangeBody::builder()
@@ -52,20 +52,8 @@ async fn token_post(
                 .scope(Some(scope.to_string())),
         )
         .send()
-        .await?
-        .into_inner())
-}
-
-async fn introspect(
-    admin: &Client,
-    token: &Secret,
-) -> Result<types::IntrospectedOAuth2Token, ApiError> {
-    Ok(admin
-        .introspect_oauth2_token()
-        .body(types::IntrospectOauth2TokenBody::builder().token(token.clone()))
-        .send()
-        .await?
-        .into_inner())
+        .await
+        .api()
 }
 
 #[tokio::test]
@@ -86,7 +74,7 @@ async fn client_secret_post_token_is_introspected_then_revoked() -> TestResult {
     );
     let access_token = token.access_token.ok_or("no access_token")?;
 
-    let introspected = introspect(&admin, &access_token).await?;
+    let introspected = introspect(hydra.admin_url(), access_token.expose_secret()).await?;
     assert!(introspected.active);
     assert_eq!(introspected.client_id.as_deref(), Some(id.as_str()));
     assert_eq!(introspected.scope.as_deref(), Some("read"));
@@ -107,7 +95,7 @@ async fn client_secret_post_token_is_introspected_then_revoked() -> TestResult {
         .await
         .api_response()?;
     assert_eq!(revoked.status(), StatusCode::OK);
-    let introspected = introspect(&admin, &access_token).await?;
+    let introspected = introspect(hydra.admin_url(), access_token.expose_secret()).await?;
     assert!(!introspected.active, "a revoked token is still active");
     assert!(introspected.client_id.is_none());
     Ok(())
@@ -129,7 +117,11 @@ async fn deleting_a_clients_tokens_deactivates_them() -> TestResult {
         .await?
         .access_token
         .ok_or("no access_token")?;
-    assert!(introspect(&admin, &token).await?.active);
+    assert!(
+        introspect(hydra.admin_url(), token.expose_secret())
+            .await?
+            .active
+    );
 
     let deleted = admin
         .delete_oauth2_token()
@@ -139,11 +131,13 @@ async fn deleting_a_clients_tokens_deactivates_them() -> TestResult {
         .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert!(
-        !introspect(&admin, &token).await?.active,
+        !introspect(hydra.admin_url(), token.expose_secret())
+            .await?
+            .active,
         "the deleted client's token is still active"
     );
     // Only that client's tokens go.
-    let other = introspect(&admin, &other).await?;
+    let other = introspect(hydra.admin_url(), other.expose_secret()).await?;
     assert!(other.active, "another client's token was deleted too");
     assert_eq!(other.client_id.as_deref(), Some(other_id.as_str()));
     Ok(())
@@ -174,7 +168,7 @@ async fn client_secret_basic_through_default_headers() -> TestResult {
         .api()?;
     assert_eq!(token.scope.as_deref(), Some("write"));
     let access_token = token.access_token.ok_or("no access_token")?;
-    let introspected = introspect(&admin, &access_token).await?;
+    let introspected = introspect(hydra.admin_url(), access_token.expose_secret()).await?;
     assert!(introspected.active);
     assert_eq!(introspected.client_id.as_deref(), Some(id.as_str()));
 

@@ -35,9 +35,7 @@ async fn hydra_token(hydra: &TestHydra, public: &StandIn) -> std::io::Result<Out
 async fn stand_in_expires_in_at_the_top_of_its_range_prints_a_token_with_a_day(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![Reply::json(
-        "200 OK",
-        &[],
+    let public = StandIn::start(vec![Reply::token(
         r#"{"access_token":"huge-expiry","token_type":"bearer","expires_in":9223372036854775807}"#,
     )])
     .await?;
@@ -66,7 +64,7 @@ async fn stand_in_bad_tokens_exit_1_with_a_reason() -> Result<(), Box<dyn std::e
             "not Bearer",
         ),
     ] {
-        let public = StandIn::start(vec![Reply::json("200 OK", &[], body)]).await?;
+        let public = StandIn::start(vec![Reply::token(body)]).await?;
         let out = hydra_token(&hydra, &public).await?;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{body}: {stderr}");

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use flow::{AccessTokenStrategy, Config, TokenAuthMethod};
 use hydra_sdk::{types, ApiResult as _, Client};
+use hydra_tests::sdk::clients;
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::TestHydra;
 use serde_json::{json, Value};
@@ -26,17 +27,6 @@ async fn get(hydra: &TestHydra, id: &str) -> Result<Value, Box<dyn Error>> {
         .await?;
     assert_eq!(response.status(), 200, "GET client {id}");
     Ok(response.json().await?)
-}
-
-async fn count_clients(hydra: &TestHydra) -> Result<usize, Box<dyn Error>> {
-    let admin = Client::admin(hydra.admin_url())?;
-    Ok(admin
-        .list_oauth2_clients()
-        .page_size(500)
-        .send()
-        .await
-        .api()?
-        .len())
 }
 
 /// A client as an admin makes one, through the SDK.
@@ -193,7 +183,7 @@ async fn foreign_clients_are_used_as_they_are_and_never_changed() -> TestResult 
     }
     let _ = std::fs::remove_file(&secret_file);
     assert_eq!(writes(&admin), Vec::<String>::new());
-    assert_eq!(count_clients(&hydra).await?, 2);
+    assert_eq!(clients(hydra.admin_url()).await?.len(), 2);
     Ok(())
 }
 
