@@ -2,51 +2,18 @@
 //! and `Debug`/`Display` of every public type and error that has held one.
 
 use std::error::Error;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use flow::{Config, TokenAuthMethod};
+use hydra_tests::logs::Logs;
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
-/// Everything written by the subscriber, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut all) = self.0.lock() {
-            all.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|all| String::from_utf8_lossy(&all).into_owned())
-            .unwrap_or_default()
-    }
-}
-
 #[tokio::test]
 async fn trace_output_of_whole_flows_never_contains_a_secret() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, guard) = Logs::capture(tracing::Level::TRACE);
 
     let client_secret = format!("configured-{}", std::process::id());
     let mut shown: Vec<String> = Vec::new();
@@ -109,7 +76,7 @@ async fn trace_output_of_whole_flows_never_contains_a_secret() -> TestResult {
         .expect_err("wrong secret");
     shown.extend([format!("{err:?}"), err.to_string(), format!("{flow:?}")]);
 
-    drop(_guard);
+    drop(guard);
     let logs = captured.text();
     // The capture really is at TRACE and covers the HTTP stack, or this test proves nothing.
     assert!(logs.contains("TRACE"), "no TRACE lines captured");

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hydra_tests::TestHydra;
+use hydra_tests::{error_chain, TestHydra};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -27,17 +27,6 @@ fn str_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, String> {
     body.get(field)
         .and_then(Value::as_str)
         .ok_or_else(|| format!("no string field {field:?} in the response"))
-}
-
-/// An error and all its sources, joined with ": ".
-fn error_chain(err: &dyn Error) -> String {
-    let mut chain = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        chain.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    chain
 }
 
 fn port_refuses(port: u16) -> bool {

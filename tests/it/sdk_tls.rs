@@ -5,20 +5,9 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::{Certificate, StatusCode};
 use hydra_sdk::{http_client_builder, ApiError, ApiResult as _, Client};
-use hydra_tests::TestHydra;
+use hydra_tests::{error_chain, TestHydra};
 
 type TestResult = Result<(), Box<dyn Error>>;
-
-/// An error and all its sources, joined with ": ".
-fn error_chain(err: &dyn Error) -> String {
-    let mut chain = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        chain.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    chain
-}
 
 /// Asserts that a call failed in the TLS handshake, as a transport error.
 fn assert_refused<T: std::fmt::Debug>(result: Result<T, ApiError>) -> TestResult {

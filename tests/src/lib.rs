@@ -17,6 +17,7 @@
 
 pub mod browser;
 pub mod harness;
+pub mod logs;
 pub mod replicas;
 pub mod sdk;
 pub mod stand_in;
@@ -26,6 +27,18 @@ pub mod wire;
 pub use harness::{install_crypto_provider, release, Error, TestHydra, TestHydraBuilder};
 pub use hydra_launcher::Urls;
 pub use replicas::ReplicaSet;
+
+/// An error and all its sources, joined with ": ", for assertions on a cause deep in the chain
+/// (a certificate error under a connect error under a request error).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    chain
+}
 
 /// The workspace README, so its examples are compiled as doctests and cannot rot.
 #[doc = include_str!("../../README.md")]

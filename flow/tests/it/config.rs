@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use flow::{Config, Error};
 
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+/// A lookup over `pairs`, for `Config::from_env_with` (this process's environment is never
+/// touched); config_limits uses it too.
+pub(crate) fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,18 +1,11 @@
 //! Configuration a hostile or careless environment can produce: every value bounded and checked
 //! before anything is sent, and no credential from a URL echoed in an error.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use flow::{Config, Error};
 
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    move |name| map.get(name).cloned()
-}
+use crate::config::env;
 
 fn from_env(extra: &[(&str, &str)]) -> Result<Config, Error> {
     let mut pairs = vec![

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use flow::{AccessTokenStrategy, Config, TokenAuthMethod};
 use hydra_sdk::{types, ApiResult as _, Client};
+use hydra_tests::logs::Logs;
 use hydra_tests::sdk::clients;
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::TestHydra;
@@ -66,38 +67,6 @@ async fn hydra_token(env: &[(&str, &str)], args: &[&str]) -> Result<Output, Box<
         command.env(k, v);
     }
     Ok(command.output().await?)
-}
-
-/// Log lines, captured.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut all) = self.0.lock() {
-            all.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|all| String::from_utf8_lossy(&all).into_owned())
-            .unwrap_or_default()
-    }
 }
 
 fn writes(recorder: &WireRecorder) -> Vec<String> {
@@ -337,12 +306,7 @@ async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> T
         .scope("read write")
         .authorize(false)
         .build()?;
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
+    let (logs, guard) = Logs::capture(tracing::Level::INFO);
     let token = flow::acquire_token_with(&second).await?;
     drop(guard);
     assert_eq!(token.scope(), Some("read write"));
