@@ -33,7 +33,7 @@
 use std::collections::BTreeMap;
 use std::error::Error;
 
-use flow::{Config, TokenAuthMethod};
+use flow::{Config, ConfigBuilder, TokenAuthMethod};
 use hydra_tests::wire::{Recorded, WireRecorder};
 use hydra_tests::TestHydra;
 use serde_json::{json, Value};
@@ -75,19 +75,23 @@ fn view(r: &Recorded) -> Result<Value, Box<dyn Error>> {
     Ok(out)
 }
 
-#[tokio::test]
-async fn bss_requests_on_the_wire() -> TestResult {
-    let hydra = TestHydra::start().await?;
-    let admin = WireRecorder::start(hydra.admin_url()).await?;
-    let public = WireRecorder::start(hydra.public_url()).await?;
-    let config = Config::builder(admin.url(), public.url())
+/// Configured as OpenCHAMI's BSS registers itself (flow_sequence uses it too).
+pub(crate) fn bss(admin_url: &str, public_url: &str) -> ConfigBuilder {
+    Config::builder(admin_url, public_url)
         .client_name("bss")
         .token_auth_method(TokenAuthMethod::ClientSecretPost)
         .registered_scope("openid email profile read")
         .scope("read")
         .redirect_uri("http://hydra:5555/callback")
         .response_types(["token".to_string()])
-        .build()?;
+}
+
+#[tokio::test]
+async fn bss_requests_on_the_wire() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    let public = WireRecorder::start(hydra.public_url()).await?;
+    let config = bss(admin.url(), public.url()).build()?;
     let token = flow::acquire_token_with(&config).await?;
     assert_eq!(token.scope(), Some("read"));
 

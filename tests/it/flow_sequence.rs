@@ -6,25 +6,16 @@
 use std::error::Error;
 use std::time::Duration;
 
-use flow::{AccessTokenStrategy, Config, ConfigBuilder, Stage, TokenAuthMethod};
+use flow::{AccessTokenStrategy, Config, Stage, TokenAuthMethod};
 use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::sdk::{clients, introspect};
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
-type TestResult = Result<(), Box<dyn Error>>;
+use crate::flow_bss_wire::bss;
 
-/// Configured as OpenCHAMI's BSS registers itself.
-fn bss(admin_url: &str, public_url: &str) -> ConfigBuilder {
-    Config::builder(admin_url, public_url)
-        .client_name("bss")
-        .token_auth_method(TokenAuthMethod::ClientSecretPost)
-        .registered_scope("openid email profile read")
-        .scope("read")
-        .redirect_uri("http://hydra:5555/callback")
-        .response_types(["token".to_string()])
-}
+type TestResult = Result<(), Box<dyn Error>>;
 
 #[tokio::test]
 async fn bss_sequence_gives_a_token_that_introspects_active_with_its_client_and_scope() -> TestResult
