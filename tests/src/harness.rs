@@ -25,30 +25,24 @@ use hydra_launcher::{Config, Release, Urls};
 use crate::tls::TestCa;
 
 /// Why the harness could not provide a Hydra.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// Finding, building, starting, restarting or stopping Hydra failed. The message includes
     /// the tail of Hydra's log when Hydra itself failed.
-    Launch(hydra_launcher::Error),
+    #[error("{0}")]
+    Launch(#[from] hydra_launcher::Error),
     /// No Hydra binary could be found or built; the message says why.
+    #[error("no Hydra binary: {0}")]
     Binary(String),
     /// Generating the test CA or the TLS client configuration failed.
+    #[error("setting up TLS for Hydra: {0}")]
     Tls(String),
     /// Building the HTTP client failed.
-    Client(reqwest::Error),
+    #[error("building an HTTP client for Hydra: {0}")]
+    Client(#[source] reqwest::Error),
     /// The blocking task that drives the launcher panicked or was cancelled.
+    #[error("the task driving Hydra failed: {0}")]
     Task(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Launch(e) => write!(f, "{e}"),
-            Error::Binary(message) => write!(f, "no Hydra binary: {message}"),
-            Error::Tls(message) => write!(f, "setting up TLS for Hydra: {message}"),
-            Error::Client(e) => write!(f, "building an HTTP client for Hydra: {e}"),
-            Error::Task(message) => write!(f, "the task driving Hydra failed: {message}"),
-        }
-    }
 }
 
 // Same text as Display: `Result`-returning tests print errors with Debug, and the log tail in
@@ -56,22 +50,6 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Launch(e) => Some(e),
-            Error::Client(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<hydra_launcher::Error> for Error {
-    fn from(e: hydra_launcher::Error) -> Self {
-        Error::Launch(e)
     }
 }
 
