@@ -102,7 +102,7 @@ fn run_phases(cargo: &dyn Fn(&[&str]) -> Command, timings: &mut Vec<(String, Dur
         phase(timings, format!("test {version}"), test)?;
     }
 
-    // Two v26.2.0 replicas on one PostgreSQL: tests/it/postgres_replicas.rs, #[ignore]d in a
+    // Two v26.2.0 replicas on one PostgreSQL: tests/tests/it/postgres_replicas.rs, #[ignore]d in a
     // plain `cargo test` because they need PostgreSQL, run here with --ignored and selected by
     // their module path (the `it` binary has other ignored tests).
     let release = hydra_launcher::V26_2_0;
