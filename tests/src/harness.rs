@@ -11,8 +11,10 @@
 //! watchdog in the launcher ends Hydra. Keep a [`TestHydra`] in the test's own scope (not in a
 //! `static`: statics are never dropped).
 //!
-//! Every log stays at `target/hydra-logs/<test binary>/<test name>/hydra.log`, replaced by the
-//! next run of the same test, so it can be read after a test that failed by returning `Err` too.
+//! Every log stays at `target/hydra-logs/<test binary>/<test name>/hydra.log` (the name is the
+//! module path with `__` for `::`, e.g. `it/sdk_clients__replace_patch_and_delete`), replaced by
+//! the next run of the same test, so it can be read after a test that failed by returning `Err`
+//! too.
 
 use std::collections::HashMap;
 use std::fmt;
