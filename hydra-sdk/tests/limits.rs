@@ -19,6 +19,20 @@ fn client(url: &str) -> Client {
     Client::admin(url).expect("client")
 }
 
+/// The error of a `list_oauth2_clients` call that the stand-in answers with `response`.
+async fn list_error(response: &'static str) -> ApiError {
+    let (url, task) = common::capture_one(response).await;
+    let err = ApiError::from(
+        client(&url)
+            .list_oauth2_clients()
+            .send()
+            .await
+            .expect_err("an error"),
+    );
+    let _ = task.await;
+    err
+}
+
 #[test]
 fn the_default_cap_is_eight_mebibytes() {
     assert_eq!(hydra_sdk::DEFAULT_MAX_RESPONSE_BODY, 8 * 1024 * 1024);
@@ -27,18 +41,10 @@ fn the_default_cap_is_eight_mebibytes() {
 #[tokio::test]
 async fn stand_in_success_body_over_the_cap_is_body_too_large() {
     let body = format!("[{}]", "{\"client_id\":\"x\"},".repeat(10_000));
-    let (url, task) = common::capture_one(leak(format!(
+    let err = list_error(leak(format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{body}"
     )))
     .await;
-    let err = ApiError::from(
-        client(&url)
-            .list_oauth2_clients()
-            .send()
-            .await
-            .expect_err("over the cap"),
-    );
-    let _ = task.await;
     let ApiError::BodyTooLarge { status, limit } = &err else {
         panic!("expected BodyTooLarge, got {err:?}");
     };
@@ -52,19 +58,11 @@ async fn stand_in_success_body_over_the_cap_is_body_too_large() {
 
 #[tokio::test]
 async fn stand_in_declared_length_over_the_cap_is_refused_unread() {
-    let (url, task) = common::capture_one(
+    let err = list_error(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000000000\r\n\
          connection: close\r\n\r\n[",
     )
     .await;
-    let err = ApiError::from(
-        client(&url)
-            .list_oauth2_clients()
-            .send()
-            .await
-            .expect_err("over the cap"),
-    );
-    let _ = task.await;
     assert!(
         matches!(err, ApiError::BodyTooLarge { limit: CAP, .. }),
         "{err:?}"
@@ -127,19 +125,11 @@ async fn stand_in_streamed_body_stops_at_the_cap() {
 #[tokio::test]
 async fn stand_in_json_error_body_over_the_cap_keeps_status_and_retry_after() {
     let body = format!("{{\"error\":\"{}\"}}", "e".repeat(2 * CAP as usize));
-    let (url, task) = common::capture_one(leak(format!(
+    let err = list_error(leak(format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 3\r\n\
          connection: close\r\n\r\n{body}"
     )))
     .await;
-    let err = ApiError::from(
-        client(&url)
-            .list_oauth2_clients()
-            .send()
-            .await
-            .expect_err("503"),
-    );
-    let _ = task.await;
     let ApiError::Status {
         status,
         retry_after,
@@ -156,20 +146,12 @@ async fn stand_in_json_error_body_over_the_cap_keeps_status_and_retry_after() {
 
 #[tokio::test]
 async fn stand_in_plain_text_429_keeps_an_http_date_retry_after() {
-    let (url, task) = common::capture_one(
+    let err = list_error(
         "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\n\
          date: Sun, 06 Nov 1994 08:49:37 GMT\r\nretry-after: Sun, 06 Nov 1994 08:49:42 GMT\r\n\
          connection: close\r\n\r\nslow down",
     )
     .await;
-    let err = ApiError::from(
-        client(&url)
-            .list_oauth2_clients()
-            .send()
-            .await
-            .expect_err("429"),
-    );
-    let _ = task.await;
     assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
     assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));
     assert!(err.is_transient());
@@ -185,18 +167,10 @@ async fn permanent_and_transient_statuses() {
         ("500 Internal Server Error", true),
         ("502 Bad Gateway", true),
     ] {
-        let (url, task) = common::capture_one(leak(format!(
+        let err = list_error(leak(format!(
             "HTTP/1.1 {status}\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<p>x</p>"
         )))
         .await;
-        let err = ApiError::from(
-            client(&url)
-                .list_oauth2_clients()
-                .send()
-                .await
-                .expect_err("error status"),
-        );
-        let _ = task.await;
         assert_eq!(err.is_transient(), transient, "{status}: {err:?}");
     }
 }

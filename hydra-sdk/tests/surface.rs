@@ -1,5 +1,8 @@
 //! The SDK's surface, one line per operation, as a reviewable snapshot: a spec bump or a fix-up
 //! change shows up here as a short diff.
+//!
+//! A binary of its own, at this path, because `cargo xtask regen` writes and checks its snapshot
+//! (`snapshots/surface__sdk_surface.snap`); it calls no SDK code, so the SDK is not linked into it.
 
 const SURFACE: &str = include_str!(concat!(env!("OUT_DIR"), "/surface.txt"));
 

@@ -6,7 +6,9 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{http_client_builder, types, ApiError, ByteStream, Client, ResponseValue};
+use hydra_sdk::{
+    http_client_builder, types, ApiError, ApiResult as _, ByteStream, Client, ResponseValue,
+};
 use url::Url;
 
 /// The cookies Hydra has set so far (its CSRF and session cookies), sent back on every later
@@ -93,4 +95,39 @@ pub fn query(url: &Url, name: &str) -> Result<String, String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .ok_or_else(|| format!("no {name} in {url}"))
+}
+
+/// The login app's part: accepts login request `challenge` for `subject` through the admin API
+/// and returns where Hydra sends the browser next (`redirect_to`).
+pub async fn accept_login(
+    admin: &Client,
+    challenge: &str,
+    subject: &str,
+) -> Result<Url, Box<dyn Error>> {
+    let accepted = admin
+        .accept_oauth2_login_request()
+        .login_challenge(challenge)
+        .body(types::AcceptOAuth2LoginRequest::builder().subject(subject))
+        .send()
+        .await
+        .api()?;
+    Ok(Url::parse(&accepted.redirect_to)?)
+}
+
+/// The consent app's part: grants `scopes` for consent request `challenge` through the admin
+/// API and returns where Hydra sends the browser next (`redirect_to`).
+pub async fn accept_consent(
+    admin: &Client,
+    challenge: &str,
+    scopes: &[&str],
+) -> Result<Url, Box<dyn Error>> {
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    let accepted = admin
+        .accept_oauth2_consent_request()
+        .consent_challenge(challenge)
+        .body(types::AcceptOAuth2ConsentRequest::builder().grant_scope(Some(scopes.into())))
+        .send()
+        .await
+        .api()?;
+    Ok(Url::parse(&accepted.redirect_to)?)
 }

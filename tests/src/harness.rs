@@ -6,13 +6,15 @@
 //! `cargo xtask test`), else a `hydra` of that release on PATH, else the cached build under
 //! `target/hydra/<version>/`, else it is built once with Go.
 //!
-//! Hydra is killed when the [`Hydra`] value drops, including when a test panics; then its log's
+//! Hydra is killed when the [`TestHydra`] value drops, including when a test panics; then its log's
 //! path and last lines go to the test's output. If the test process dies without unwinding, a
-//! watchdog in the launcher ends Hydra. Keep a [`Hydra`] in the test's own scope (not in a
+//! watchdog in the launcher ends Hydra. Keep a [`TestHydra`] in the test's own scope (not in a
 //! `static`: statics are never dropped).
 //!
-//! Every log stays at `target/hydra-logs/<test binary>/<test name>/hydra.log`, replaced by the
-//! next run of the same test, so it can be read after a test that failed by returning `Err` too.
+//! Every log stays at `target/hydra-logs/<test binary>/<test name>/hydra.log` (the name is the
+//! module path with `__` for `::`, e.g. `it/sdk_clients__replace_patch_and_delete`), replaced by
+//! the next run of the same test, so it can be read after a test that failed by returning `Err`
+//! too.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,30 +27,24 @@ use hydra_launcher::{Config, Release, Urls};
 use crate::tls::TestCa;
 
 /// Why the harness could not provide a Hydra.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// Finding, building, starting, restarting or stopping Hydra failed. The message includes
     /// the tail of Hydra's log when Hydra itself failed.
-    Launch(hydra_launcher::Error),
+    #[error("{0}")]
+    Launch(#[from] hydra_launcher::Error),
     /// No Hydra binary could be found or built; the message says why.
+    #[error("no Hydra binary: {0}")]
     Binary(String),
     /// Generating the test CA or the TLS client configuration failed.
+    #[error("setting up TLS for Hydra: {0}")]
     Tls(String),
     /// Building the HTTP client failed.
-    Client(reqwest::Error),
+    #[error("building an HTTP client for Hydra: {0}")]
+    Client(#[source] reqwest::Error),
     /// The blocking task that drives the launcher panicked or was cancelled.
+    #[error("the task driving Hydra failed: {0}")]
     Task(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Launch(e) => write!(f, "{e}"),
-            Error::Binary(message) => write!(f, "no Hydra binary: {message}"),
-            Error::Tls(message) => write!(f, "setting up TLS for Hydra: {message}"),
-            Error::Client(e) => write!(f, "building an HTTP client for Hydra: {e}"),
-            Error::Task(message) => write!(f, "the task driving Hydra failed: {message}"),
-        }
-    }
 }
 
 // Same text as Display: `Result`-returning tests print errors with Debug, and the log tail in
@@ -59,25 +55,9 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Launch(e) => Some(e),
-            Error::Client(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<hydra_launcher::Error> for Error {
-    fn from(e: hydra_launcher::Error) -> Self {
-        Error::Launch(e)
-    }
-}
-
 /// Installs rustls's ring provider as the process default, once. The workspace builds reqwest
 /// with `rustls-no-provider`, so building any `reqwest::Client` (including the one a generated
-/// SDK client makes) panics until a provider is installed. [`Hydra::start`] calls this.
+/// SDK client makes) panics until a provider is installed. [`TestHydra::start`] calls this.
 pub fn install_crypto_provider() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -151,18 +131,18 @@ pub(crate) fn log_dir() -> PathBuf {
         .join(name)
 }
 
-/// Options for a test's Hydra; see [`Hydra::builder`].
+/// Options for a test's Hydra; see [`TestHydra::builder`].
 #[derive(Default)]
-pub struct HydraBuilder {
+pub struct TestHydraBuilder {
     env: Vec<(String, String)>,
     tls: bool,
     ready_timeout: Option<Duration>,
 }
 
-impl fmt::Debug for HydraBuilder {
+impl fmt::Debug for TestHydraBuilder {
     // Only variable names: a value may be a secret (SECRETS_SYSTEM, a hook's API key).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HydraBuilder")
+        f.debug_struct("TestHydraBuilder")
             .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
             .field("tls", &self.tls)
             .field("ready_timeout", &self.ready_timeout)
@@ -170,7 +150,7 @@ impl fmt::Debug for HydraBuilder {
     }
 }
 
-impl HydraBuilder {
+impl TestHydraBuilder {
     /// Sets or overrides one of Hydra's configuration variables, e.g.
     /// `.env("STRATEGIES_ACCESS_TOKEN", "jwt")` or `.env("TTL_ACCESS_TOKEN", "2s")`.
     /// Names are Hydra's configuration keys in upper case with `_` for `.`; Hydra ignores names
@@ -181,7 +161,7 @@ impl HydraBuilder {
     }
 
     /// Serves both APIs over HTTPS with a certificate for 127.0.0.1 and localhost, signed by a
-    /// CA generated for this Hydra ([`Hydra::ca_pem`]); [`Hydra::http_client`] trusts it.
+    /// CA generated for this Hydra ([`TestHydra::ca_pem`]); [`TestHydra::http_client`] trusts it.
     pub fn tls(mut self) -> Self {
         self.tls = true;
         self
@@ -194,7 +174,7 @@ impl HydraBuilder {
     }
 
     /// Starts Hydra and waits until it is ready.
-    pub async fn start(self) -> Result<Hydra, Error> {
+    pub async fn start(self) -> Result<TestHydra, Error> {
         install_crypto_provider();
         let ca = if self.tls {
             Some(TestCa::generate().map_err(|e| Error::Tls(e.to_string()))?)
@@ -227,7 +207,7 @@ impl HydraBuilder {
         })
         .await?;
         let (process, ca) = process;
-        Ok(Hydra {
+        Ok(TestHydra {
             urls: process.urls().clone(),
             log_path: process.log_path().to_owned(),
             process: Some(process),
@@ -237,7 +217,9 @@ impl HydraBuilder {
 }
 
 /// A running Ory Hydra owned by one test. Dropping it kills Hydra.
-pub struct Hydra {
+///
+/// Named apart from the launcher's `HydraProcess`, which it wraps, and from flow's own Hydra type.
+pub struct TestHydra {
     // None only if a restart's blocking task panicked and took the process with it.
     process: Option<hydra_launcher::HydraProcess>,
     urls: Urls,
@@ -245,24 +227,24 @@ pub struct Hydra {
     ca_pem: Option<String>,
 }
 
-impl fmt::Debug for Hydra {
+impl fmt::Debug for TestHydra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hydra")
+        f.debug_struct("TestHydra")
             .field("urls", &self.urls)
             .field("log_path", &self.log_path)
             .finish_non_exhaustive()
     }
 }
 
-impl Hydra {
+impl TestHydra {
     /// Starts Hydra with the defaults: plain HTTP, `DSN=memory`, dynamic client registration on.
-    pub async fn start() -> Result<Hydra, Error> {
-        Hydra::builder().start().await
+    pub async fn start() -> Result<TestHydra, Error> {
+        TestHydra::builder().start().await
     }
 
     /// Options: extra configuration, TLS, readiness timeout.
-    pub fn builder() -> HydraBuilder {
-        HydraBuilder::default()
+    pub fn builder() -> TestHydraBuilder {
+        TestHydraBuilder::default()
     }
 
     /// Admin API base URL without a trailing slash, e.g. `http://127.0.0.1:40001`.
@@ -309,7 +291,7 @@ impl Hydra {
             .unwrap_or_default()
     }
 
-    /// The test CA's certificate (PEM) when started with [`HydraBuilder::tls`].
+    /// The test CA's certificate (PEM) when started with [`TestHydraBuilder::tls`].
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
     }
@@ -329,7 +311,7 @@ impl Hydra {
         })
     }
 
-    /// A client for this Hydra; see [`Hydra::http_client_builder`].
+    /// A client for this Hydra; see [`TestHydra::http_client_builder`].
     pub fn http_client(&self) -> Result<reqwest::Client, Error> {
         self.http_client_builder()?.build().map_err(Error::Client)
     }
@@ -339,7 +321,7 @@ impl Hydra {
         self.process.as_mut().is_some_and(|p| p.is_running())
     }
 
-    /// Kills Hydra at once (SIGKILL). The ports stay this Hydra's for [`Hydra::restart`].
+    /// Kills Hydra at once (SIGKILL). The ports stay this Hydra's for [`TestHydra::restart`].
     pub fn kill(&mut self) -> Result<(), Error> {
         match self.process.as_mut() {
             Some(process) => Ok(process.kill()?),

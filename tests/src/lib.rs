@@ -5,9 +5,9 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), hydra_tests::Error> {
-//! use hydra_tests::Hydra;
+//! use hydra_tests::TestHydra;
 //!
-//! let hydra = Hydra::builder().env("STRATEGIES_ACCESS_TOKEN", "jwt").start().await?;
+//! let hydra = TestHydra::builder().env("STRATEGIES_ACCESS_TOKEN", "jwt").start().await?;
 //! let ready = hydra.http_client()?.get(format!("{}/health/ready", hydra.admin_url())).send().await;
 //! # Ok(())
 //! # }
@@ -17,6 +17,7 @@
 
 pub mod browser;
 pub mod harness;
+pub mod logs;
 pub mod replicas;
 pub mod sdk;
 pub mod stand_in;
@@ -24,9 +25,21 @@ pub mod tcp_proxy;
 mod tls;
 pub mod wire;
 
-pub use harness::{install_crypto_provider, release, Error, Hydra, HydraBuilder};
+pub use harness::{install_crypto_provider, release, Error, TestHydra, TestHydraBuilder};
 pub use hydra_launcher::Urls;
 pub use replicas::ReplicaSet;
+
+/// An error and all its sources, joined with ": ", for assertions on a cause deep in the chain
+/// (a certificate error under a connect error under a request error).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    chain
+}
 
 /// The workspace README, so its examples are compiled as doctests and cannot rot.
 #[doc = include_str!("../../README.md")]

@@ -16,14 +16,14 @@ use hydra_launcher::Postgres;
 
 use crate::harness::{blocking, hydra_bin, Error};
 use crate::tcp_proxy::TcpProxy as Proxy;
-use crate::Hydra;
+use crate::TestHydra;
 
 /// Replicas of one Hydra on one PostgreSQL database, migrated, behind a proxy for each API.
 /// Dropping it stops the proxy, then the replicas, then PostgreSQL (fields drop in order).
 pub struct ReplicaSet {
     public: Proxy,
     admin: Proxy,
-    replicas: Vec<Hydra>,
+    replicas: Vec<TestHydra>,
     postgres: Postgres,
 }
 
@@ -56,7 +56,7 @@ impl ReplicaSet {
         let secret = hydra_launcher::random_secret()?;
         let mut replicas = Vec::with_capacity(count);
         for _ in 0..count {
-            let mut builder = Hydra::builder()
+            let mut builder = TestHydra::builder()
                 .env("DSN", &dsn)
                 .env("SECRETS_SYSTEM", &secret)
                 .env("URLS_SELF_ISSUER", format!("{}/", public.url()))
@@ -91,14 +91,14 @@ impl ReplicaSet {
     }
 
     /// Replica `index`, to talk to it directly or to kill and restart it.
-    pub fn replica(&self, index: usize) -> Result<&Hydra, Error> {
+    pub fn replica(&self, index: usize) -> Result<&TestHydra, Error> {
         self.replicas
             .get(index)
             .ok_or_else(|| Error::Task(format!("no replica {index}")))
     }
 
     /// Replica `index`, mutable.
-    pub fn replica_mut(&mut self, index: usize) -> Result<&mut Hydra, Error> {
+    pub fn replica_mut(&mut self, index: usize) -> Result<&mut TestHydra, Error> {
         self.replicas
             .get_mut(index)
             .ok_or_else(|| Error::Task(format!("no replica {index}")))

@@ -1,15 +1,41 @@
-//! Small helpers the SDK tests share.
+//! Small helpers the tests share for asking Hydra's admin API what it holds, through the SDK.
+
+use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
-use hydra_sdk::{ApiError, HydraError};
+use hydra_sdk::{types, ApiError, ApiResult as _, Client, HydraError, Secret};
 
 /// The status and Hydra's error fields of a call that must fail with a typed Hydra error; any
 /// other outcome is the test's error.
 pub fn hydra_error<T: std::fmt::Debug>(
     result: Result<T, ApiError>,
-) -> Result<(StatusCode, HydraError), Box<dyn std::error::Error>> {
+) -> Result<(StatusCode, HydraError), Box<dyn Error>> {
     match result {
         Err(ApiError::Hydra { status, error, .. }) => Ok((status, error)),
         other => Err(format!("expected a typed Hydra error, got {other:?}").into()),
     }
+}
+
+/// What Hydra's introspection (RFC 7662) says of `token`, asked through the admin API at
+/// `admin_url`.
+pub async fn introspect(
+    admin_url: &str,
+    token: &str,
+) -> Result<types::IntrospectedOAuth2Token, Box<dyn Error>> {
+    Ok(Client::admin(admin_url)?
+        .introspect_oauth2_token()
+        .body(types::IntrospectOauth2TokenBody::builder().token(Secret::from(token)))
+        .send()
+        .await
+        .api()?)
+}
+
+/// Every OAuth2 client Hydra holds: one page of up to 500, more than any test makes.
+pub async fn clients(admin_url: &str) -> Result<Vec<types::OAuth2Client>, Box<dyn Error>> {
+    Ok(Client::admin(admin_url)?
+        .list_oauth2_clients()
+        .page_size(500)
+        .send()
+        .await
+        .api()?)
 }

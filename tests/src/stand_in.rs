@@ -30,18 +30,19 @@ pub enum Reply {
     },
 }
 
+/// A valid token response (RFC 6749 §5.1) for a stand-in token endpoint to answer with.
+pub const TOKEN: &str =
+    r#"{"access_token":"stand-in-token","token_type":"bearer","expires_in":3600,"scope":"read"}"#;
+
 impl Reply {
     /// A complete JSON response with `status` and extra header lines (`"retry-after: 1"`).
     pub fn json(status: &str, headers: &[&str], body: &str) -> Self {
-        let mut head = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-            body.len()
-        );
-        for header in headers {
-            head.push_str(header);
-            head.push_str("\r\n");
-        }
-        Reply::Raw(format!("{head}\r\n{body}"))
+        Self::with_type(status, "application/json", headers, body)
+    }
+
+    /// A `200 OK` token response with this JSON body, e.g. [`TOKEN`] or a malformed one.
+    pub fn token(body: &str) -> Self {
+        Self::json("200 OK", &[], body)
     }
 
     /// A complete response with `status`, `content-type` and extra header lines.
@@ -55,6 +56,17 @@ impl Reply {
             head.push_str("\r\n");
         }
         Reply::Raw(format!("{head}\r\n{body}"))
+    }
+
+    /// A `200 OK` JSON token response whose `access_token` never ends: [`Reply::Endless`] with
+    /// `framing` as its one framing header (`"transfer-encoding: chunked"`, or a
+    /// `content-length` it does not keep to), up to `up_to` body bytes.
+    pub fn endless_token(framing: &str, up_to: u64) -> Self {
+        Reply::Endless {
+            head: format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{framing}\r\n"),
+            prefix: r#"{"access_token":""#.into(),
+            up_to,
+        }
     }
 }
 

@@ -4,12 +4,12 @@
 use std::error::Error;
 
 use hydra_tests::wire::WireRecorder;
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
 
 #[tokio::test]
 async fn a_hundred_calls_make_one_token_request() -> Result<(), Box<dyn Error>> {
-    let hydra = Hydra::start().await?;
+    let hydra = TestHydra::start().await?;
     let admin = WireRecorder::start(hydra.admin_url()).await?;
     let public = WireRecorder::start(hydra.public_url()).await?;
 

@@ -4,8 +4,8 @@
 //!
 //! Every case must end in a typed error or a valid token (a registration, for the admin call);
 //! never a panic or a hang; and a body over the cap must stop at the cap. The cap is lowered to
-//! 16 KiB here so oversized bodies are cheap. `HYDRA_FUZZ_CASES` sets the number of cases
-//! (default 10 000).
+//! 16 KiB here so oversized bodies are cheap; the cap is per process, so this is a binary of its
+//! own. `HYDRA_FUZZ_CASES` sets the number of cases (default 10 000).
 
 use std::time::{Duration, Instant};
 

@@ -7,7 +7,7 @@ use std::error::Error;
 use std::time::{Duration, Instant, SystemTime};
 
 use flow::{metric_names, Config, Status, TokenSource};
-use hydra_tests::Hydra;
+use hydra_tests::TestHydra;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use secrecy::ExposeSecret;
 
@@ -84,7 +84,7 @@ async fn status_and_metrics_follow_a_refresh_and_a_reregistration() -> TestResul
     let snapshotter = recorder.snapshotter();
     recorder.install()?;
 
-    let mut hydra = Hydra::builder()
+    let mut hydra = TestHydra::builder()
         .env("TTL_ACCESS_TOKEN", "4s")
         .start()
         .await?;

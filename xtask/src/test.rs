@@ -122,8 +122,9 @@ fn suite_per_release(cargo: Cargo<'_>, timings: &mut Timings, ci: bool) -> Resul
 }
 
 fn replicas_on_postgres(cargo: Cargo<'_>, timings: &mut Timings, ci: bool) -> Result {
-    // Two v26.2.0 replicas on one PostgreSQL: tests/tests/postgres_replicas.rs, #[ignore]d in a
-    // plain `cargo test` because they need PostgreSQL, run here with --ignored.
+    // Two v26.2.0 replicas on one PostgreSQL: tests/tests/it/postgres_replicas.rs, #[ignore]d in a
+    // plain `cargo test` because they need PostgreSQL, run here with --ignored and selected by
+    // their module path (the `it` binary has other ignored tests).
     let release = hydra_launcher::V26_2_0;
     let postgres = hydra_launcher::postgres_bin_dir()
         .map_err(|e| e.to_string())
@@ -137,9 +138,10 @@ fn replicas_on_postgres(cargo: Cargo<'_>, timings: &mut Timings, ci: bool) -> Re
                 "--workspace",
                 "--locked",
                 "--test",
-                "postgres_replicas",
+                "it",
                 "--",
                 "--ignored",
+                "postgres_replicas::",
             ]);
             test.env("INSTA_UPDATE", "no")
                 .env("HYDRA_VERSION", release.version)

@@ -1,0 +1,163 @@
+//! `hydra-token` as a shell script sees it: the token on stdout, a one-line reason and a non-zero
+//! status on failure, no secret on any stream. (Running the program blocks the test's thread;
+//! Hydra is a process of its own and does not mind.)
+
+use std::process::{Command, Output};
+
+use hydra_tests::TestHydra;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hydra-token");
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).env_clear();
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("hydra-token runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn prints_a_token_and_json_without_secrets() -> Result<(), Box<dyn std::error::Error>> {
+    let hydra = TestHydra::start().await?;
+    let secret = "cli-configured-secret-1234";
+    let env = [
+        ("HYDRA_ADMIN_URL", hydra.admin_url()),
+        ("HYDRA_PUBLIC_URL", hydra.public_url()),
+        ("HYDRA_CLIENT_SECRET", secret),
+        ("RUST_LOG", "trace"),
+    ];
+    let out = run(
+        &["--client-id", "cli", "--scope", "read", "--no-authorize"],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout);
+    let token = token.trim();
+    assert!(token.starts_with("ory_at_"), "{token}");
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    assert!(!text(&out.stderr).contains(secret));
+    assert!(!text(&out.stderr).contains(token));
+
+    let env = [
+        ("HYDRA_ADMIN_URL", hydra.admin_url()),
+        ("HYDRA_PUBLIC_URL", hydra.public_url()),
+        ("HYDRA_CLIENT_SECRET", secret),
+    ];
+    let out = run(
+        &["--client-id=cli", "--scope=read", "--json", "--jwt"],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(json["token_type"], "bearer");
+    assert_eq!(json["scope"], "read");
+    assert!(json["access_token"]
+        .as_str()
+        .is_some_and(|t| t.split('.').count() == 3));
+    assert!(json["expires_in"].as_u64().is_some_and(|s| s > 0));
+    let keys: Vec<&String> = json.as_object().ok_or("an object")?.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "expires_at",
+            "expires_in",
+            "scope",
+            "token_type"
+        ]
+    );
+    assert!(!text(&out.stdout).contains(secret));
+    Ok(())
+}
+
+#[test]
+fn failures_are_one_line_and_non_zero() {
+    let out = run(&[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("HYDRA_ADMIN_URL is not set"), "{stderr}");
+
+    // Nothing listens there: the deadline ends the retries.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = run(
+        &[],
+        &[
+            ("HYDRA_ADMIN_URL", &url),
+            ("HYDRA_PUBLIC_URL", &url),
+            ("HYDRA_DEADLINE", "1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let reason = stderr.lines().last().unwrap_or_default();
+    assert!(reason.starts_with("hydra-token: register:"), "{stderr}");
+
+    let out = run(&["--client-secret", "x"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("HYDRA_CLIENT_SECRET"));
+    let out = run(&["--frobnicate"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(run(&["--help"], &[]).status.success());
+}
+
+#[test]
+fn help_and_parsing_come_from_the_settings_table() {
+    use flow::settings::{Flag, SETTINGS};
+    let help = text(&run(&["--help"], &[]).stdout);
+    // A line of --help that starts with the flag.
+    let lists = |flag: &str| {
+        help.lines()
+            .any(|line| line.split_whitespace().next() == Some(flag))
+    };
+    for setting in SETTINGS {
+        for flag in setting.flags {
+            let args: Vec<&str> = match *flag {
+                Flag::Value { flag, .. } => vec![flag, "x"],
+                Flag::Switch { flag, .. } | Flag::Refused { flag, .. } => vec![flag],
+                _ => panic!("a new kind of flag: {flag:?}"),
+            };
+            let out = run(&args, &[]);
+            let stderr = text(&out.stderr);
+            if let Flag::Refused { flag, .. } = *flag {
+                assert!(!lists(flag), "{flag} in --help");
+                assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+                assert!(stderr.contains("is not accepted"), "{flag}: {stderr}");
+                continue;
+            }
+            assert!(lists(flag.flag()), "{} not in --help", flag.flag());
+            assert!(help.contains(setting.env), "{} not in --help", setting.env);
+            // Parsed: the run fails on the configuration (no Hydra URLs), not on the usage.
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("invalid configuration"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_a_failure_with_a_reason_not_a_panic() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(BIN)
+        .arg("--help")
+        .env_clear()
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("hydra-token runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+}

@@ -1,0 +1,155 @@
+//! Configuration a hostile or careless environment can produce: every value bounded and checked
+//! before anything is sent, and no credential from a URL echoed in an error.
+
+use std::time::Duration;
+
+use flow::{Config, Error};
+
+use crate::config::env;
+
+fn from_env(extra: &[(&str, &str)]) -> Result<Config, Error> {
+    let mut pairs = vec![
+        ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
+        ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
+    ];
+    pairs.extend_from_slice(extra);
+    // Later entries win, as a variable set twice would.
+    Config::from_env_with(env(&pairs))
+}
+
+/// The variable or setting named, and the reason, of a configuration error.
+fn refused(result: Result<Config, Error>) -> (&'static str, String) {
+    match result {
+        Err(Error::Config { name, reason }) => (name, reason),
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_url_with_a_password_that_does_not_parse_is_not_echoed() {
+    for url in [
+        "http://admin:hunter2-SECRET@127.0.0.1:99999",
+        "http://admin:hunter2-SECRET@[::1",
+        "https://admin:hunter2-SECRET@exa mple.com/",
+    ] {
+        let (name, reason) = refused(from_env(&[("HYDRA_ADMIN_URL", url)]));
+        assert_eq!(name, "HYDRA_ADMIN_URL");
+        assert!(!reason.contains("SECRET"), "{reason}");
+        assert!(!reason.contains("hunter2"), "{reason}");
+        let (_, reason) = refused(Config::builder("http://127.0.0.1:4445", url).build());
+        assert!(!reason.contains("hunter2"), "{reason}");
+    }
+}
+
+#[test]
+fn a_ca_file_that_is_not_a_regular_file_is_refused_without_reading_it() {
+    // `/dev/zero` never ends; before, it was read until the OOM killer stopped the process.
+    for path in ["/dev/zero", "/dev/urandom", "/"] {
+        let (name, reason) = refused(from_env(&[("HYDRA_CA_FILE", path)]));
+        assert_eq!(name, "HYDRA_CA_FILE");
+        assert!(reason.contains("not a regular file"), "{path}: {reason}");
+    }
+}
+
+#[test]
+fn a_ca_file_over_a_mebibyte_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("flow-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let big = dir.join("big.pem");
+    std::fs::write(&big, vec![b'#'; 1024 * 1024 + 1])?;
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "# no certificate here\n")?;
+    let big_reason = refused(
+        Config::builder("http://127.0.0.1:1", "http://127.0.0.1:2")
+            .ca_file(&big)
+            .build(),
+    );
+    let empty_reason = refused(
+        Config::builder("http://127.0.0.1:1", "http://127.0.0.1:2")
+            .ca_file(&empty)
+            .build(),
+    );
+    std::fs::remove_dir_all(&dir)?;
+    assert_eq!(big_reason.0, "ca_file");
+    assert!(
+        big_reason.1.contains("larger than 1048576 bytes"),
+        "{}",
+        big_reason.1
+    );
+    assert!(
+        empty_reason.1.contains("no certificate"),
+        "{}",
+        empty_reason.1
+    );
+    Ok(())
+}
+
+#[test]
+fn control_characters_in_scope_audience_client_id_and_name_are_refused() {
+    for (variable, value) in [
+        ("HYDRA_SCOPE", "read\nwrite"),
+        ("HYDRA_SCOPE", "read\r"),
+        ("HYDRA_SCOPE", "read\u{0}"),
+        ("HYDRA_AUDIENCE", "smd\u{7}"),
+        ("HYDRA_CLIENT_ID", "bss\ttab"),
+        ("HYDRA_CLIENT_NAME", "Boot\u{1b}[31m service"),
+        ("HYDRA_REDIRECT_URI", "http://127.0.0.1/cb\n"),
+    ] {
+        let (name, reason) = refused(from_env(&[(variable, value)]));
+        assert_eq!(name, variable, "{value:?}: {reason}");
+        // The message stays one line: the value is shown escaped.
+        assert!(
+            !reason.contains(['\n', '\r', '\u{0}', '\u{1b}']),
+            "{reason:?}"
+        );
+    }
+}
+
+#[test]
+fn overlong_settings_are_refused() {
+    let long_id = "a".repeat(256);
+    let long_name = "n".repeat(1025);
+    let long_scope = "s".repeat(4097);
+    let long_audience = "a".repeat(1025);
+    for (variable, value) in [
+        ("HYDRA_CLIENT_ID", long_id.as_str()),
+        ("HYDRA_CLIENT_NAME", long_name.as_str()),
+        ("HYDRA_SCOPE", long_scope.as_str()),
+        ("HYDRA_AUDIENCE", long_audience.as_str()),
+    ] {
+        let (name, reason) = refused(from_env(&[(variable, value)]));
+        assert_eq!(name, variable, "{reason}");
+        assert!(reason.contains("longer than"), "{reason}");
+    }
+    // The limits are not in the way of real values.
+    let id = "c".repeat(255);
+    from_env(&[
+        ("HYDRA_CLIENT_ID", id.as_str()),
+        ("HYDRA_SCOPE", "openid email profile read"),
+    ])
+    .expect("ordinary values");
+}
+
+#[test]
+fn timeouts_that_round_to_zero_or_overflow_are_refused() {
+    for (variable, value) in [
+        ("HYDRA_REQUEST_TIMEOUT", "0.0000001"),
+        ("HYDRA_CONNECT_TIMEOUT", "1e-9"),
+        ("HYDRA_DEADLINE", "0.0004s"),
+    ] {
+        let (name, _) = refused(from_env(&[(variable, value)]));
+        assert_eq!(name, variable);
+    }
+    let builder = || Config::builder("http://127.0.0.1:1", "http://127.0.0.1:2");
+    let (name, _) = refused(builder().request_timeout(Duration::from_nanos(1)).build());
+    assert_eq!(name, "request_timeout");
+    let (name, _) = refused(builder().connect_timeout(Duration::ZERO).build());
+    assert_eq!(name, "connect_timeout");
+    let (name, _) = refused(builder().deadline(Duration::MAX).build());
+    assert_eq!(name, "deadline");
+    builder()
+        .request_timeout(Duration::from_millis(1))
+        .deadline(Duration::from_secs(86_400))
+        .build()
+        .expect("the bounds themselves are allowed");
+}

@@ -1,0 +1,432 @@
+//! What the flow may do to clients in a real Hydra (v2.3.0): clients an admin made are used as
+//! they are and never written; the flow's own clients are reconciled with a JSON Patch of the
+//! fields it manages; registration is idempotent; recovery is bounded. Through `TokenSource` and
+//! through the `hydra-token` program, as an operator would run them.
+
+use std::error::Error;
+use std::process::Output;
+use std::time::Duration;
+
+use flow::{AccessTokenStrategy, Config, TokenAuthMethod};
+use hydra_sdk::{types, ApiResult as _, Client};
+use hydra_tests::logs::Logs;
+use hydra_tests::sdk::clients;
+use hydra_tests::wire::WireRecorder;
+use hydra_tests::TestHydra;
+use serde_json::{json, Value};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hydra-token");
+
+/// The client as Hydra's admin API returns it, every field (`updated_at` included).
+async fn get(hydra: &TestHydra, id: &str) -> Result<Value, Box<dyn Error>> {
+    let response = hydra
+        .http_client()?
+        .get(format!("{}/admin/clients/{id}", hydra.admin_url()))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200, "GET client {id}");
+    Ok(response.json().await?)
+}
+
+/// A client as an admin makes one, through the SDK.
+async fn admin_creates(hydra: &TestHydra, client: Value) -> TestResult {
+    let client: types::OAuth2Client = serde_json::from_value(client)?;
+    Client::admin(hydra.admin_url())?
+        .create_oauth2_client()
+        .body(client)
+        .send()
+        .await
+        .api()?;
+    Ok(())
+}
+
+/// A client-credentials token straight from Hydra with HTTP Basic: does this secret work?
+async fn basic_token_status(
+    hydra: &TestHydra,
+    id: &str,
+    secret: &str,
+    scope: &str,
+) -> Result<u16, Box<dyn Error>> {
+    let response = hydra
+        .http_client()?
+        .post(format!("{}/oauth2/token", hydra.public_url()))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await?;
+    Ok(response.status().as_u16())
+}
+
+/// Runs the program without blocking the runtime (the recording proxy runs on it).
+async fn hydra_token(env: &[(&str, &str)], args: &[&str]) -> Result<Output, Box<dyn Error>> {
+    let mut command = tokio::process::Command::new(BIN);
+    command.args(args).env_clear();
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    Ok(command.output().await?)
+}
+
+fn writes(recorder: &WireRecorder) -> Vec<String> {
+    recorder
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.method.as_str(), "PUT" | "PATCH" | "DELETE"))
+        .map(|r| format!("{} {}", r.method, r.path()))
+        .collect()
+}
+
+#[tokio::test]
+async fn foreign_clients_are_used_as_they_are_and_never_changed() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "admin-made", "client_secret": "admin-made-secret",
+            "client_name": "made by an admin", "owner": "ops", "contacts": ["ops@example.org"],
+            "metadata": {"team": "ops"}, "grant_types": ["client_credentials"],
+            "scope": "read write", "audience": ["https://smd.example.org"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }),
+    )
+    .await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "web-app", "client_secret": "web-app-secret",
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "response_types": ["code"], "redirect_uris": ["https://app.example.org/callback"],
+            "scope": "openid offline read", "token_endpoint_auth_method": "client_secret_basic",
+        }),
+    )
+    .await?;
+    // Hydra's updated_at has one-second resolution: let a second pass so any write shows.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let secret_file = std::env::temp_dir().join(format!("ownership-{}.secret", std::process::id()));
+
+    for (id, secret, audience) in [
+        ("admin-made", "admin-made-secret", "https://smd.example.org"),
+        ("web-app", "web-app-secret", ""),
+    ] {
+        let before = get(&hydra, id).await?;
+        // hydra-token, the secret from a file as a container would mount it.
+        std::fs::write(&secret_file, format!("{secret}\n"))?;
+        let file = secret_file.to_string_lossy().into_owned();
+        let env = [
+            ("HYDRA_ADMIN_URL", admin.url()),
+            ("HYDRA_PUBLIC_URL", hydra.public_url()),
+            ("HYDRA_CLIENT_SECRET_FILE", file.as_str()),
+            ("HYDRA_TOKEN_AUTH_METHOD", "client_secret_basic"),
+            ("HYDRA_AUDIENCE", audience),
+        ];
+        for _ in 0..5 {
+            let out = hydra_token(
+                &env,
+                &["--client-id", id, "--scope", "read", "--no-authorize"],
+            )
+            .await?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{id}: {stderr}");
+        }
+        // TokenSources, each a new process's worth of state.
+        let mut config = Config::builder(admin.url(), hydra.public_url())
+            .client_id(id)
+            .client_secret(secret)
+            .scope("read")
+            .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+            .authorize(false);
+        if !audience.is_empty() {
+            config = config.audience([audience.to_string()]);
+        }
+        let config = config.build()?;
+        for _ in 0..5 {
+            let source = flow::TokenSource::new(config.clone())?;
+            source.token().await?;
+            source.shutdown().await?;
+        }
+        assert_eq!(get(&hydra, id).await?, before, "{id} changed");
+        assert_eq!(basic_token_status(&hydra, id, secret, "read").await?, 200);
+    }
+    let _ = std::fs::remove_file(&secret_file);
+    assert_eq!(writes(&admin), Vec::<String>::new());
+    assert_eq!(clients(hydra.admin_url()).await?.len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_secret_for_a_foreign_client_is_a_typed_error_and_changes_nothing() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "shared", "client_secret": "the-right-secret",
+            "grant_types": ["client_credentials"], "scope": "read",
+            "token_endpoint_auth_method": "client_secret_post",
+        }),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = get(&hydra, "shared").await?;
+    let config = Config::builder(admin.url(), hydra.public_url())
+        .client_id("shared")
+        .client_secret("a-wrong-secret")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let err = flow::TokenSource::new(config)?
+        .token()
+        .await
+        .expect_err("wrong secret");
+    let flow::Error::ForeignClient { problems, fix, .. } = &err else {
+        panic!("expected ForeignClient, got {err:?}");
+    };
+    assert!(
+        problems[0].contains("rejected the configured client secret"),
+        "{err}"
+    );
+    assert!(fix.contains("HYDRA_CLIENT_SECRET"), "{err}");
+    assert!(!err.to_string().contains("a-wrong-secret"));
+
+    // The program says the same, on one line, and changes nothing either.
+    let env = [
+        ("HYDRA_ADMIN_URL", admin.url()),
+        ("HYDRA_PUBLIC_URL", hydra.public_url()),
+        ("HYDRA_CLIENT_SECRET", "a-wrong-secret"),
+    ];
+    let out = hydra_token(
+        &env,
+        &["--client-id", "shared", "--scope", "read", "--no-authorize"],
+    )
+    .await?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is not managed by this library"),
+        "{stderr}"
+    );
+
+    assert_eq!(get(&hydra, "shared").await?, before);
+    assert_eq!(writes(&admin), Vec::<String>::new());
+    let right = hydra
+        .http_client()?
+        .post(format!("{}/oauth2/token", hydra.public_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "shared"),
+            ("client_secret", "the-right-secret"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(right.status(), 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_foreign_client_without_client_credentials_is_a_typed_error_naming_the_fix() -> TestResult
+{
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "login-app", "client_secret": "login-app-secret",
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "redirect_uris": ["https://app.example.org/callback"], "scope": "openid offline",
+            "token_endpoint_auth_method": "client_secret_basic",
+        }),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = get(&hydra, "login-app").await?;
+    let config = Config::builder(admin.url(), hydra.public_url())
+        .client_id("login-app")
+        .client_secret("login-app-secret")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let err = flow::acquire_token_with(&config)
+        .await
+        .expect_err("cannot serve");
+    let flow::Error::ForeignClient { problems, fix, .. } = &err else {
+        panic!("expected ForeignClient, got {err:?}");
+    };
+    let problems = problems.join("; ");
+    for missing in [
+        "grant_types",
+        "client_credentials",
+        "scope",
+        "token_endpoint_auth_method",
+    ] {
+        assert!(problems.contains(missing), "{missing}: {problems}");
+    }
+    assert!(fix.starts_with("curl -X PATCH"), "{fix}");
+    assert!(fix.contains("/admin/clients/login-app"), "{fix}");
+    assert!(!fix.contains("login-app-secret"), "{fix}");
+    assert_eq!(get(&hydra, "login-app").await?, before);
+    assert_eq!(writes(&admin), Vec::<String>::new());
+    Ok(())
+}
+
+#[tokio::test]
+async fn owned_clients_are_reconciled_with_a_patch_of_managed_fields_only() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    let first = Config::builder(admin.url(), hydra.public_url())
+        .client_id("evolving")
+        .client_secret("evolving-secret")
+        .scope("read")
+        .audience(["https://old.example.org".to_string()])
+        .access_token_strategy(AccessTokenStrategy::Jwt)
+        .authorize(false)
+        .build()?;
+    flow::acquire_token_with(&first).await?;
+    // An admin adds a redirect URI, contacts and a metadata key of their own.
+    Client::admin(hydra.admin_url())?
+        .patch_oauth2_client()
+        .id("evolving")
+        .body(serde_json::from_value::<types::JsonPatchDocument>(json!([
+            {"op": "add", "path": "/redirect_uris", "value": ["https://admin.example.org/extra"]},
+            {"op": "add", "path": "/contacts", "value": ["ops@example.org"]},
+            {"op": "add", "path": "/metadata/team", "value": "ops"},
+        ]))?)
+        .send()
+        .await
+        .api()?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = get(&hydra, "evolving").await?;
+
+    // The next release: another scope, no audience, Hydra's default token strategy.
+    let second = Config::builder(admin.url(), hydra.public_url())
+        .client_id("evolving")
+        .client_secret("evolving-secret")
+        .scope("read write")
+        .authorize(false)
+        .build()?;
+    let (logs, guard) = Logs::capture(tracing::Level::INFO);
+    let token = flow::acquire_token_with(&second).await?;
+    drop(guard);
+    assert_eq!(token.scope(), Some("read write"));
+    // The log names every changed field, old -> new.
+    let logs = logs.text();
+    for line in [
+        r#"field="access_token_strategy" old="jwt" new="""#,
+        r#"field="scope" old="read" new="read write""#,
+        r#"field="audience" old=["https://old.example.org"] new=[]"#,
+    ] {
+        assert!(logs.contains(line), "{line} not in:\n{logs}");
+    }
+    assert!(!logs.contains("evolving-secret"));
+    let after = get(&hydra, "evolving").await?;
+
+    assert_eq!(after["scope"], "read write");
+    assert!(
+        after["audience"].as_array().is_none_or(|a| a.is_empty()),
+        "{after}"
+    );
+    assert!(
+        after["access_token_strategy"]
+            .as_str()
+            .is_none_or(str::is_empty),
+        "{after}"
+    );
+    // Only those fields (and the marker, and the time of the update) changed.
+    let (Value::Object(before), Value::Object(after)) = (&before, &after) else {
+        panic!("clients are objects");
+    };
+    let mut changed: Vec<&str> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(String::as_str)
+        .collect();
+    changed.sort_unstable();
+    changed.dedup();
+    assert_eq!(
+        changed,
+        [
+            "access_token_strategy",
+            "audience",
+            "metadata",
+            "scope",
+            "updated_at"
+        ]
+    );
+    assert_eq!(after["metadata"]["team"], "ops");
+    assert_eq!(
+        after["redirect_uris"],
+        json!(["https://admin.example.org/extra"])
+    );
+    assert_eq!(after["contacts"], json!(["ops@example.org"]));
+    assert_eq!(admin.count("PATCH", "/admin/clients/evolving"), 1);
+    assert_eq!(admin.count("PUT", "/admin/clients/evolving"), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_authorize_off_no_redirect_uris_or_response_types_are_registered() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("no-authorize")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    flow::acquire_token_with(&config).await?;
+    let client = get(&hydra, "no-authorize").await?;
+    for field in ["redirect_uris", "response_types"] {
+        assert!(
+            client[field].as_array().is_none_or(|a| a.is_empty()),
+            "{field}: {client}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fields() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "handed-over", "client_secret": "handed-over-secret",
+            "grant_types": ["authorization_code"], "scope": "openid",
+            "contacts": ["ops@example.org"], "metadata": {"team": "ops"},
+            "token_endpoint_auth_method": "client_secret_basic",
+        }),
+    )
+    .await?;
+    let config = || {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("handed-over")
+            .client_secret("handed-over-secret")
+            .scope("read")
+            .authorize(false)
+    };
+    // Off by default: refused, untouched.
+    let before = get(&hydra, "handed-over").await?;
+    let err = flow::acquire_token_with(&config().build()?)
+        .await
+        .expect_err("not ours");
+    assert!(matches!(err, flow::Error::ForeignClient { .. }), "{err:?}");
+    assert_eq!(get(&hydra, "handed-over").await?, before);
+
+    // With the opt-in: managed fields patched, the marker added, the admin's fields kept.
+    let token = flow::acquire_token_with(&config().take_over_foreign_client(true).build()?).await?;
+    assert_eq!(token.scope(), Some("read"));
+    let after = get(&hydra, "handed-over").await?;
+    assert_eq!(
+        after["grant_types"],
+        json!(["authorization_code", "client_credentials"])
+    );
+    assert_eq!(after["scope"], "openid read");
+    assert_eq!(after["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(after["contacts"], json!(["ops@example.org"]));
+    assert_eq!(after["metadata"]["team"], "ops");
+    assert_eq!(after["metadata"][flow::MARKER_KEY]["v"], 1);
+    // From now on it is the flow's: a run without the opt-in uses it.
+    flow::acquire_token_with(&config().build()?).await?;
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Error statuses decode into Hydra's typed error; bodies that are not Hydra's are a clear error,
+//! never a panic. Real Hydra's errors are exercised in the integration suite; these stand-ins
+//! produce what Hydra itself does not: a proxy's HTML page, a bare 503.
+
+use crate::common;
+
+use hydra_sdk::{ApiError, Client};
+
+#[tokio::test]
+async fn stand_in_oauth2_error_body_is_typed() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n\
+         {\"error\":\"not_found\",\"error_description\":\"Unable to locate the resource\",\
+         \"error_hint\":\"Is the id right?\",\"status_code\":404}",
+    )
+    .await;
+    let admin = Client::admin(&url).expect("client");
+    let err = ApiError::from(
+        admin
+            .get_oauth2_client()
+            .id("nope")
+            .send()
+            .await
+            .expect_err("404"),
+    );
+    assert!(task.await.expect("listener").is_some());
+    let ApiError::Hydra { status, error, .. } = &err else {
+        panic!("expected a typed Hydra error, got {err:?}");
+    };
+    assert_eq!(status.as_u16(), 404);
+    assert_eq!(error.error.as_deref(), Some("not_found"));
+    assert_eq!(
+        error.error_description.as_deref(),
+        Some("Unable to locate the resource")
+    );
+    assert_eq!(error.error_hint.as_deref(), Some("Is the id right?"));
+    assert_eq!(
+        err.to_string(),
+        "Hydra answered 404 Not Found: not_found: Unable to locate the resource (Is the id right?)"
+    );
+}
+
+#[tokio::test]
+async fn stand_in_proxy_html_error_page_keeps_its_status() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n\
+         <html><body><h1>502 Bad Gateway</h1></body></html>",
+    )
+    .await;
+    let admin = Client::admin(&url).expect("client");
+    let err = ApiError::from(admin.list_oauth2_clients().send().await.expect_err("502"));
+    assert!(task.await.expect("listener").is_some());
+    assert!(matches!(err, ApiError::Status { .. }), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert!(err.to_string().contains("502 Bad Gateway"), "{err}");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn stand_in_json_error_body_that_does_not_decode_keeps_its_status() {
+    // A cut-off or foreign JSON body on an error status is not Hydra's error; the status (a
+    // retryable 500 here) is what the caller needs, and the body is not kept.
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n\
+         connection: close\r\n\r\n{\"error\": ",
+    )
+    .await;
+    let admin = Client::admin(&url).expect("client");
+    let err = ApiError::from(admin.list_oauth2_clients().send().await.expect_err("500"));
+    assert!(task.await.expect("listener").is_some());
+    let ApiError::Status { status, .. } = &err else {
+        panic!("expected Status, got {err:?}");
+    };
+    assert_eq!(status.as_u16(), 500);
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("without its JSON error"), "{err}");
+}
+
+#[test]
+fn credentials_are_redacted_from_urls_that_do_not_parse() {
+    for (url, shown) in [
+        ("http://user:pw@127.0.0.1:99999", "http://…@127.0.0.1:99999"),
+        ("http://user:pw@[::1/x?code=1", "http://…@[::1/x?code=…"),
+        ("user:pw@host", "…@host"),
+        ("http://127.0.0.1/a@b", "http://127.0.0.1/a@b"),
+    ] {
+        assert_eq!(hydra_sdk::redact_url(url), shown);
+    }
+    let err = hydra_sdk::normalize_base_url("http://admin:hunter2@127.0.0.1:99999")
+        .expect_err("bad port");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn stand_in_503_retry_after_is_kept() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 7\r\nconnection: close\r\n\r\n{\"error\":\"temporarily_unavailable\"}",
+    )
+    .await;
+    let public = Client::public(&url).expect("client");
+    let err = ApiError::from(
+        public
+            .discover_json_web_keys()
+            .send()
+            .await
+            .expect_err("503"),
+    );
+    assert!(task.await.expect("listener").is_some());
+    let ApiError::Hydra {
+        retry_after, error, ..
+    } = &err
+    else {
+        panic!("expected a typed Hydra error, got {err:?}");
+    };
+    assert_eq!(*retry_after, Some(std::time::Duration::from_secs(7)));
+    assert_eq!(error.error.as_deref(), Some("temporarily_unavailable"));
+}
+
+#[tokio::test]
+async fn stand_in_redirect_is_unexpected_status_with_location() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:1/cb?code=abc&state=xyz\r\n\
+         content-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let public = Client::public(&url).expect("client");
+    let result = public
+        .oauth2_authorize()
+        .client_id("bss")
+        .response_type("code")
+        .send()
+        .await;
+    let Err(err) = result else {
+        panic!("302 is not a success to progenitor");
+    };
+    let err = ApiError::from(err);
+    let sent = task.await.expect("listener").expect("captured");
+    assert_eq!(sent.target, "/oauth2/auth?client_id=bss&response_type=code");
+    let ApiError::UnexpectedStatus { status, location } = &err else {
+        panic!("expected UnexpectedStatus, got {err:?}");
+    };
+    assert_eq!(status.as_u16(), 302);
+    assert_eq!(
+        location.as_deref(),
+        Some("http://127.0.0.1:1/cb?code=abc&state=xyz")
+    );
+    // The message redacts the code.
+    assert!(!err.to_string().contains("abc"), "{err}");
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_transport_error() {
+    // Bind then drop: nothing listens on the port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let admin = Client::admin(&format!("http://127.0.0.1:{port}")).expect("client");
+    let err = ApiError::from(admin.is_alive().send().await.expect_err("refused"));
+    assert!(matches!(err, ApiError::Transport(_)), "{err:?}");
+}
+
+#[test]
+fn base_urls_are_checked() {
+    assert!(Client::admin("http://127.0.0.1:4445/").is_ok());
+    assert_eq!(
+        hydra_sdk::normalize_base_url("http://127.0.0.1:4445/").expect("valid"),
+        "http://127.0.0.1:4445"
+    );
+    for bad in [
+        "127.0.0.1:4445",
+        "ftp://127.0.0.1",
+        "http://user:pw@127.0.0.1:4445",
+        "http://127.0.0.1:4445/?x=1",
+    ] {
+        let err = Client::admin(bad).expect_err(bad);
+        assert!(!err.to_string().contains("pw@"), "{err}");
+    }
+}

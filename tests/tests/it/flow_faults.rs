@@ -1,0 +1,140 @@
+//! Faults a real Hydra cannot be made to produce, from a scripted stand-in for Hydra's public
+//! API (registration still happens on a real Hydra): a 503 with Retry-After, a 429, a stall, a
+//! truncated body. Each test is bounded by the flow's own deadline.
+
+use std::error::Error;
+use std::time::{Duration, Instant};
+
+use flow::{Config, Stage};
+use hydra_tests::stand_in::{Reply, StandIn, TOKEN};
+use hydra_tests::TestHydra;
+use secrecy::ExposeSecret;
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+fn config(hydra: &TestHydra, public_url: &str) -> flow::ConfigBuilder {
+    Config::builder(hydra.admin_url(), public_url)
+        .client_id("faulty")
+        .scope("read")
+        .authorize(false)
+}
+
+#[tokio::test]
+async fn stand_in_503_with_retry_after_is_retried_after_the_wait() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![
+        Reply::json(
+            "503 Service Unavailable",
+            &["retry-after: 1"],
+            r#"{"error":"temporarily_unavailable"}"#,
+        ),
+        Reply::token(TOKEN),
+    ])
+    .await?;
+    let started = Instant::now();
+    let token = flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;
+    assert_eq!(token.secret().expose_secret(), "stand-in-token");
+    assert_eq!(public.served(), 2);
+    // Retry-After said one second; the backoff alone would have waited 100 ms at most.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    Ok(())
+}
+
+#[tokio::test]
+async fn stand_in_429_and_html_502_are_retried_with_backoff() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![
+        Reply::json("429 Too Many Requests", &[], r#"{"error":"slow_down"}"#),
+        Reply::Raw(
+            "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 9\r\n\
+             connection: close\r\n\r\n<h1>x</h1>"
+                .into(),
+        ),
+        Reply::token(TOKEN),
+    ])
+    .await?;
+    let token = flow::acquire_token_with(&config(&hydra, public.url()).build()?).await?;
+    assert_eq!(token.scope(), Some("read"));
+    assert_eq!(public.served(), 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn stand_in_stall_hits_the_request_timeout_then_the_deadline() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![Reply::Stall]).await?;
+    let config = config(&hydra, public.url())
+        .request_timeout(Duration::from_millis(300))
+        .deadline(Duration::from_millis(1500))
+        .build()?;
+    let started = Instant::now();
+    let err = flow::acquire_token_with(&config).await.expect_err("stalls");
+    let elapsed = started.elapsed();
+    let flow::Error::DeadlineExceeded {
+        stage, attempts, ..
+    } = &err
+    else {
+        panic!("expected DeadlineExceeded, got {err:?}");
+    };
+    assert_eq!(*stage, Stage::Token);
+    assert!(*attempts >= 2, "{err}");
+    assert!(public.served() >= 2);
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(err.to_string().contains("deadline"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn stand_in_truncated_body_is_a_transport_error_retried_until_the_deadline() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![Reply::Raw(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\
+         connection: close\r\n\r\n{\"access_token\":\"trunc"
+            .into(),
+    )])
+    .await?;
+    let config = config(&hydra, public.url())
+        .deadline(Duration::from_secs(1))
+        .build()?;
+    let err = flow::acquire_token_with(&config)
+        .await
+        .expect_err("truncated");
+    let flow::Error::DeadlineExceeded { last, .. } = &err else {
+        panic!("expected DeadlineExceeded, got {err:?}");
+    };
+    let last = last.as_deref().ok_or("no last error")?;
+    assert!(matches!(last, flow::Error::Transport { .. }), "{last:?}");
+    assert!(public.served() >= 2);
+    // Nothing of the partial token leaks into the error.
+    assert!(!format!("{err:?}").contains("trunc"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_oauth2_error_that_retrying_cannot_fix_is_returned_at_once() -> TestResult {
+    // A real Hydra and a wrong, configured secret: invalid_client. The source replaces the
+    // client's secret with the configured one and succeeds; a plain token call does not retry.
+    let hydra = TestHydra::start().await?;
+    let config = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("rotating")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    flow::acquire_token_with(&config).await?;
+    let wrong = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("rotating")
+        .client_secret("not-the-secret-hydra-holds")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let flow = flow::Flow::new(wrong.clone())?;
+    let registration = flow.register().await?;
+    let err = flow.token(&registration).await.expect_err("wrong secret");
+    assert_eq!(err.oauth2_error(), Some("invalid_client"));
+    assert_eq!(err.status(), Some(401));
+    assert!(!format!("{err:?} {err}").contains("not-the-secret-hydra-holds"));
+    // The token source recovers: it sets the configured secret through the admin API.
+    let token = flow::acquire_token_with(&wrong).await?;
+    assert_eq!(token.scope(), Some("read"));
+    Ok(())
+}

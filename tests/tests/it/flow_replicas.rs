@@ -1,0 +1,252 @@
+//! Many replicas of one service against a real Hydra, and the recovery paths that must stay
+//! bounded: persistent `invalid_client` and a registration that timed out. Each replica is a
+//! `TokenSource` with its own HTTP client, as a separate process would have.
+
+use std::error::Error;
+use std::time::{Duration, Instant};
+
+use flow::{Config, TokenSource};
+use hydra_tests::sdk::clients;
+use hydra_tests::stand_in::{Reply, StandIn};
+use hydra_tests::wire::{Hold, WireRecorder};
+use hydra_tests::TestHydra;
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// How long the replica runs last: several token lifetimes of 3 s.
+const RUN: Duration = Duration::from_secs(30);
+
+async fn client_ids(hydra: &TestHydra) -> Result<Vec<String>, Box<dyn Error>> {
+    Ok(clients(hydra.admin_url())
+        .await?
+        .into_iter()
+        .filter_map(|c| c.client_id)
+        .collect())
+}
+
+/// PATCH requests that set a client secret: the secret changes.
+fn secret_changes(admin: &WireRecorder) -> usize {
+    admin
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method == "PATCH" && String::from_utf8_lossy(&r.body).contains("client_secret")
+        })
+        .count()
+}
+
+/// Runs `replicas` sources started together for [`RUN`], each asking for a token every 250 ms;
+/// returns, per replica, (successes, failures, the first failure).
+async fn run_replicas(
+    sources: Vec<TokenSource>,
+) -> Result<Vec<(u32, u32, Option<flow::Error>)>, Box<dyn Error>> {
+    let until = Instant::now() + RUN;
+    let tasks: Vec<_> = sources
+        .into_iter()
+        .map(|source| {
+            tokio::spawn(async move {
+                let (mut ok, mut failed, mut first) = (0, 0, None);
+                while Instant::now() < until {
+                    match source.token().await {
+                        Ok(_) => ok += 1,
+                        Err(e) => {
+                            failed += 1;
+                            first.get_or_insert(e);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                (ok, failed, first)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await?);
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_replicas_with_a_shared_secret_never_fail_and_never_change_the_secret() -> TestResult {
+    let hydra = TestHydra::builder()
+        .env("TTL_ACCESS_TOKEN", "3s")
+        .start()
+        .await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    let public = WireRecorder::start(hydra.public_url()).await?;
+    let config = Config::builder(admin.url(), public.url())
+        .client_id("replicated")
+        .client_secret("a-secret-all-replicas-share")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let sources = (0..4)
+        .map(|_| TokenSource::new(config.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = run_replicas(sources).await?;
+    for (i, (ok, failed, first)) in results.iter().enumerate() {
+        assert_eq!(*failed, 0, "replica {i}: {first:?}");
+        assert!(*ok > 50, "replica {i} got {ok} tokens");
+    }
+    assert_eq!(secret_changes(&admin), 0);
+    assert_eq!(client_ids(&hydra).await?, ["replicated"]);
+    // The replicas fetched new tokens all along (3 s lifetimes over 30 s), not once at the
+    // start, so the shared secret was checked by Hydra again and again.
+    let token_requests = public.count("POST", "/oauth2/token");
+    assert!(token_requests >= 4 * 8, "{token_requests} token requests");
+    assert!(shared_secret_works(&hydra).await?);
+    Ok(())
+}
+
+/// The shared client still gets tokens with the shared secret.
+async fn shared_secret_works(hydra: &TestHydra) -> Result<bool, Box<dyn Error>> {
+    let response = hydra
+        .http_client()?
+        .post(format!("{}/oauth2/token", hydra.public_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "replicated"),
+            ("client_secret", "a-secret-all-replicas-share"),
+        ])
+        .send()
+        .await?;
+    Ok(response.status() == 200)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_replicas_without_a_secret_one_serves_the_others_get_a_configuration_error(
+) -> TestResult {
+    // Which outcome this is: the first replica to register holds the secret it generated and
+    // never fails; the other three do not know it, see that another instance set it moments
+    // ago, and fail with SecretHeldElsewhere (naming HYDRA_CLIENT_SECRET) instead of rotating.
+    let hydra = TestHydra::builder()
+        .env("TTL_ACCESS_TOKEN", "3s")
+        .start()
+        .await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    let config = Config::builder(admin.url(), hydra.public_url())
+        .client_id("replicated-unshared")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let sources = (0..4)
+        .map(|_| TokenSource::new(config.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = run_replicas(sources).await?;
+    let serving: Vec<_> = results
+        .iter()
+        .filter(|(_, failed, _)| *failed == 0)
+        .collect();
+    assert_eq!(serving.len(), 1, "{results:?}");
+    assert!(serving[0].0 > 50);
+    for (ok, failed, first) in results.iter().filter(|(_, failed, _)| *failed > 0) {
+        assert_eq!(*ok, 0, "a refused replica never got a token");
+        assert!(*failed > 50);
+        let err = first.as_ref().ok_or("a failure")?;
+        assert!(
+            matches!(err, flow::Error::SecretHeldElsewhere { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("HYDRA_CLIENT_SECRET"), "{err}");
+    }
+    assert!(secret_changes(&admin) <= 1);
+    assert_eq!(
+        secret_changes(&admin),
+        0,
+        "no secret was set after creation"
+    );
+    assert_eq!(client_ids(&hydra).await?, ["replicated-unshared"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn stand_in_persistent_invalid_client_creates_a_bounded_number_of_clients_and_leaves_one(
+) -> TestResult {
+    // A stand-in public API that rejects every client (a real Hydra cannot be made to reject a
+    // client it just accepted), in front of nothing; the admin API is a real Hydra's.
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start(hydra.admin_url()).await?;
+    let public = StandIn::start(vec![Reply::json(
+        "401 Unauthorized",
+        &[],
+        r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+    )])
+    .await?;
+    // No client id: each source makes up its own (the case that used to leave 21 clients).
+    let config = Config::builder(admin.url(), public.url())
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let source = TokenSource::new(config)?;
+    let started = Instant::now();
+    let mut last = None;
+    for _ in 0..10 {
+        last = Some(source.token().await.expect_err("always rejected"));
+    }
+    let created = admin.count("POST", "/admin/clients");
+    // K = 1 + MAX_REREGISTRATIONS: the first registration and three re-registrations.
+    let k = 1 + flow::MAX_REREGISTRATIONS;
+    assert_eq!(created, k, "{:?}", admin.requests());
+    assert!(client_ids(&hydra).await?.len() <= 1);
+    // Each client this source made and Hydra kept rejecting was deleted before the next.
+    assert_eq!(deletes(&admin), k - 1);
+    let last = last.ok_or("ran")?;
+    assert!(
+        matches!(last, flow::Error::ClientRejected { .. }),
+        "{last:?}"
+    );
+    assert_eq!(last.oauth2_error(), Some("invalid_client"));
+    // Backoff 1 + 2 + 4 s, and nothing after the bound is reached.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn deletes(admin: &WireRecorder) -> usize {
+    admin
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE" && r.path().starts_with("/admin/clients/"))
+        .count()
+}
+
+async fn one_client_after_a_held_first_registration(hold: Hold) -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start_holding_first_post(hydra.admin_url(), hold).await?;
+    // No client id configured: the source fixes a UUID before the first attempt.
+    let config = Config::builder(admin.url(), hydra.public_url())
+        .scope("read")
+        .authorize(false)
+        .request_timeout(Duration::from_millis(500))
+        .build()?;
+    let source = TokenSource::new(config)?;
+    source.token().await?;
+    // Let the held POST reach Hydra (and be answered) before counting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        admin.count("POST", "/admin/clients") >= 2,
+        "the first POST timed out and was retried"
+    );
+    let ids = client_ids(&hydra).await?;
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let registration = source.registration().await.ok_or("registered")?;
+    assert_eq!(ids[0], registration.client_id);
+    Ok(())
+}
+
+#[tokio::test]
+async fn stand_in_registration_held_past_the_timeout_then_forwarded_leaves_one_client() -> TestResult
+{
+    one_client_after_a_held_first_registration(Hold::Request(Duration::from_millis(1200))).await
+}
+
+#[tokio::test]
+async fn stand_in_registration_answered_after_the_timeout_is_found_by_the_retry() -> TestResult {
+    // Hydra created the client at once; the answer came too late. The retried POST gets 409 and
+    // recognises its own client by the marker, and uses the secret it chose.
+    one_client_after_a_held_first_registration(Hold::Response(Duration::from_millis(1200))).await
+}
