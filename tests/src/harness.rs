@@ -114,7 +114,7 @@ pub(crate) fn log_dir() -> PathBuf {
             }
         })
         .collect();
-    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut seen = crate::lock(&SEEN);
     let count = seen
         .get_or_insert_with(HashMap::new)
         .entry(test.clone())

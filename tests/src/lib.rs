@@ -25,6 +25,15 @@ pub mod tcp_proxy;
 mod tls;
 pub mod wire;
 
+/// Locks `mutex`, recovering it if a test thread panicked while holding it: the harness's
+/// mutexes guard recordings and counters that stay valid, and skipping the work instead would
+/// leave a request unrecorded, so a count a test asserts on could be silently short.
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use harness::{install_crypto_provider, release, Error, TestHydra, TestHydraBuilder};
 pub use hydra_launcher::Urls;
 pub use replicas::ReplicaSet;

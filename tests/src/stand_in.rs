@@ -257,15 +257,13 @@ impl Responder {
     /// Like [`Responder::set`], but requests with one of the methods in `by_method` (`"GET"`,
     /// ...) get that method's response instead.
     pub fn set_by_method(&self, response: Vec<u8>, by_method: Vec<(&'static str, Vec<u8>)>) {
-        if let Ok(mut current) = self.current.lock() {
-            *current = Answers {
-                all: Arc::new(response),
-                by_method: by_method
-                    .into_iter()
-                    .map(|(m, r)| (m, Arc::new(r)))
-                    .collect(),
-            };
-        }
+        *crate::lock(&self.current) = Answers {
+            all: Arc::new(response),
+            by_method: by_method
+                .into_iter()
+                .map(|(m, r)| (m, Arc::new(r)))
+                .collect(),
+        };
     }
 }
 
@@ -287,10 +285,7 @@ async fn answer_all(mut socket: tokio::net::TcpStream, current: Arc<std::sync::M
             }
         };
         let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-        let response = match current.lock() {
-            Ok(current) => current.for_head(&head),
-            Err(_) => return,
-        };
+        let response = crate::lock(&current).for_head(&head);
         let head = head.to_ascii_lowercase();
         let body_len = head
             .lines()

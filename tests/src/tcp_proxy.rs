@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::harness::Error;
+use crate::lock;
 
 /// How long the proxy waits for one backend to accept before it tries the next.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -61,7 +62,7 @@ impl TcpProxy {
 
     /// The ports (on 127.0.0.1) to forward to, in turn; the counts start again at 0.
     pub fn set_backends(&self, ports: impl Iterator<Item = u16>) {
-        let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
+        let mut backends = lock(&self.backends);
         *backends = ports
             .map(|port| (SocketAddr::from(([127, 0, 0, 1], port)), 0))
             .collect();
@@ -69,7 +70,7 @@ impl TcpProxy {
 
     /// How many connections each backend got, in the order [`TcpProxy::set_backends`] gave.
     pub fn counts(&self) -> Vec<usize> {
-        let backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
+        let backends = lock(&self.backends);
         backends.iter().map(|(_, count)| *count).collect()
     }
 }
@@ -81,23 +82,17 @@ async fn forward(
     backends: Arc<Mutex<Vec<(SocketAddr, usize)>>>,
     next: Arc<AtomicUsize>,
 ) {
-    let count = backends.lock().map(|b| b.len()).unwrap_or(0);
+    let count = lock(&backends).len();
     let start = next.fetch_add(1, Ordering::Relaxed);
     for offset in 0..count {
         let index = start.wrapping_add(offset) % count;
-        let Some(addr) = backends
-            .lock()
-            .ok()
-            .and_then(|b| b.get(index).map(|(addr, _)| *addr))
-        else {
+        let Some(addr) = lock(&backends).get(index).map(|(addr, _)| *addr) else {
             return;
         };
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await;
         if let Ok(Ok(mut server)) = connected {
-            if let Ok(mut backends) = backends.lock() {
-                if let Some((_, n)) = backends.get_mut(index) {
-                    *n += 1;
-                }
+            if let Some((_, n)) = lock(&backends).get_mut(index) {
+                *n += 1;
             }
             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
             return;

@@ -2,10 +2,8 @@
 //! server certificate for 127.0.0.1 and localhost signed by it. Nothing is written outside
 //! Hydra's temporary directory and nothing is trusted system-wide.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hydra_launcher::{Probe, Urls};
 use rcgen::{
@@ -72,37 +70,10 @@ impl TestCa {
 }
 
 fn https_ready(config: &Arc<rustls::ClientConfig>, port: u16) -> Result<(), String> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(1))
-        .map_err(|e| format!("connecting to {addr}: {e}"))?;
-    let io_timeout = Some(Duration::from_secs(2));
-    tcp.set_read_timeout(io_timeout)
-        .and_then(|()| tcp.set_write_timeout(io_timeout))
-        .map_err(|e| format!("configuring the socket: {e}"))?;
+    let mut tcp = hydra_launcher::connect_for_probe(port)?;
     let name = ServerName::IpAddress(Ipv4Addr::LOCALHOST.into());
     let mut conn = rustls::ClientConnection::new(Arc::clone(config), name)
         .map_err(|e| format!("starting TLS: {e}"))?;
-    let mut stream = rustls::Stream::new(&mut conn, &mut tcp);
-    stream
-        .write_all(b"GET /health/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .map_err(|e| format!("sending GET /health/ready over TLS to {addr}: {e}"))?;
-    let mut head = Vec::with_capacity(64);
-    let mut buf = [0u8; 64];
-    while head.len() < 12 {
-        let n = stream
-            .read(&mut buf)
-            .map_err(|e| format!("reading the answer to GET /health/ready over TLS: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(buf.get(..n).unwrap_or_default());
-    }
-    let head = String::from_utf8_lossy(&head);
-    match head.split_whitespace().nth(1) {
-        Some("200") => Ok(()),
-        other => Err(format!(
-            "GET /health/ready over TLS answered {}",
-            other.unwrap_or("no status line")
-        )),
-    }
+    hydra_launcher::health_ready_over(&mut rustls::Stream::new(&mut conn, &mut tcp))
+        .map_err(|e| format!("over TLS: {e}"))
 }

@@ -118,7 +118,7 @@ impl WireRecorder {
 
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        crate::lock(&self.requests).clone()
     }
 
     /// How many requests had this method and path.
@@ -144,9 +144,7 @@ async fn forward_one(
     let hold = (request.method == "POST" && !held.swap(true, std::sync::atomic::Ordering::SeqCst))
         .then_some(hold)
         .flatten();
-    if let Ok(mut all) = recorded.lock() {
-        all.push(request);
-    }
+    crate::lock(recorded).push(request);
     if let Some(Hold::Request(delay)) = hold {
         tokio::time::sleep(delay).await;
     }

@@ -7,5 +7,6 @@ mod cli;
 mod cli_hostile;
 mod config;
 mod config_limits;
+mod config_settings;
 mod demo;
 mod ownership;

@@ -13,7 +13,7 @@ const END: &str = "<!-- end of settings table -->";
 
 #[test]
 fn the_readme_table_is_the_generated_one() {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let committed = readme
         .split_once(BEGIN)
         .and_then(|(_, rest)| rest.split_once(END))
