@@ -9,12 +9,7 @@ use hydra_sdk::Secret;
 /// An access token from Hydra's token endpoint.
 #[derive(Clone)]
 pub struct AccessToken {
-    secret: Secret,
-    token_type: String,
-    scope: Option<String>,
-    expires_in: Option<Duration>,
-    obtained_at: Instant,
-    issued_at: SystemTime,
+    issued: Issued,
     /// When to fetch the next token, on the coarse clock the cached read checks (a few ns to
     /// read, where `Instant::now()` costs about 25).
     refresh_at: coarsetime::Instant,
@@ -23,6 +18,20 @@ pub struct AccessToken {
     /// Which token of its [`crate::TokenSource`] this is (stamped there; 0 outside one), so a
     /// rejected token can be told from a newer one.
     pub(crate) generation: u64,
+}
+
+/// What Hydra said when it issued a token, and when.
+#[derive(Clone)]
+pub(crate) struct Issued {
+    pub(crate) secret: Secret,
+    pub(crate) token_type: String,
+    pub(crate) scope: Option<String>,
+    pub(crate) expires_in: Option<Duration>,
+    /// When the request was sent, so the lifetime is counted conservatively from before Hydra
+    /// issued the token.
+    pub(crate) obtained_at: Instant,
+    /// The same moment by the wall clock, for [`AccessToken::expires_at`].
+    pub(crate) issued_at: SystemTime,
 }
 
 /// A token is handed out until this long before it expires, so the request carrying it arrives
@@ -40,30 +49,16 @@ const MAX_SCHEDULED_LIFETIME: Duration = Duration::from_secs(1 << 31);
 const COARSE_CLOCK_LAG: Duration = Duration::from_millis(10);
 
 impl AccessToken {
-    /// A token Hydra issued: `obtained_at` is when the request was sent (so the lifetime is
-    /// counted conservatively from before Hydra issued it) and `latency` how long it took.
-    pub(crate) fn new(
-        secret: Secret,
-        token_type: String,
-        scope: Option<String>,
-        expires_in: Option<Duration>,
-        obtained_at: Instant,
-        issued_at: SystemTime,
-        latency: Duration,
-    ) -> Self {
+    /// A token Hydra issued, whose request took `latency`.
+    pub(crate) fn new(issued: Issued, latency: Duration) -> Self {
         let (refresh_at, usable_until) = schedule(
             coarsetime::Instant::now_without_cache_update(),
-            obtained_at.elapsed(),
-            expires_in,
+            issued.obtained_at.elapsed(),
+            issued.expires_in,
             latency,
         );
         AccessToken {
-            secret,
-            token_type,
-            scope,
-            expires_in,
-            obtained_at,
-            issued_at,
+            issued,
             refresh_at,
             usable_until,
             generation: 0,
@@ -75,12 +70,14 @@ impl AccessToken {
     pub(crate) fn none() -> Self {
         let never = coarsetime::Instant::from_u64(0);
         AccessToken {
-            secret: Secret::from(String::new()),
-            token_type: String::new(),
-            scope: None,
-            expires_in: Some(Duration::ZERO),
-            obtained_at: Instant::now(),
-            issued_at: SystemTime::now(),
+            issued: Issued {
+                secret: Secret::from(String::new()),
+                token_type: String::new(),
+                scope: None,
+                expires_in: Some(Duration::ZERO),
+                obtained_at: Instant::now(),
+                issued_at: SystemTime::now(),
+            },
             refresh_at: never,
             usable_until: never,
             generation: 0,
@@ -89,38 +86,38 @@ impl AccessToken {
 
     /// The token. Put it in an `Authorization: Bearer` header and nowhere else.
     pub fn secret(&self) -> &Secret {
-        &self.secret
+        &self.issued.secret
     }
 
     /// The token type; `bearer` for Hydra.
     pub fn token_type(&self) -> &str {
-        &self.token_type
+        &self.issued.token_type
     }
 
     /// The scope granted, when Hydra says (RFC 6749 §5.1).
     pub fn scope(&self) -> Option<&str> {
-        self.scope.as_deref()
+        self.issued.scope.as_deref()
     }
 
     /// The lifetime Hydra gave the token at issue (`expires_in`).
     pub fn expires_in(&self) -> Option<Duration> {
-        self.expires_in
+        self.issued.expires_in
     }
 
     /// When the token expires, by the wall clock; `None` when it does not expire or the time is
     /// beyond what the clock can hold.
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.issued_at.checked_add(self.expires_in?)
+        self.issued.issued_at.checked_add(self.issued.expires_in?)
     }
 
     /// The monotonic instant the token expires, for scheduling.
     pub(crate) fn expires_at_instant(&self) -> Option<Instant> {
-        self.obtained_at.checked_add(self.expires_in?)
+        self.issued.obtained_at.checked_add(self.issued.expires_in?)
     }
 
     /// When the background refresh should fetch the next token, on the monotonic clock.
     pub(crate) fn refresh_at(&self) -> Option<Instant> {
-        self.expires_in?;
+        self.issued.expires_in?;
         let after = self
             .refresh_at
             .duration_since(coarsetime::Instant::now_without_cache_update());
@@ -190,9 +187,9 @@ impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
             .field("secret", &"[REDACTED]")
-            .field("token_type", &self.token_type)
-            .field("scope", &self.scope)
-            .field("expires_in", &self.expires_in)
+            .field("token_type", &self.issued.token_type)
+            .field("scope", &self.issued.scope)
+            .field("expires_in", &self.issued.expires_in)
             .finish_non_exhaustive()
     }
 }
@@ -239,12 +236,14 @@ mod tests {
     #[test]
     fn huge_lifetimes_saturate_instead_of_panicking() {
         let token = AccessToken::new(
-            Secret::from("t"),
-            "bearer".into(),
-            None,
-            Some(Duration::MAX),
-            Instant::now(),
-            SystemTime::now(),
+            Issued {
+                secret: Secret::from("t"),
+                token_type: "bearer".into(),
+                scope: None,
+                expires_in: Some(Duration::MAX),
+                obtained_at: Instant::now(),
+                issued_at: SystemTime::now(),
+            },
             Duration::from_millis(5),
         );
         assert_eq!(

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use hydra_sdk::{types, ApiResult as _, ExposeSecret as _, ResponseValue};
 use tracing::{info, info_span, Instrument};
 
-use super::access_token::AccessToken;
+use super::access_token::{AccessToken, Issued};
 use super::register::Registration;
 use super::{missing, Flow};
 use crate::config::TokenAuthMethod;
@@ -176,12 +176,14 @@ fn issued(
     check_token_type(&token_type).map_err(invalid)?;
     let expires_in = lifetime(response.expires_in).map_err(invalid)?;
     Ok(AccessToken::new(
-        secret,
-        token_type,
-        response.scope,
-        Some(expires_in),
-        obtained_at,
-        issued_at,
+        Issued {
+            secret,
+            token_type,
+            scope: response.scope,
+            expires_in: Some(expires_in),
+            obtained_at,
+            issued_at,
+        },
         obtained_at.elapsed(),
     ))
 }
@@ -194,12 +196,14 @@ mod tests {
     #[test]
     fn tokens_and_registrations_do_not_print_secrets() {
         let token = AccessToken::new(
-            Secret::from("tok-SECRET"),
-            "bearer".into(),
-            Some("read".into()),
-            Some(Duration::from_secs(60)),
-            Instant::now(),
-            SystemTime::now(),
+            Issued {
+                secret: Secret::from("tok-SECRET"),
+                token_type: "bearer".into(),
+                scope: Some("read".into()),
+                expires_in: Some(Duration::from_secs(60)),
+                obtained_at: Instant::now(),
+                issued_at: SystemTime::now(),
+            },
             Duration::from_millis(3),
         );
         let registration = Registration {
