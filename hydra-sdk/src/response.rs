@@ -116,6 +116,17 @@ impl progenitor_client::ClientHooks for Client {
         request: reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<Response> {
+        self.execute(request).await
+    }
+}
+
+impl Client {
+    /// Sends a request built outside the generated calls (one that needs a header per request,
+    /// say) on this client's connection pool, and hands back the response as the generated calls
+    /// see theirs: the body capped as it is read, an error status without Hydra's JSON error
+    /// turned into one that keeps the status and `Retry-After`. Decode it with
+    /// `ResponseValue::from_response`, as they do; a response read any other way is not capped.
+    pub async fn execute(&self, request: reqwest::Request) -> reqwest::Result<Response> {
         let response = self.client.execute(request).await?;
         shape(response, max_response_body()).await
     }

@@ -124,7 +124,8 @@ impl Flow {
     }
 
     /// The generated `oauth2_token_exchange` call with extra headers: the same request and the
-    /// same reading of the answer, on the shared HTTP client (the user's, when configured). The
+    /// same reading of the answer (capped and typed by `hydra_sdk::Client::execute`), on the
+    /// shared HTTP client (the user's, when configured). The
     /// generated builder has no way to add a header per request, and a client with the
     /// credentials in its default headers would be one more connection pool per token request.
     async fn send_with_headers(
@@ -135,14 +136,17 @@ impl Flow {
     ) -> Result<ResponseValue<types::OAuth2TokenExchange>, hydra_sdk::Error<types::ErrorOAuth2>>
     {
         use reqwest::header::{HeaderValue, ACCEPT};
-        let http = &self.apis.http;
-        let request = http
+        let request = self
+            .apis
+            .http
             .post(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .headers(headers)
             .form(body)
             .build()?;
-        let response = http.execute(request).await?;
+        // Through the SDK's `execute`, not reqwest's: the body capped and an error status typed,
+        // as for every generated call.
+        let response = self.apis.public.execute(request).await?;
         match response.status().as_u16() {
             200 => ResponseValue::from_response(response).await,
             400..=599 => Err(hydra_sdk::Error::ErrorResponse(

@@ -394,3 +394,59 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
     }
     Ok(())
 }
+
+/// `client_secret_basic` sends its token request by hand (the generated call cannot add a header
+/// per request), so it must read the answer the way every generated call does: the same three
+/// misbehaviours as above, with HTTP Basic, end the same way.
+#[tokio::test]
+async fn stand_in_client_secret_basic_answers_are_capped_and_typed_like_the_others() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let basic = |public: &StandIn| {
+        config(&hydra, public.url())
+            .token_auth_method(flow::TokenAuthMethod::ClientSecretBasic)
+            .deadline(Duration::from_secs(5))
+            .build()
+    };
+
+    let public = StandIn::start(vec![Reply::endless_token(
+        "transfer-encoding: chunked",
+        128 * 1024 * 1024,
+    )])
+    .await?;
+    let err = flow::acquire_token_with(&basic(&public)?)
+        .await
+        .expect_err("an endless body");
+    assert!(
+        matches!(err, flow::Error::ResponseTooLarge { .. }),
+        "{err:?}"
+    );
+    let written = public.written();
+    assert!(written < 32 * 1024 * 1024, "{written} bytes were read");
+
+    let public = StandIn::start(vec![Reply::endless_token(
+        "content-length: 2147483648",
+        64 * 1024 * 1024,
+    )])
+    .await?;
+    let err = flow::acquire_token_with(&basic(&public)?)
+        .await
+        .expect_err("a body over the cap");
+    assert!(err.to_string().contains("exceeds the limit"), "{err}");
+    let written = public.written();
+    assert!(written < 32 * 1024 * 1024, "{written} bytes were read");
+
+    let public = StandIn::start(vec![Reply::with_type(
+        "503 Service Unavailable",
+        "text/html",
+        &["retry-after: 120"],
+        "<h1>maintenance</h1>",
+    )])
+    .await?;
+    let err = flow::acquire_token_with(&basic(&public)?)
+        .await
+        .expect_err("a 503");
+    assert_eq!(err.status(), Some(503), "{err:?}");
+    assert!(err.to_string().contains("Retry-After"), "{err}");
+    assert_eq!(public.served(), 1, "{err}");
+    Ok(())
+}
