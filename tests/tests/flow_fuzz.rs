@@ -20,8 +20,10 @@ const CAP: u64 = 16 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Target {
-    /// `Flow::token`: `POST /oauth2/token`.
+    /// `Flow::token`: `POST /oauth2/token`, credentials in the form (`client_secret_post`).
     Token,
+    /// The same with HTTP Basic (`client_secret_basic`), a request the flow builds by hand.
+    TokenBasic,
     /// `Flow::register` of a client Hydra does not have: the first `GET /admin/clients/fuzz`
     /// answered 404 as by Hydra, then `POST /admin/clients` (and the `GET` after a 409) fuzzed.
     Register,
@@ -44,7 +46,7 @@ impl Target {
     /// The status of the fuzzed call's success.
     fn success(self) -> u16 {
         match self {
-            Target::Token | Target::Lookup => 200,
+            Target::Token | Target::TokenBasic | Target::Lookup => 200,
             Target::Register => 201,
         }
     }
@@ -297,7 +299,8 @@ fn body() -> impl Strategy<Value = Body> {
 
 fn case() -> impl Strategy<Value = Case> {
     let target = prop_oneof![
-        6 => Just(Target::Token),
+        4 => Just(Target::Token),
+        2 => Just(Target::TokenBasic),
         1 => Just(Target::Register),
         1 => Just(Target::Lookup),
     ];
@@ -389,6 +392,10 @@ fn arbitrary_responses_end_in_a_typed_error_or_a_valid_token(
         vec![("GET", not_found())],
     );
     let registration = runtime.block_on(flow.register())?;
+    let basic = flow::Registration {
+        token_auth_method: flow::TokenAuthMethod::ClientSecretBasic,
+        ..registration.clone()
+    };
 
     let started = Instant::now();
     let mut runner = TestRunner::new(ProptestConfig {
@@ -408,12 +415,13 @@ fn arbitrary_responses_end_in_a_typed_error_or_a_valid_token(
             Target::Register => {
                 responder.set_by_method(case.response(), vec![("GET", not_found())])
             }
-            Target::Token | Target::Lookup => responder.set(case.response()),
+            Target::Token | Target::TokenBasic | Target::Lookup => responder.set(case.response()),
         }
         let outcome = runtime.block_on(async {
             tokio::time::timeout(Duration::from_secs(20), async {
                 match case.target {
                     Target::Token => flow.token(&registration).await.map(Some),
+                    Target::TokenBasic => flow.token(&basic).await.map(Some),
                     Target::Register | Target::Lookup => flow.register().await.map(|_| None),
                 }
             })
