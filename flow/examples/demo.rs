@@ -32,9 +32,14 @@ async fn run() -> Result<(), flow::Error> {
     let config = flow::Config::from_env()?;
     println!("Hydra admin API:  {}", config.admin_url());
     println!("Hydra public API: {}", config.public_url());
+    // A configured client id is looked up before anything is created.
+    let lookup = config
+        .client_id()
+        .map(|id| format!("GET /admin/clients/{id}, if absent "))
+        .unwrap_or_default();
     let flow = flow::Flow::new(config)?;
 
-    println!("\n1. register  POST /admin/clients");
+    println!("\n1. register  {lookup}POST /admin/clients");
     let registration = flow.register().await?;
     println!(
         "   client {} ({}), secret [redacted], registration access token {}",
