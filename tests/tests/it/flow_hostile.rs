@@ -3,11 +3,12 @@
 //! forms the client used to miss, certificates it cannot trust. Each test is named for the
 //! misbehaviour, and each failed on the code before the fix (see the report of issue 9): a
 //! panic, an unbounded read, a bad token accepted, a hammering retry, a retried TLS failure.
+//! The body and error-status tests run with both token-endpoint auth methods ([`AUTH_METHODS`]).
 
 use std::error::Error;
 use std::time::{Duration, Instant, SystemTime};
 
-use flow::{Config, Stage, TokenSource};
+use flow::{Config, Stage, TokenAuthMethod, TokenSource};
 use hydra_tests::stand_in::{Reply, StandIn, TOKEN};
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
@@ -29,7 +30,25 @@ async fn refused(
     hydra: &TestHydra,
     public: &StandIn,
 ) -> Result<(flow::Error, Duration), Box<dyn Error>> {
+    refused_with(hydra, public, TokenAuthMethod::ClientSecretPost).await
+}
+
+/// Both ways of authenticating at the token endpoint. `client_secret_basic` sends its request by
+/// hand (the generated call cannot add a header per request), so the tests of how an answer is
+/// read run with each.
+const AUTH_METHODS: [TokenAuthMethod; 2] = [
+    TokenAuthMethod::ClientSecretPost,
+    TokenAuthMethod::ClientSecretBasic,
+];
+
+/// [`refused`] with the token request authenticated by `method`.
+async fn refused_with(
+    hydra: &TestHydra,
+    public: &StandIn,
+    method: TokenAuthMethod,
+) -> Result<(flow::Error, Duration), Box<dyn Error>> {
     let config = config(hydra, public.url())
+        .token_auth_method(method)
         .deadline(Duration::from_secs(5))
         .build()?;
     let started = Instant::now();
@@ -46,41 +65,58 @@ async fn refused(
 #[tokio::test]
 async fn stand_in_endless_chunked_token_body_stops_at_the_cap() -> TestResult {
     let hydra = TestHydra::start().await?;
-    // "Endless" up to 128 MiB, so a client without a cap hurts itself but not the machine.
-    let public = StandIn::start(vec![Reply::endless_token(
-        "transfer-encoding: chunked",
-        128 * 1024 * 1024,
-    )])
-    .await?;
-    let (err, _) = refused(&hydra, &public).await?;
-    let text = err.to_string();
-    assert!(
-        text.contains("exceeds the limit of 8388608 bytes"),
-        "{text}"
-    );
-    assert_eq!(err.stage(), Some(Stage::Token));
-    // Not retried: the same request would get the same body.
-    assert_eq!(public.served(), 1, "{text}");
-    // The client stopped reading near the cap (the rest is the kernel's socket buffers).
-    let written = public.written();
-    assert!(written < 32 * 1024 * 1024, "{written} bytes were read");
+    for method in AUTH_METHODS {
+        // "Endless" up to 128 MiB, so a client without a cap hurts itself but not the machine.
+        let public = StandIn::start(vec![Reply::endless_token(
+            "transfer-encoding: chunked",
+            128 * 1024 * 1024,
+        )])
+        .await?;
+        let (err, _) = refused_with(&hydra, &public, method).await?;
+        let text = err.to_string();
+        assert!(
+            matches!(err, flow::Error::ResponseTooLarge { .. }),
+            "{method:?}: {err:?}"
+        );
+        assert!(
+            text.contains("exceeds the limit of 8388608 bytes"),
+            "{method:?}: {text}"
+        );
+        assert_eq!(err.stage(), Some(Stage::Token));
+        // Not retried: the same request would get the same body.
+        assert_eq!(public.served(), 1, "{method:?}: {text}");
+        // The client stopped reading near the cap (the rest is the kernel's socket buffers).
+        let written = public.written();
+        assert!(
+            written < 32 * 1024 * 1024,
+            "{method:?}: {written} bytes were read"
+        );
+    }
     Ok(())
 }
 
 #[tokio::test]
 async fn stand_in_huge_content_length_is_refused_unread() -> TestResult {
     let hydra = TestHydra::start().await?;
-    // Announces 2 GiB; sends at most 64 MiB.
-    let public = StandIn::start(vec![Reply::endless_token(
-        "content-length: 2147483648",
-        64 * 1024 * 1024,
-    )])
-    .await?;
-    let (err, _) = refused(&hydra, &public).await?;
-    assert!(err.to_string().contains("exceeds the limit"), "{err}");
-    assert_eq!(public.served(), 1, "{err}");
-    let written = public.written();
-    assert!(written < 32 * 1024 * 1024, "{written} bytes were read");
+    for method in AUTH_METHODS {
+        // Announces 2 GiB; sends at most 64 MiB.
+        let public = StandIn::start(vec![Reply::endless_token(
+            "content-length: 2147483648",
+            64 * 1024 * 1024,
+        )])
+        .await?;
+        let (err, _) = refused_with(&hydra, &public, method).await?;
+        assert!(
+            err.to_string().contains("exceeds the limit"),
+            "{method:?}: {err}"
+        );
+        assert_eq!(public.served(), 1, "{method:?}: {err}");
+        let written = public.written();
+        assert!(
+            written < 32 * 1024 * 1024,
+            "{method:?}: {written} bytes were read"
+        );
+    }
     Ok(())
 }
 
@@ -250,20 +286,25 @@ async fn stand_in_429_with_an_http_date_retry_after_waits_as_asked() -> TestResu
 #[tokio::test]
 async fn stand_in_retry_after_beyond_the_deadline_gives_up_at_once_and_says_why() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![Reply::with_type(
-        "503 Service Unavailable",
-        "text/html",
-        &["retry-after: 120"],
-        "<h1>maintenance</h1>",
-    )])
-    .await?;
-    let (err, elapsed) = refused(&hydra, &public).await?;
-    assert_eq!(public.served(), 1, "{err}");
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
-    let text = err.to_string();
-    assert!(text.contains("Retry-After"), "the reason is hidden: {text}");
-    assert!(text.contains("120s"), "{text}");
-    assert_eq!(err.status(), Some(503));
+    for method in AUTH_METHODS {
+        let public = StandIn::start(vec![Reply::with_type(
+            "503 Service Unavailable",
+            "text/html",
+            &["retry-after: 120"],
+            "<h1>maintenance</h1>",
+        )])
+        .await?;
+        let (err, elapsed) = refused_with(&hydra, &public, method).await?;
+        assert_eq!(public.served(), 1, "{method:?}: {err}");
+        assert!(elapsed < Duration::from_secs(2), "{method:?}: {elapsed:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("Retry-After"),
+            "{method:?}: the reason is hidden: {text}"
+        );
+        assert!(text.contains("120s"), "{method:?}: {text}");
+        assert_eq!(err.status(), Some(503), "{method:?}");
+    }
     Ok(())
 }
 
@@ -392,61 +433,5 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
         );
         assert!(err.to_string().contains("`mine`"), "{err}");
     }
-    Ok(())
-}
-
-/// `client_secret_basic` sends its token request by hand (the generated call cannot add a header
-/// per request), so it must read the answer the way every generated call does: the same three
-/// misbehaviours as above, with HTTP Basic, end the same way.
-#[tokio::test]
-async fn stand_in_client_secret_basic_answers_are_capped_and_typed_like_the_others() -> TestResult {
-    let hydra = TestHydra::start().await?;
-    let basic = |public: &StandIn| {
-        config(&hydra, public.url())
-            .token_auth_method(flow::TokenAuthMethod::ClientSecretBasic)
-            .deadline(Duration::from_secs(5))
-            .build()
-    };
-
-    let public = StandIn::start(vec![Reply::endless_token(
-        "transfer-encoding: chunked",
-        128 * 1024 * 1024,
-    )])
-    .await?;
-    let err = flow::acquire_token_with(&basic(&public)?)
-        .await
-        .expect_err("an endless body");
-    assert!(
-        matches!(err, flow::Error::ResponseTooLarge { .. }),
-        "{err:?}"
-    );
-    let written = public.written();
-    assert!(written < 32 * 1024 * 1024, "{written} bytes were read");
-
-    let public = StandIn::start(vec![Reply::endless_token(
-        "content-length: 2147483648",
-        64 * 1024 * 1024,
-    )])
-    .await?;
-    let err = flow::acquire_token_with(&basic(&public)?)
-        .await
-        .expect_err("a body over the cap");
-    assert!(err.to_string().contains("exceeds the limit"), "{err}");
-    let written = public.written();
-    assert!(written < 32 * 1024 * 1024, "{written} bytes were read");
-
-    let public = StandIn::start(vec![Reply::with_type(
-        "503 Service Unavailable",
-        "text/html",
-        &["retry-after: 120"],
-        "<h1>maintenance</h1>",
-    )])
-    .await?;
-    let err = flow::acquire_token_with(&basic(&public)?)
-        .await
-        .expect_err("a 503");
-    assert_eq!(err.status(), Some(503), "{err:?}");
-    assert!(err.to_string().contains("Retry-After"), "{err}");
-    assert_eq!(public.served(), 1, "{err}");
     Ok(())
 }
