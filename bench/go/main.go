@@ -26,9 +26,10 @@ import (
 )
 
 type result struct {
-	Value    float64     `json:"value"`
-	Requests int64       `json:"requests,omitempty"`
-	Timeline [][2]uint64 `json:"timeline,omitempty"`
+	Value      float64     `json:"value"`
+	TwoCallers float64     `json:"two_callers,omitempty"`
+	Requests   int64       `json:"requests,omitempty"`
+	Timeline   [][2]uint64 `json:"timeline,omitempty"`
 }
 
 // counting counts token requests on their way to Hydra.
@@ -85,29 +86,56 @@ func median(v []float64) float64 {
 	return v[len(v)/2]
 }
 
-// cached: ns per Token() from a warm source, one caller; the median of 5 batches of n calls.
-func cached(callers int) result {
+// cached: ns per Token() from a warm source, for 1 caller and for each of 2 concurrent callers,
+// measured in alternating batches in this one process, as the Rust probe does: in a batch every
+// caller times its own n calls, a batch's figure is their mean, and each figure is the median of
+// its batches.
+func cached() result {
+	const batches = 9
 	ts := warmSource()
 	calls := n()
-	var batches []float64
-	for b := 0; b < 5; b++ {
-		var wg sync.WaitGroup
-		start := time.Now()
-		for c := 0; c < callers; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < calls; i++ {
-					if _, err := ts.Token(); err != nil {
-						fail(err)
-					}
-				}
-			}()
+	var one, two []float64
+	for b := 0; b < batches; b++ {
+		order := []int{1, 2}
+		if b%2 == 1 {
+			order = []int{2, 1}
 		}
-		wg.Wait()
-		batches = append(batches, float64(time.Since(start).Nanoseconds())/float64(calls))
+		for _, callers := range order {
+			ns := perCall(ts, callers, calls)
+			if callers == 1 {
+				one = append(one, ns)
+			} else {
+				two = append(two, ns)
+			}
+		}
 	}
-	return result{Value: median(batches)}
+	return result{Value: median(one), TwoCallers: median(two)}
+}
+
+// perCall: one batch of `callers` concurrent callers of n cached reads each; the mean of their
+// ns/call.
+func perCall(ts oauth2.TokenSource, callers, calls int) float64 {
+	took := make([]float64, callers)
+	var wg sync.WaitGroup
+	for c := 0; c < callers; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			for i := 0; i < calls; i++ {
+				if _, err := ts.Token(); err != nil {
+					fail(err)
+				}
+			}
+			took[c] = float64(time.Since(start).Nanoseconds()) / float64(calls)
+		}()
+	}
+	wg.Wait()
+	sum := 0.0
+	for _, t := range took {
+		sum += t
+	}
+	return sum / float64(callers)
 }
 
 // refresh: 4 callers for n seconds (12 in a full run) on a client whose tokens live 4 s, a
@@ -253,14 +281,12 @@ func rss() result {
 
 func main() {
 	if len(os.Args) != 2 {
-		fail(fmt.Errorf("usage: go-probe cached|cached2|refresh|herd|cold|rss"))
+		fail(fmt.Errorf("usage: go-probe cached|refresh|herd|cold|rss"))
 	}
 	var r result
 	switch os.Args[1] {
 	case "cached":
-		r = cached(1)
-	case "cached2":
-		r = cached(2)
+		r = cached()
 	case "refresh":
 		r = refresh()
 	case "herd":

@@ -30,15 +30,14 @@ fn main() {
             tokio::spawn(async move {
                 match measure.as_str() {
                     "setup" => setup().await,
-                    "cached" => cached(1).await,
-                    "cached2" => cached(2).await,
+                    "cached" => cached().await,
                     "refresh" => refresh().await,
                     "herd" => herd().await,
                     "cold" => cold().await,
                     "raw" => raw().await,
                     "rss" => rss().await,
                     other => Err(format!(
-                        "unknown measure {other:?}: setup|cached|cached2|refresh|herd|cold|raw|rss"
+                        "unknown measure {other:?}: setup|cached|refresh|herd|cold|raw|rss"
                     )
                     .into()),
                 }
@@ -142,30 +141,49 @@ async fn setup() -> Result {
     Ok(Value::Object(out))
 }
 
-/// ns per `token()` from a warm source: the median of 5 batches of n calls per caller.
-async fn cached(callers: usize) -> Result {
+/// ns per `token()` from a warm source, for 1 caller and for each of 2 concurrent callers,
+/// measured in alternating batches in this one process so that both figures see the same machine.
+/// In a batch every caller times its own n calls (so a caller that started late, or the later of
+/// the two to finish, does not stretch the other's figure); a batch's figure is their mean, and
+/// each figure is the median of its batches.
+async fn cached() -> Result {
+    const BATCHES: usize = 9;
     let source = warm_source().await?;
     let calls = n()?;
-    let mut batches = Vec::new();
-    for _ in 0..5 {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..callers)
-            .map(|_| {
-                let source = source.clone();
-                tokio::spawn(async move {
-                    for _ in 0..calls {
-                        black_box(source.token().await?);
-                    }
-                    Ok::<_, flow::Error>(())
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await??;
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for batch in 0..BATCHES {
+        let order = if batch % 2 == 0 { [1, 2] } else { [2, 1] };
+        for callers in order {
+            let ns = per_call(&source, callers, calls).await?;
+            [&mut one, &mut two][callers - 1].push(ns);
         }
-        batches.push(start.elapsed().as_nanos() as f64 / calls as f64);
     }
-    Ok(json!({ "value": median(batches), "control": control(callers) }))
+    Ok(json!({
+        "value": median(one),
+        "two_callers": median(two),
+        "control": control(2),
+    }))
+}
+
+/// One batch: `callers` concurrent callers of `n` cached reads each; the mean of their ns/call.
+async fn per_call(source: &TokenSource, callers: usize, calls: u64) -> Result<f64> {
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move {
+                let start = Instant::now();
+                for _ in 0..calls {
+                    black_box(source.token().await?);
+                }
+                Ok::<_, flow::Error>(start.elapsed().as_nanos() as f64 / calls as f64)
+            })
+        })
+        .collect();
+    let mut sum = 0.0;
+    for task in tasks {
+        sum += task.await??;
+    }
+    Ok(sum / callers as f64)
 }
 
 /// What `callers` threads sharing nothing cost here, relative to one: the same arithmetic on

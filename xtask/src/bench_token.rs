@@ -24,6 +24,17 @@ struct Measure {
     quick_n: u64,
     /// Whether raw reqwest has a figure for it.
     raw: bool,
+    /// A second figure the same probe run reports.
+    also: Option<Also>,
+}
+
+/// A second figure of a measure: its field in the probe's result, and its own row.
+struct Also {
+    field: &'static str,
+    key: &'static str,
+    label: &'static str,
+    /// Report the largest of the rounds (a count that must hold in every round), not the median.
+    worst: bool,
 }
 
 const MEASURES: &[Measure] = &[
@@ -31,17 +42,16 @@ const MEASURES: &[Measure] = &[
         key: "cached_read_ns",
         label: "cached token(), 1 caller (ns/call)",
         probe: "cached",
+        // Calls per caller per batch; the probe alternates 1-caller and 2-caller batches.
         n: 3_000_000,
         quick_n: 200_000,
         raw: false,
-    },
-    Measure {
-        key: "cached_read_2_callers_ns",
-        label: "cached token(), 2 callers (ns/call each)",
-        probe: "cached2",
-        n: 3_000_000,
-        quick_n: 200_000,
-        raw: false,
+        also: Some(Also {
+            field: "two_callers",
+            key: "cached_read_2_callers_ns",
+            label: "cached token(), 2 callers (ns/call each)",
+            worst: false,
+        }),
     },
     Measure {
         key: "refresh_waits_over_1ms",
@@ -50,6 +60,7 @@ const MEASURES: &[Measure] = &[
         n: 12,
         quick_n: 5,
         raw: false,
+        also: None,
     },
     Measure {
         key: "herd_1000_ms",
@@ -58,16 +69,24 @@ const MEASURES: &[Measure] = &[
         n: 7,
         quick_n: 2,
         raw: false,
+        also: Some(Also {
+            field: "requests",
+            key: "herd_1000_token_requests",
+            label: "1000 cold callers: token requests",
+            worst: true,
+        }),
     },
     Measure {
         key: "cold_acquire_ms",
         label: "cold acquire, register + token (ms)",
         probe: "cold",
         // Each sample is a registration and a token request (~10 ms, most of it Hydra hashing the
-        // secret): 100 a round keeps the median steadier than the 1-2% differences it is read for.
-        n: 100,
+        // secret), and samples vary by about 10 %: 300 a round (3 s) keep each round's median
+        // within a few tenths of a percent, which is the size of the differences it is read for.
+        n: 300,
         quick_n: 3,
         raw: true,
+        also: None,
     },
     Measure {
         key: "peak_rss_kb",
@@ -76,6 +95,7 @@ const MEASURES: &[Measure] = &[
         n: 100_000,
         quick_n: 10_000,
         raw: false,
+        also: None,
     },
 ];
 
@@ -156,31 +176,27 @@ fn measure(
     let mut controls = Vec::new();
     for m in MEASURES {
         let n = if quick { m.quick_n } else { m.n };
-        let (mut ours, mut theirs, mut raw, mut requests) = (vec![], vec![], vec![], [0.0f64; 2]);
+        let (mut ours, mut theirs, mut raw) = (vec![], vec![], vec![]);
+        let (mut also_ours, mut also_theirs) = (vec![], vec![]);
         for round in 0..rounds {
             // Alternate who goes first.
-            let order: [(&Path, &str, usize); 2] = if round % 2 == 0 {
-                [(rust, m.probe, 0), (go, m.probe, 1)]
+            let order: [(&Path, usize); 2] = if round % 2 == 0 {
+                [(rust, 0), (go, 1)]
             } else {
-                [(go, m.probe, 1), (rust, m.probe, 0)]
+                [(go, 1), (rust, 0)]
             };
-            for (bin, name, side) in order {
-                let r = probe(bin, name, urls, &setup, n)?;
-                let value = r["value"]
-                    .as_f64()
-                    .ok_or("a probe result without a value")?;
-                eprintln!(
-                    "round {}: {} {}: {value}",
-                    round + 1,
-                    ["rust", "go"][side],
-                    m.key
-                );
+            for (bin, side) in order {
+                let r = probe(bin, m.probe, urls, &setup, n)?;
+                let value = figure(&r, "value")?;
+                eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], m.key);
                 [&mut ours, &mut theirs][side].push(value);
-                if let Some(c) = r["control"].as_f64().filter(|_| m.probe == "cached2") {
-                    controls.push(c);
+                if let Some(also) = &m.also {
+                    let value = figure(&r, also.field)?;
+                    eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], also.key);
+                    [&mut also_ours, &mut also_theirs][side].push(value);
                 }
-                if let Some(k) = r["requests"].as_f64() {
-                    requests[side] = requests[side].max(k);
+                if let Some(c) = r["control"].as_f64() {
+                    controls.push(c);
                 }
                 if let Some(points) = r["timeline"].as_array() {
                     timelines[side] = points
@@ -190,12 +206,7 @@ fn measure(
                 }
             }
             if m.raw {
-                let r = probe(rust, "raw", urls, &setup, n)?;
-                raw.push(
-                    r["value"]
-                        .as_f64()
-                        .ok_or("a probe result without a value")?,
-                );
+                raw.push(figure(&probe(rust, "raw", urls, &setup, n)?, "value")?);
             }
         }
         let mut entry = Map::new();
@@ -205,10 +216,11 @@ fn measure(
             entry.insert("raw".into(), json!(median(raw)));
         }
         figures.insert(m.key.into(), Value::Object(entry));
-        if m.probe == "herd" {
+        if let Some(also) = &m.also {
+            let pick = if also.worst { worst } else { median };
             figures.insert(
-                "herd_1000_token_requests".into(),
-                json!({ "rust": requests[0], "go": requests[1] }),
+                also.key.into(),
+                json!({ "rust": pick(also_ours), "go": pick(also_theirs) }),
             );
         }
     }
@@ -220,6 +232,15 @@ fn measure(
         );
     }
     Ok((figures, timelines))
+}
+
+const SIDES: [&str; 2] = ["rust", "go"];
+
+/// A number from a probe's result.
+fn figure(result: &Value, field: &str) -> Result<f64> {
+    result[field]
+        .as_f64()
+        .ok_or_else(|| format!("a probe result without {field:?}: {result}").into())
 }
 
 /// Runs one probe measure and parses the JSON object it prints.
@@ -272,6 +293,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+fn worst(v: Vec<f64>) -> f64 {
+    v.into_iter().reduce(f64::max).unwrap_or(f64::NAN)
+}
+
 fn get(figures: &Map<String, Value>, key: &str, side: &str) -> f64 {
     figures[key][side].as_f64().unwrap_or(f64::NAN)
 }
@@ -279,14 +304,9 @@ fn get(figures: &Map<String, Value>, key: &str, side: &str) -> f64 {
 fn print_table(figures: &Map<String, Value>) {
     println!("\n| measure | Rust (flow) | Go (x/oauth2) | raw reqwest | Rust / Go |");
     println!("|---|---|---|---|---|");
-    let mut rows: Vec<(&str, &str)> = MEASURES.iter().map(|m| (m.key, m.label)).collect();
-    rows.insert(
-        4,
-        (
-            "herd_1000_token_requests",
-            "1000 cold callers: token requests",
-        ),
-    );
+    let rows = MEASURES.iter().flat_map(|m| {
+        std::iter::once((m.key, m.label)).chain(m.also.as_ref().map(|a| (a.key, a.label)))
+    });
     for (key, label) in rows {
         let (rust, go) = (get(figures, key, "rust"), get(figures, key, "go"));
         let raw = figures[key]["raw"]
