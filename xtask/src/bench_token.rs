@@ -66,7 +66,9 @@ const MEASURES: &[Measure] = &[
         key: "herd_1000_ms",
         label: "1000 cold callers: wall time (ms)",
         probe: "herd",
-        n: 7,
+        // Each sample is one round of 1000 callers (~8 ms). With 7 a run, flow's medians ranged
+        // from 7.2 to 9.5 ms across the three runs of one bench; 21 keep them steadier.
+        n: 21,
         quick_n: 2,
         raw: false,
         also: Some(Also {
