@@ -141,34 +141,44 @@ async fn setup() -> Result {
     Ok(Value::Object(out))
 }
 
-/// ns per `token()` from a warm source, for 1 caller and for each of 2 concurrent callers,
-/// measured in alternating batches in this one process so that both figures see the same machine.
-/// In a batch every caller times its own n calls (so a caller that started late, or the later of
-/// the two to finish, does not stretch the other's figure); a batch's figure is their mean, and
-/// each figure is the median of its batches.
+/// ns per `token()` from a warm source: 1 caller, and each of 2 concurrent callers of that one
+/// source; and, as the control, each of 2 concurrent callers of two separate sources (nothing
+/// shared, so what 2 callers cost on this machine whatever the source does). The three kinds of
+/// batch take turns in this one process so that all see the same machine. In a batch every
+/// caller times its own n calls (so a caller that started late, or the later of the two to
+/// finish, does not stretch the other's figure); a batch's figure is their mean, and each figure
+/// is the median of its batches.
 async fn cached() -> Result {
     const BATCHES: usize = 9;
-    let source = warm_source().await?;
+    let (source, other) = (warm_source().await?, warm_source().await?);
     let calls = n()?;
-    let (mut one, mut two) = (Vec::new(), Vec::new());
+    let kinds: [&[TokenSource]; 3] = [
+        std::slice::from_ref(&source),
+        &[source.clone(), source.clone()],
+        &[source.clone(), other],
+    ];
+    let mut figures = [vec![], vec![], vec![]];
     for batch in 0..BATCHES {
-        let order = if batch % 2 == 0 { [1, 2] } else { [2, 1] };
-        for callers in order {
-            let ns = per_call(&source, callers, calls).await?;
-            [&mut one, &mut two][callers - 1].push(ns);
+        // Each kind goes first in turn.
+        for k in 0..kinds.len() {
+            let kind = (batch + k) % kinds.len();
+            figures[kind].push(per_call(kinds[kind], calls).await?);
         }
     }
+    let [one, two, separate] = figures.map(median);
     Ok(json!({
-        "value": median(one),
-        "two_callers": median(two),
-        "control": control(2),
+        "value": one,
+        "two_callers": two,
+        "two_callers_separate_sources": separate,
     }))
 }
 
-/// One batch: `callers` concurrent callers of `n` cached reads each; the mean of their ns/call.
-async fn per_call(source: &TokenSource, callers: usize, calls: u64) -> Result<f64> {
-    let tasks: Vec<_> = (0..callers)
-        .map(|_| {
+/// One batch: one caller per source in `sources`, all at once, n cached reads each; the mean of
+/// their ns/call.
+async fn per_call(sources: &[TokenSource], calls: u64) -> Result<f64> {
+    let tasks: Vec<_> = sources
+        .iter()
+        .map(|source| {
             let source = source.clone();
             tokio::spawn(async move {
                 let start = Instant::now();
@@ -183,29 +193,7 @@ async fn per_call(source: &TokenSource, callers: usize, calls: u64) -> Result<f6
     for task in tasks {
         sum += task.await??;
     }
-    Ok(sum / callers as f64)
-}
-
-/// What `callers` threads sharing nothing cost here, relative to one: the same arithmetic on
-/// each thread's own data, timed the same way. On a machine whose cores are also busy with other
-/// work this is well above 1, and it bounds what any 2-caller figure can show.
-fn control(callers: usize) -> f64 {
-    fn work() -> u64 {
-        let mut x = 1u64;
-        for i in 0..50_000_000u64 {
-            x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
-        }
-        x
-    }
-    let start = Instant::now();
-    black_box(work());
-    let one = start.elapsed();
-    let start = Instant::now();
-    let threads: Vec<_> = (0..callers).map(|_| std::thread::spawn(work)).collect();
-    for thread in threads {
-        let _ = black_box(thread.join());
-    }
-    start.elapsed().as_secs_f64() / one.as_secs_f64()
+    Ok(sum / sources.len() as f64)
 }
 
 /// 4 callers for n seconds (12 in a full run) on the 4 s client, a millisecond apart: the calls

@@ -147,10 +147,10 @@ pub fn run(args: &[String]) -> Result {
     let urls = hydra.urls().clone();
     let result = measure(&rust, &go, &urls, rounds, quick);
     let stopped = hydra.stop(Duration::from_secs(10));
-    let (figures, timelines) = result?;
+    let (figures, timelines, control) = result?;
     stopped?;
 
-    print_table(&figures);
+    print_table(&figures, control);
     if let Some(path) = json_path {
         std::fs::write(&path, serde_json::to_string_pretty(&figures)? + "\n")?;
         eprintln!("wrote {}", path.display());
@@ -162,8 +162,9 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-/// The figures (`{key: {"rust", "go", "raw"?}}`) and the Rust and Go refresh timelines.
-type Figures = (Map<String, Value>, [Vec<(f64, f64)>; 2]);
+/// The figures (`{key: {"rust", "go", "raw"?}}`), the Rust and Go refresh timelines, and the
+/// control of the 2-caller figure (flow's ns/call for 2 callers of two separate sources).
+type Figures = (Map<String, Value>, [Vec<(f64, f64)>; 2], Option<f64>);
 
 fn measure(
     rust: &Path,
@@ -197,7 +198,11 @@ fn measure(
                     eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], also.key);
                     [&mut also_ours, &mut also_theirs][side].push(value);
                 }
-                if let Some(c) = r["control"].as_f64() {
+                if let Some(c) = r["two_callers_separate_sources"].as_f64() {
+                    eprintln!(
+                        "round {}: rust control (2 callers, 2 sources): {c}",
+                        round + 1
+                    );
                     controls.push(c);
                 }
                 if let Some(points) = r["timeline"].as_array() {
@@ -226,14 +231,8 @@ fn measure(
             );
         }
     }
-    if !controls.is_empty() {
-        println!(
-            "\ncontrol: 2 threads of arithmetic sharing nothing took {:.2}x as long as 1 on this \
-             machine during the run (1.00 on idle cores)",
-            median(controls)
-        );
-    }
-    Ok((figures, timelines))
+    let control = (!controls.is_empty()).then(|| median(controls));
+    Ok((figures, timelines, control))
 }
 
 const SIDES: [&str; 2] = ["rust", "go"];
@@ -303,7 +302,7 @@ fn get(figures: &Map<String, Value>, key: &str, side: &str) -> f64 {
     figures[key][side].as_f64().unwrap_or(f64::NAN)
 }
 
-fn print_table(figures: &Map<String, Value>) {
+fn print_table(figures: &Map<String, Value>, control: Option<f64>) {
     println!("\n| measure | Rust (flow) | Go (x/oauth2) | raw reqwest | Rust / Go |");
     println!("|---|---|---|---|---|");
     let rows = MEASURES.iter().flat_map(|m| {
@@ -366,6 +365,16 @@ fn print_table(figures: &Map<String, Value>) {
     ];
     for (goal, met) in goals {
         println!("  {} {goal}", if met { "met:    " } else { "NOT MET:" });
+    }
+    if let Some(control) = control {
+        // Two callers that share nothing show what a second busy core costs on this machine, the
+        // floor for the 2-caller figure whatever the source does.
+        println!(
+            "control: 2 callers of two separate sources (nothing shared): {control:.2} ns/call \
+             each, {:+.1} % against 1 caller; 2 callers of one source: {:+.1} %",
+            (control / cached - 1.0) * 100.0,
+            (get(figures, "cached_read_2_callers_ns", "rust") / cached - 1.0) * 100.0
+        );
     }
 }
 
