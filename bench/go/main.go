@@ -28,6 +28,7 @@ import (
 type result struct {
 	Value      float64     `json:"value"`
 	TwoCallers float64     `json:"two_callers,omitempty"`
+	Samples    []float64   `json:"samples,omitempty"`
 	Requests   int64       `json:"requests,omitempty"`
 	Timeline   [][2]uint64 `json:"timeline,omitempty"`
 }
@@ -221,7 +222,8 @@ func herd() result {
 }
 
 // cold: register a new client on the admin API, then get its first token; ms, the median of n
-// after one warm-up. One HTTP client for the process, as a Go service would have.
+// after one warm-up, and the n samples. One HTTP client for the process, as a Go service would
+// have.
 func cold() result {
 	client := &http.Client{}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
@@ -251,7 +253,7 @@ func cold() result {
 			took = append(took, float64(time.Since(start).Microseconds())/1000)
 		}
 	}
-	return result{Value: median(took)}
+	return result{Value: median(took), Samples: took}
 }
 
 // rss: peak resident set (VmHWM, kB) of a process holding a warm source after n reads.

@@ -147,7 +147,8 @@ async fn setup() -> Result {
 /// batch take turns in this one process so that all see the same machine. In a batch every
 /// caller times its own n calls (so a caller that started late, or the later of the two to
 /// finish, does not stretch the other's figure); a batch's figure is their mean, and each figure
-/// is the median of its batches.
+/// is the median of its batches. `pairs` holds each batch's 1-caller and 2-caller figures, for
+/// the paired comparison `cargo xtask bench` makes.
 async fn cached() -> Result {
     const BATCHES: usize = 9;
     let (source, other) = (warm_source().await?, warm_source().await?);
@@ -165,11 +166,17 @@ async fn cached() -> Result {
             figures[kind].push(per_call(kinds[kind], calls).await?);
         }
     }
+    let pairs: Vec<[f64; 2]> = figures[0]
+        .iter()
+        .zip(&figures[1])
+        .map(|(one, two)| [*one, *two])
+        .collect();
     let [one, two, separate] = figures.map(median);
     Ok(json!({
         "value": one,
         "two_callers": two,
         "two_callers_separate_sources": separate,
+        "pairs": pairs,
     }))
 }
 
@@ -312,7 +319,7 @@ async fn herd() -> Result {
 }
 
 /// `acquire_token_with` for a new client each time (register, then token): ms, the median of n
-/// after a warm-up.
+/// after a warm-up, and the n samples.
 async fn cold() -> Result {
     let config = Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
         .token_auth_method(TokenAuthMethod::ClientSecretBasic)
@@ -327,7 +334,7 @@ async fn cold() -> Result {
             took.push(start.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    Ok(json!({ "value": median(took) }))
+    Ok(json!({ "value": median(took.clone()), "samples": took }))
 }
 
 /// The same two requests as `cold`, by hand on one reused reqwest client: the floor.
@@ -369,7 +376,7 @@ async fn raw() -> Result {
             took.push(start.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    Ok(json!({ "value": median(took) }))
+    Ok(json!({ "value": median(took.clone()), "samples": took }))
 }
 
 /// Peak resident set (VmHWM, kB) of a process holding a warm source after n reads.

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use crate::bench_stats::median;
 use crate::Result;
 
 /// One row of the table: a probe measure, its JSON key, and how many iterations each size runs.
@@ -147,24 +148,41 @@ pub fn run(args: &[String]) -> Result {
     let urls = hydra.urls().clone();
     let result = measure(&rust, &go, &urls, rounds, quick);
     let stopped = hydra.stop(Duration::from_secs(10));
-    let (figures, timelines, control) = result?;
+    let run = result?;
     stopped?;
 
-    print_table(&figures, control);
+    crate::bench_report::print(&run);
     if let Some(path) = json_path {
-        std::fs::write(&path, serde_json::to_string_pretty(&figures)? + "\n")?;
+        std::fs::write(&path, serde_json::to_string_pretty(&run.figures)? + "\n")?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = plot_path {
-        std::fs::write(&path, crate::bench_plot::svg(&timelines))?;
+        std::fs::write(&path, crate::bench_plot::svg(&run.timelines))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
 }
 
-/// The figures (`{key: {"rust", "go", "raw"?}}`), the Rust and Go refresh timelines, and the
-/// control of the 2-caller figure (flow's ns/call for 2 callers of two separate sources).
-type Figures = (Map<String, Value>, [Vec<(f64, f64)>; 2], Option<f64>);
+/// What one run measured.
+pub(crate) struct Run {
+    /// `{key: {"rust", "go", "raw"?}}`, as `--json` writes it.
+    pub(crate) figures: Map<String, Value>,
+    /// The Rust and Go refresh timelines, for `--plot`.
+    timelines: [Vec<(f64, f64)>; 2],
+    pub(crate) evidence: Evidence,
+}
+
+/// What says whether the two goals whose figures are equal up to noise were missed by more than
+/// noise (see `bench_stats`).
+#[derive(Default)]
+pub(crate) struct Evidence {
+    /// flow's ns/call for 2 callers of two separate sources, one per round.
+    pub(crate) control: Vec<f64>,
+    /// flow's (2-caller, 1-caller) ns/call, batch by batch.
+    pub(crate) cached_pairs: Vec<[f64; 2]>,
+    /// Every cold-acquire sample in ms, Rust's and Go's.
+    pub(crate) cold_samples: [Vec<f64>; 2],
+}
 
 fn measure(
     rust: &Path,
@@ -172,11 +190,11 @@ fn measure(
     urls: &hydra_launcher::Urls,
     rounds: u32,
     quick: bool,
-) -> Result<Figures> {
+) -> Result<Run> {
     let setup = probe(rust, "setup", urls, &Value::Null, 1)?;
     let mut figures = Map::new();
     let mut timelines = [Vec::new(), Vec::new()];
-    let mut controls = Vec::new();
+    let mut evidence = Evidence::default();
     for m in MEASURES {
         let n = if quick { m.quick_n } else { m.n };
         let (mut ours, mut theirs, mut raw) = (vec![], vec![], vec![]);
@@ -203,7 +221,16 @@ fn measure(
                         "round {}: rust control (2 callers, 2 sources): {c}",
                         round + 1
                     );
-                    controls.push(c);
+                    evidence.control.push(c);
+                }
+                for pair in r["pairs"].as_array().into_iter().flatten() {
+                    if let (Some(one), Some(two)) = (pair[0].as_f64(), pair[1].as_f64()) {
+                        evidence.cached_pairs.push([two, one]);
+                    }
+                }
+                if m.key == "cold_acquire_ms" {
+                    let samples = r["samples"].as_array().into_iter().flatten();
+                    evidence.cold_samples[side].extend(samples.filter_map(Value::as_f64));
                 }
                 if let Some(points) = r["timeline"].as_array() {
                     timelines[side] = points
@@ -231,11 +258,21 @@ fn measure(
             );
         }
     }
-    let control = (!controls.is_empty()).then(|| median(controls));
-    Ok((figures, timelines, control))
+    Ok(Run {
+        figures,
+        timelines,
+        evidence,
+    })
 }
 
 const SIDES: [&str; 2] = ["rust", "go"];
+
+/// The table's rows, in order: each measure's key and label, then its second figure's.
+pub(crate) fn rows() -> impl Iterator<Item = (&'static str, &'static str)> {
+    MEASURES.iter().flat_map(|m| {
+        std::iter::once((m.key, m.label)).chain(m.also.as_ref().map(|a| (a.key, a.label)))
+    })
+}
 
 /// A number from a probe's result.
 fn figure(result: &Value, field: &str) -> Result<f64> {
@@ -289,99 +326,6 @@ fn check(command: &mut Command, what: &str) -> Result {
     Ok(())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 fn worst(v: Vec<f64>) -> f64 {
     v.into_iter().reduce(f64::max).unwrap_or(f64::NAN)
-}
-
-fn get(figures: &Map<String, Value>, key: &str, side: &str) -> f64 {
-    figures[key][side].as_f64().unwrap_or(f64::NAN)
-}
-
-fn print_table(figures: &Map<String, Value>, control: Option<f64>) {
-    println!("\n| measure | Rust (flow) | Go (x/oauth2) | raw reqwest | Rust / Go |");
-    println!("|---|---|---|---|---|");
-    let rows = MEASURES.iter().flat_map(|m| {
-        std::iter::once((m.key, m.label)).chain(m.also.as_ref().map(|a| (a.key, a.label)))
-    });
-    for (key, label) in rows {
-        let (rust, go) = (get(figures, key, "rust"), get(figures, key, "go"));
-        let raw = figures[key]["raw"]
-            .as_f64()
-            .map(|r| format!("{r:.2} (Rust / raw {:.2})", rust / r))
-            .unwrap_or_else(|| "–".into());
-        let ratio = if go > 0.0 {
-            format!("{:.2}", rust / go)
-        } else {
-            "–".into()
-        };
-        println!(
-            "| {label} | {} | {} | {raw} | {ratio} |",
-            fmt(rust),
-            fmt(go)
-        );
-    }
-    println!("\ngoals:");
-    let cached = get(figures, "cached_read_ns", "rust");
-    let goals = [
-        ("cached read at most 25 ns", cached <= 25.0),
-        (
-            "2 callers no slower per call than 1",
-            get(figures, "cached_read_2_callers_ns", "rust") <= cached,
-        ),
-        (
-            "cached read at most 0.5x Go",
-            cached <= 0.5 * get(figures, "cached_read_ns", "go"),
-        ),
-        (
-            "0 calls over 1 ms across refreshes",
-            get(figures, "refresh_waits_over_1ms", "rust") == 0.0,
-        ),
-        (
-            "1000 cold callers: 1 token request",
-            get(figures, "herd_1000_token_requests", "rust") == 1.0,
-        ),
-        (
-            "1000 cold callers: at most 1.1x Go",
-            get(figures, "herd_1000_ms", "rust") <= 1.1 * get(figures, "herd_1000_ms", "go"),
-        ),
-        (
-            "cold acquire at most 1.05x raw reqwest",
-            get(figures, "cold_acquire_ms", "rust")
-                <= 1.05 * get(figures, "cold_acquire_ms", "raw"),
-        ),
-        (
-            "cold acquire at most Go",
-            get(figures, "cold_acquire_ms", "rust") <= get(figures, "cold_acquire_ms", "go"),
-        ),
-        (
-            "peak RSS at most Go",
-            get(figures, "peak_rss_kb", "rust") <= get(figures, "peak_rss_kb", "go"),
-        ),
-    ];
-    for (goal, met) in goals {
-        println!("  {} {goal}", if met { "met:    " } else { "NOT MET:" });
-    }
-    if let Some(control) = control {
-        // Two callers that share nothing show what a second busy core costs on this machine, the
-        // floor for the 2-caller figure whatever the source does.
-        println!(
-            "control: 2 callers of two separate sources (nothing shared): {control:.2} ns/call \
-             each, {:+.1} % against 1 caller; 2 callers of one source: {:+.1} %",
-            (control / cached - 1.0) * 100.0,
-            (get(figures, "cached_read_2_callers_ns", "rust") / cached - 1.0) * 100.0
-        );
-    }
-}
-
-fn fmt(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    }
 }

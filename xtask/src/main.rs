@@ -4,6 +4,8 @@
 
 mod bench;
 mod bench_plot;
+mod bench_report;
+mod bench_stats;
 mod bench_token;
 mod demo;
 mod hydra;

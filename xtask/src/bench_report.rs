@@ -1,0 +1,144 @@
+//! What `cargo xtask bench` prints: the table of figures, and each goal of the issue the bench
+//! was written for, met or not. Two goals compare figures that are equal up to noise once the
+//! work is done; for those the report also says whether the miss, if any, is larger than the
+//! noise (`bench_stats`), beside the strict verdict, never instead of it.
+
+use serde_json::{Map, Value};
+
+use crate::bench_stats::{mann_whitney_slower, median, sign_test};
+use crate::bench_token::{rows, Run};
+
+/// A difference is called measurable below this one-sided p-value.
+const SIGNIFICANCE: f64 = 0.05;
+
+pub(crate) fn print(run: &Run) {
+    let figures = &run.figures;
+    println!("\n| measure | Rust (flow) | Go (x/oauth2) | raw reqwest | Rust / Go |");
+    println!("|---|---|---|---|---|");
+    for (key, label) in rows() {
+        let (rust, go) = (get(figures, key, "rust"), get(figures, key, "go"));
+        let raw = figures[key]["raw"]
+            .as_f64()
+            .map(|r| format!("{r:.2} (Rust / raw {:.2})", rust / r))
+            .unwrap_or_else(|| "–".into());
+        let ratio = if go > 0.0 {
+            format!("{:.2}", rust / go)
+        } else {
+            "–".into()
+        };
+        println!(
+            "| {label} | {} | {} | {raw} | {ratio} |",
+            fmt(rust),
+            fmt(go)
+        );
+    }
+    println!("\ngoals:");
+    for (goal, met, detail) in goals(run) {
+        println!("  {} {goal}", if met { "met:    " } else { "NOT MET:" });
+        for line in detail {
+            println!("           {line}");
+        }
+    }
+}
+
+/// Each goal, whether its figures meet it strictly, and what else the run says about it.
+fn goals(run: &Run) -> Vec<(&'static str, bool, Vec<String>)> {
+    let figures = &run.figures;
+    let evidence = &run.evidence;
+    let cached = get(figures, "cached_read_ns", "rust");
+    let two = get(figures, "cached_read_2_callers_ns", "rust");
+    let cold = get(figures, "cold_acquire_ms", "rust");
+    let cold_go = get(figures, "cold_acquire_ms", "go");
+
+    let mut two_callers = vec![format!("{:+.2} % against 1 caller", percent(two, cached))];
+    if !evidence.cached_pairs.is_empty() {
+        let (slower, n, p) = sign_test(&evidence.cached_pairs);
+        two_callers.push(format!(
+            "slower in {slower} of {n} batches measured side by side (sign test, p = {p:.2}): {}",
+            verdict(p)
+        ));
+    }
+    if !evidence.control.is_empty() {
+        // Two callers that share nothing show what a second busy core costs on this machine:
+        // the floor for the 2-caller figure, whatever the source does.
+        two_callers.push(format!(
+            "control, 2 callers of two separate sources (nothing shared): {:+.2} %",
+            percent(median(evidence.control.clone()), cached)
+        ));
+    }
+    let mut cold_vs_go = vec![format!("{:+.2} % against Go", percent(cold, cold_go))];
+    let [ours, theirs] = &evidence.cold_samples;
+    if !ours.is_empty() && !theirs.is_empty() {
+        let p = mann_whitney_slower(ours, theirs);
+        cold_vs_go.push(format!(
+            "over {} and {} samples (Mann-Whitney U, p = {p:.2}): {}",
+            ours.len(),
+            theirs.len(),
+            verdict(p)
+        ));
+    }
+
+    vec![
+        ("cached read at most 25 ns", cached <= 25.0, vec![]),
+        (
+            "2 callers no slower per call than 1",
+            two <= cached,
+            two_callers,
+        ),
+        (
+            "cached read at most 0.5x Go",
+            cached <= 0.5 * get(figures, "cached_read_ns", "go"),
+            vec![],
+        ),
+        (
+            "0 calls over 1 ms across refreshes",
+            get(figures, "refresh_waits_over_1ms", "rust") == 0.0,
+            vec![],
+        ),
+        (
+            "1000 cold callers: 1 token request",
+            get(figures, "herd_1000_token_requests", "rust") == 1.0,
+            vec![],
+        ),
+        (
+            "1000 cold callers: at most 1.1x Go",
+            get(figures, "herd_1000_ms", "rust") <= 1.1 * get(figures, "herd_1000_ms", "go"),
+            vec![],
+        ),
+        (
+            "cold acquire at most 1.05x raw reqwest",
+            cold <= 1.05 * get(figures, "cold_acquire_ms", "raw"),
+            vec![],
+        ),
+        ("cold acquire at most Go", cold <= cold_go, cold_vs_go),
+        (
+            "peak RSS at most Go",
+            get(figures, "peak_rss_kb", "rust") <= get(figures, "peak_rss_kb", "go"),
+            vec![],
+        ),
+    ]
+}
+
+fn verdict(p: f64) -> &'static str {
+    if p < SIGNIFICANCE {
+        "measurably slower"
+    } else {
+        "not measurably slower"
+    }
+}
+
+fn percent(ours: f64, theirs: f64) -> f64 {
+    (ours / theirs - 1.0) * 100.0
+}
+
+fn get(figures: &Map<String, Value>, key: &str, side: &str) -> f64 {
+    figures[key][side].as_f64().unwrap_or(f64::NAN)
+}
+
+fn fmt(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
