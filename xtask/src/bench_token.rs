@@ -2,10 +2,11 @@
 //! (clientcredentials + ReuseTokenSource), in one run against one Hydra.
 //!
 //! Starts Hydra, registers the clients (through the Rust probe), then runs each measure in the
-//! Rust probe (`bench/`, a release build) and the Go probe (`bench/go/`), alternating which goes
-//! first each round so machine noise hits both alike, and reports the median of the rounds. Each
-//! probe run is its own process, so one measure cannot warm or pollute another. The probes, not
-//! xtask, link tokio and reqwest, which keeps xtask cheap to compile.
+//! Rust probe (`bench/`, a release build) and the Go probe (`bench/go/`), and raw reqwest where it
+//! has a figure, turning who goes first each round so machine noise hits all alike, and reports
+//! the median of the rounds (`bench_report` prints them). Each probe run is its own process, so
+//! one measure cannot warm or pollute another. The probes, not xtask, link tokio and reqwest,
+//! which keeps xtask cheap to compile.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -197,20 +198,25 @@ fn measure(
     let mut evidence = Evidence::default();
     for m in MEASURES {
         let n = if quick { m.quick_n } else { m.n };
-        let (mut ours, mut theirs, mut raw) = (vec![], vec![], vec![]);
+        let mut values = [vec![], vec![], vec![]];
         let (mut also_ours, mut also_theirs) = (vec![], vec![]);
         for round in 0..rounds {
-            // Alternate who goes first.
-            let order: [(&Path, usize); 2] = if round % 2 == 0 {
-                [(rust, 0), (go, 1)]
-            } else {
-                [(go, 1), (rust, 0)]
-            };
-            for (bin, side) in order {
-                let r = probe(bin, m.probe, urls, &setup, n)?;
+            // Who goes first turns round by round, so drift in the machine or in Hydra (whose
+            // database grows with every client the measures register) hits each side alike.
+            let mut order = vec![(rust, m.probe, 0), (go, m.probe, 1)];
+            if m.raw {
+                order.push((rust, "raw", 2));
+            }
+            let turn = round as usize % order.len();
+            order.rotate_left(turn);
+            for (bin, name, side) in order {
+                let r = probe(bin, name, urls, &setup, n)?;
                 let value = figure(&r, "value")?;
                 eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], m.key);
-                [&mut ours, &mut theirs][side].push(value);
+                values[side].push(value);
+                if side == 2 {
+                    continue;
+                }
                 if let Some(also) = &m.also {
                     let value = figure(&r, also.field)?;
                     eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], also.key);
@@ -239,10 +245,8 @@ fn measure(
                         .collect();
                 }
             }
-            if m.raw {
-                raw.push(figure(&probe(rust, "raw", urls, &setup, n)?, "value")?);
-            }
         }
+        let [ours, theirs, raw] = values;
         let mut entry = Map::new();
         entry.insert("rust".into(), json!(median(ours)));
         entry.insert("go".into(), json!(median(theirs)));
@@ -265,7 +269,7 @@ fn measure(
     })
 }
 
-const SIDES: [&str; 2] = ["rust", "go"];
+const SIDES: [&str; 3] = ["rust", "go", "raw"];
 
 /// The table's rows, in order: each measure's key and label, then its second figure's.
 pub(crate) fn rows() -> impl Iterator<Item = (&'static str, &'static str)> {
