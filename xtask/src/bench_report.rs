@@ -51,24 +51,29 @@ fn goals(run: &Run) -> Vec<(&'static str, bool, Vec<String>)> {
     let cold_go = get(figures, "cold_acquire_ms", "go");
 
     let mut two_callers = vec![format!("{:+.2} % against 1 caller", percent(two, cached))];
-    if !evidence.cached_pairs.is_empty() {
-        let (slower, n, p) = sign_test(&evidence.cached_pairs);
-        two_callers.push(format!(
-            "slower in {slower} of {n} batches measured side by side (sign test, p = {p:.2}): {}",
-            verdict(p)
-        ));
-    }
-    if !evidence.control.is_empty() {
+    let batches = &evidence.cached_batches;
+    if !batches.is_empty() {
         // Two callers that share nothing show what a second busy core costs on this machine:
         // the floor for the 2-caller figure, whatever the source does.
+        let separate = median(batches.iter().map(|b| b[2]).collect());
         two_callers.push(format!(
-            "control, 2 callers of two separate sources (nothing shared): {:+.2} %",
-            percent(median(evidence.control.clone()), cached)
+            "control, 2 callers of two separate sources (nothing shared): {:+.2} % against 1 caller",
+            percent(separate, cached)
         ));
+        for (against, index) in [("1 caller", 0), ("2 callers of separate sources", 2)] {
+            let pairs: Vec<[f64; 2]> = batches.iter().map(|b| [b[1], b[index]]).collect();
+            let (slower, n, p) = sign_test(&pairs);
+            two_callers.push(format!(
+                "against {against}: slower in {slower} of {n} batches side by side (sign test, \
+                 p = {p:.2}): {}",
+                verdict(p)
+            ));
+        }
     }
     let mut cold_vs_go = vec![format!("{:+.2} % against Go", percent(cold, cold_go))];
     let [ours, theirs] = &evidence.cold_samples;
-    if !ours.is_empty() && !theirs.is_empty() {
+    // The test's normal approximation needs a few dozen samples a side (a quick run has 3).
+    if ours.len() >= 20 && theirs.len() >= 20 {
         let p = mann_whitney_slower(ours, theirs);
         cold_vs_go.push(format!(
             "over {} and {} samples (Mann-Whitney U, p = {p:.2}): {}",

@@ -177,10 +177,9 @@ pub(crate) struct Run {
 /// noise (see `bench_stats`).
 #[derive(Default)]
 pub(crate) struct Evidence {
-    /// flow's ns/call for 2 callers of two separate sources, one per round.
-    pub(crate) control: Vec<f64>,
-    /// flow's (2-caller, 1-caller) ns/call, batch by batch.
-    pub(crate) cached_pairs: Vec<[f64; 2]>,
+    /// flow's ns/call for 1 caller, 2 callers, and 2 callers of separate sources, batch by
+    /// batch (the three measured side by side).
+    pub(crate) cached_batches: Vec<[f64; 3]>,
     /// Every cold-acquire sample in ms, Rust's and Go's.
     pub(crate) cold_samples: [Vec<f64>; 2],
 }
@@ -227,11 +226,12 @@ fn measure(
                         "round {}: rust control (2 callers, 2 sources): {c}",
                         round + 1
                     );
-                    evidence.control.push(c);
                 }
-                for pair in r["pairs"].as_array().into_iter().flatten() {
-                    if let (Some(one), Some(two)) = (pair[0].as_f64(), pair[1].as_f64()) {
-                        evidence.cached_pairs.push([two, one]);
+                for batch in r["batches"].as_array().into_iter().flatten() {
+                    if let (Some(one), Some(two), Some(separate)) =
+                        (batch[0].as_f64(), batch[1].as_f64(), batch[2].as_f64())
+                    {
+                        evidence.cached_batches.push([one, two, separate]);
                     }
                 }
                 if m.key == "cold_acquire_ms" {
