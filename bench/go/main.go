@@ -88,9 +88,9 @@ func median(v []float64) float64 {
 }
 
 // cached: ns per Token() from a warm source, for 1 caller and for each of 2 concurrent callers,
-// measured in alternating batches in this one process, as the Rust probe does: in a batch every
-// caller times its own n calls, a batch's figure is their mean, and each figure is the median of
-// its batches.
+// measured in alternating batches in this one process as the Rust probe measures them (which
+// adds a control batch of its own): in a batch every caller times its own n calls, a batch's
+// figure is their mean, and each figure is the median of its batches.
 func cached() result {
 	const batches = 9
 	ts := warmSource()

@@ -50,38 +50,8 @@ fn goals(run: &Run) -> Vec<(&'static str, bool, Vec<String>)> {
     let cold = get(figures, "cold_acquire_ms", "rust");
     let cold_go = get(figures, "cold_acquire_ms", "go");
 
-    let mut two_callers = vec![format!("{:+.2} % against 1 caller", percent(two, cached))];
-    let batches = &evidence.cached_batches;
-    if !batches.is_empty() {
-        // Two callers that share nothing show what a second busy core costs on this machine:
-        // the floor for the 2-caller figure, whatever the source does.
-        let separate = median(batches.iter().map(|b| b[2]).collect());
-        two_callers.push(format!(
-            "control, 2 callers of two separate sources (nothing shared): {:+.2} % against 1 caller",
-            percent(separate, cached)
-        ));
-        for (against, index) in [("1 caller", 0), ("2 callers of separate sources", 2)] {
-            let pairs: Vec<[f64; 2]> = batches.iter().map(|b| [b[1], b[index]]).collect();
-            let (slower, n, p) = sign_test(&pairs);
-            two_callers.push(format!(
-                "against {against}: slower in {slower} of {n} batches side by side (sign test, \
-                 p = {p:.2}): {}",
-                verdict(p)
-            ));
-        }
-    }
-    let mut cold_vs_go = vec![format!("{:+.2} % against Go", percent(cold, cold_go))];
-    let [ours, theirs] = &evidence.cold_samples;
-    // The test's normal approximation needs a few dozen samples a side (a quick run has 3).
-    if ours.len() >= 20 && theirs.len() >= 20 {
-        let p = mann_whitney_slower(ours, theirs);
-        cold_vs_go.push(format!(
-            "over {} and {} samples (Mann-Whitney U, p = {p:.2}): {}",
-            ours.len(),
-            theirs.len(),
-            verdict(p)
-        ));
-    }
+    let two_callers = two_callers_detail(two, cached, &evidence.cached_batches);
+    let cold_vs_go = cold_detail(cold, cold_go, &evidence.cold_samples);
 
     vec![
         ("cached read at most 25 ns", cached <= 25.0, vec![]),
@@ -122,6 +92,47 @@ fn goals(run: &Run) -> Vec<(&'static str, bool, Vec<String>)> {
             vec![],
         ),
     ]
+}
+
+/// The 2-caller figure against 1 caller and against its control, batch by batch.
+fn two_callers_detail(two: f64, one: f64, batches: &[[f64; 3]]) -> Vec<String> {
+    let mut detail = vec![format!("{:+.2} % against 1 caller", percent(two, one))];
+    if batches.is_empty() {
+        return detail;
+    }
+    // Two callers that share nothing show what a second busy core costs on this machine: the
+    // floor for the 2-caller figure, whatever the source does.
+    let separate = median(batches.iter().map(|b| b[2]).collect());
+    detail.push(format!(
+        "control, 2 callers of two separate sources (nothing shared): {:+.2} % against 1 caller",
+        percent(separate, one)
+    ));
+    for (against, index) in [("1 caller", 0), ("2 callers of separate sources", 2)] {
+        let pairs: Vec<[f64; 2]> = batches.iter().map(|b| [b[1], b[index]]).collect();
+        let (slower, n, p) = sign_test(&pairs);
+        detail.push(format!(
+            "against {against}: slower in {slower} of {n} batches side by side (sign test, \
+             p = {p:.2}): {}",
+            verdict(p)
+        ));
+    }
+    detail
+}
+
+/// The cold acquire against Go's, over all samples.
+fn cold_detail(ours: f64, go: f64, [rust, theirs]: &[Vec<f64>; 2]) -> Vec<String> {
+    let mut detail = vec![format!("{:+.2} % against Go", percent(ours, go))];
+    // The test's normal approximation needs a few dozen samples a side (a quick run has 3).
+    if rust.len() >= 20 && theirs.len() >= 20 {
+        let p = mann_whitney_slower(rust, theirs);
+        detail.push(format!(
+            "over {} and {} samples (Mann-Whitney U, p = {p:.2}): {}",
+            rust.len(),
+            theirs.len(),
+            verdict(p)
+        ));
+    }
+    detail
 }
 
 fn verdict(p: f64) -> &'static str {

@@ -184,6 +184,23 @@ pub(crate) struct Evidence {
     pub(crate) cold_samples: [Vec<f64>; 2],
 }
 
+impl Evidence {
+    /// Takes what the probe result `r` of measure `key` from `side` (0 Rust, 1 Go) holds.
+    fn gather(&mut self, key: &str, side: usize, r: &Value) {
+        for batch in r["batches"].as_array().into_iter().flatten() {
+            if let (Some(one), Some(two), Some(separate)) =
+                (batch[0].as_f64(), batch[1].as_f64(), batch[2].as_f64())
+            {
+                self.cached_batches.push([one, two, separate]);
+            }
+        }
+        if key == "cold_acquire_ms" {
+            let samples = r["samples"].as_array().into_iter().flatten();
+            self.cold_samples[side].extend(samples.filter_map(Value::as_f64));
+        }
+    }
+}
+
 fn measure(
     rust: &Path,
     go: &Path,
@@ -221,23 +238,7 @@ fn measure(
                     eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], also.key);
                     [&mut also_ours, &mut also_theirs][side].push(value);
                 }
-                if let Some(c) = r["two_callers_separate_sources"].as_f64() {
-                    eprintln!(
-                        "round {}: rust control (2 callers, 2 sources): {c}",
-                        round + 1
-                    );
-                }
-                for batch in r["batches"].as_array().into_iter().flatten() {
-                    if let (Some(one), Some(two), Some(separate)) =
-                        (batch[0].as_f64(), batch[1].as_f64(), batch[2].as_f64())
-                    {
-                        evidence.cached_batches.push([one, two, separate]);
-                    }
-                }
-                if m.key == "cold_acquire_ms" {
-                    let samples = r["samples"].as_array().into_iter().flatten();
-                    evidence.cold_samples[side].extend(samples.filter_map(Value::as_f64));
-                }
+                evidence.gather(m.key, side, &r);
                 if let Some(points) = r["timeline"].as_array() {
                     timelines[side] = points
                         .iter()
