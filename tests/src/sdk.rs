@@ -16,6 +16,17 @@ pub fn hydra_error<T: std::fmt::Debug>(
     }
 }
 
+/// Checks that a call failed with Hydra's typed 404 carrying an `error` code (the object was not
+/// there, and Hydra said so in its own error shape).
+pub fn assert_not_found<T: std::fmt::Debug>(
+    result: Result<T, ApiError>,
+) -> Result<(), Box<dyn Error>> {
+    let (status, error) = hydra_error(result)?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error:?}");
+    assert!(error.error.is_some(), "no `error` in {error:?}");
+    Ok(())
+}
+
 /// What Hydra's introspection (RFC 7662) says of `token`, asked through the admin API at
 /// `admin_url`.
 pub async fn introspect(

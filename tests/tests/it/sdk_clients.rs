@@ -6,7 +6,7 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiResult as _, Client, ExposeSecret, Secret};
-use hydra_tests::sdk::hydra_error;
+use hydra_tests::sdk::{assert_not_found, hydra_error};
 use hydra_tests::TestHydra;
 use serde_json::json;
 
@@ -106,9 +106,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
         .send()
         .await
         .api();
-    let (status, error) = hydra_error(got)?;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(error.error.is_some(), "no `error` in {error:?}");
+    assert_not_found(got)?;
 
     // Hydra's spec declares `genericError` for this one; Hydra sends `errorOAuth2` (fix-up
     // `generic_errors_as_error_oauth2`).
@@ -118,9 +116,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
         .send()
         .await
         .api();
-    let (status, error) = hydra_error(deleted)?;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(error.error.is_some(), "no `error` in {error:?}");
+    assert_not_found(deleted)?;
 
     let lifespans = admin
         .set_oauth2_client_lifespans()
@@ -129,7 +125,7 @@ async fn a_missing_client_is_a_typed_404_for_get_and_delete() -> TestResult {
         .send()
         .await
         .api();
-    assert_eq!(hydra_error(lifespans)?.0, StatusCode::NOT_FOUND);
+    assert_not_found(lifespans)?;
     Ok(())
 }
 
@@ -282,7 +278,7 @@ async fn replace_patch_and_delete() -> TestResult {
         .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = admin.get_oauth2_client().id(&id).send().await.api();
-    assert_eq!(hydra_error(gone)?.0, StatusCode::NOT_FOUND);
+    assert_not_found(gone)?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiResult as _, Client};
-use hydra_tests::sdk::hydra_error;
+use hydra_tests::sdk::assert_not_found;
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -112,9 +112,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .send()
         .await
         .api();
-    let (status, error) = hydra_error(gone)?;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(error.error.is_some(), "no `error` in {error:?}");
+    assert_not_found(gone)?;
     let set = admin
         .get_json_web_key_set()
         .set("bss-signing")
@@ -136,9 +134,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
         .send()
         .await
         .api();
-    let (status, error) = hydra_error(gone)?;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(error.error.is_some(), "no `error` in {error:?}");
+    assert_not_found(gone)?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiResult as _, Client};
-use hydra_tests::sdk::hydra_error;
+use hydra_tests::sdk::{assert_not_found, hydra_error};
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -123,9 +123,7 @@ async fn trust_list_get_and_delete_an_issuer() -> TestResult {
         .send()
         .await
         .api();
-    let (status, error) = hydra_error(gone)?;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(error.error.is_some(), "no `error` in {error:?}");
+    assert_not_found(gone)?;
     let listed = admin
         .list_trusted_oauth2_jwt_grant_issuers()
         .send()
