@@ -27,6 +27,28 @@ pub fn assert_not_found<T: std::fmt::Debug>(
     Ok(())
 }
 
+/// A new JSON Web Key set `set` that Hydra makes with one signing key (`alg`, `kid`); the admin
+/// API hands out its private members too.
+pub async fn new_signing_key_set(
+    admin: &Client,
+    set: &str,
+    alg: &str,
+    kid: &str,
+) -> Result<types::JsonWebKeySet, Box<dyn Error>> {
+    Ok(admin
+        .create_json_web_key_set()
+        .set(set)
+        .body(
+            types::CreateJsonWebKeySet::builder()
+                .alg(alg)
+                .kid(kid)
+                .use_("sig"),
+        )
+        .send()
+        .await
+        .api()?)
+}
+
 /// What Hydra's introspection (RFC 7662) says of `token`, asked through the admin API at
 /// `admin_url`.
 pub async fn introspect(

@@ -7,7 +7,7 @@ use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{
     bearer_auth_headers, http_client_builder, types, ApiResult as _, Client, ExposeSecret, Secret,
 };
-use hydra_tests::sdk::hydra_error;
+use hydra_tests::sdk::{assert_not_found, hydra_error};
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -114,7 +114,7 @@ async fn register_then_read_update_and_delete_with_the_registration_access_token
         .api_response()?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let gone = admin.get_oauth2_client().id(&id).send().await.api();
-    assert_eq!(hydra_error(gone)?.0, StatusCode::NOT_FOUND);
+    assert_not_found(gone)?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::error::Error;
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiResult as _, Client};
-use hydra_tests::sdk::assert_not_found;
+use hydra_tests::sdk::{assert_not_found, new_signing_key_set};
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -63,18 +63,7 @@ async fn create_get_set_and_delete_keys_and_sets() -> TestResult {
     assert_eq!(kids(&one), ["rsa-1"]);
 
     // A key made elsewhere (here: by Hydra in another set) is put into this set under its kid.
-    let foreign = admin
-        .create_json_web_key_set()
-        .set("scratch")
-        .body(
-            types::CreateJsonWebKeySet::builder()
-                .alg("ES256")
-                .kid("ec-1")
-                .use_("sig"),
-        )
-        .send()
-        .await
-        .api()?;
+    let foreign = new_signing_key_set(&admin, "scratch", "ES256", "ec-1").await?;
     let ec = foreign.keys.into_iter().next().ok_or("no key in scratch")?;
     let put = admin
         .set_json_web_key()
@@ -144,18 +133,7 @@ async fn replacing_a_whole_set_keeps_only_the_keys_sent() -> TestResult {
     let admin = Client::admin(hydra.admin_url())?;
     let mut keys = Vec::new();
     for kid in ["a", "b"] {
-        let set = admin
-            .create_json_web_key_set()
-            .set(format!("source-{kid}"))
-            .body(
-                types::CreateJsonWebKeySet::builder()
-                    .alg("ES256")
-                    .kid(kid)
-                    .use_("sig"),
-            )
-            .send()
-            .await
-            .api()?;
+        let set = new_signing_key_set(&admin, &format!("source-{kid}"), "ES256", kid).await?;
         keys.extend(set.keys);
     }
 

@@ -6,25 +6,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{types, ApiResult as _, Client};
-use hydra_tests::sdk::{assert_not_found, hydra_error};
+use hydra_tests::sdk::{assert_not_found, hydra_error, new_signing_key_set};
 use hydra_tests::TestHydra;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
 /// The public half of a fresh RSA key, made by Hydra in a scratch set.
 async fn public_key(admin: &Client, kid: &str) -> Result<types::JsonWebKey, Box<dyn Error>> {
-    let set = admin
-        .create_json_web_key_set()
-        .set(format!("issuer-{kid}"))
-        .body(
-            types::CreateJsonWebKeySet::builder()
-                .alg("RS256")
-                .kid(kid)
-                .use_("sig"),
-        )
-        .send()
-        .await
-        .api()?;
+    let set = new_signing_key_set(admin, &format!("issuer-{kid}"), "RS256", kid).await?;
     let mut key = set.keys.into_iter().next().ok_or("no key in the set")?;
     for private in [
         &mut key.d,
