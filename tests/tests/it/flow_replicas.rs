@@ -15,6 +15,8 @@ type TestResult = Result<(), Box<dyn Error>>;
 
 /// How long the replica runs last: several token lifetimes of 3 s.
 const RUN: Duration = Duration::from_secs(30);
+/// How many replicas of one configuration run together.
+const REPLICAS: usize = 4;
 
 async fn client_ids(hydra: &TestHydra) -> Result<Vec<String>, Box<dyn Error>> {
     Ok(clients(hydra.admin_url())
@@ -35,11 +37,14 @@ fn secret_changes(admin: &WireRecorder) -> usize {
         .count()
 }
 
-/// Runs `replicas` sources started together for [`RUN`], each asking for a token every 250 ms;
-/// returns, per replica, (successes, failures, the first failure).
+/// Runs [`REPLICAS`] sources of `config` started together for [`RUN`], each asking for a token
+/// every 250 ms; returns, per replica, (successes, failures, the first failure).
 async fn run_replicas(
-    sources: Vec<TokenSource>,
+    config: &Config,
 ) -> Result<Vec<(u32, u32, Option<flow::Error>)>, Box<dyn Error>> {
+    let sources = (0..REPLICAS)
+        .map(|_| TokenSource::new(config.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
     let until = Instant::now() + RUN;
     let tasks: Vec<_> = sources
         .into_iter()
@@ -81,10 +86,7 @@ async fn four_replicas_with_a_shared_secret_never_fail_and_never_change_the_secr
         .scope("read")
         .authorize(false)
         .build()?;
-    let sources = (0..4)
-        .map(|_| TokenSource::new(config.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let results = run_replicas(sources).await?;
+    let results = run_replicas(&config).await?;
     for (i, (ok, failed, first)) in results.iter().enumerate() {
         assert_eq!(*failed, 0, "replica {i}: {first:?}");
         assert!(*ok > 50, "replica {i} got {ok} tokens");
@@ -94,7 +96,10 @@ async fn four_replicas_with_a_shared_secret_never_fail_and_never_change_the_secr
     // The replicas fetched new tokens all along (3 s lifetimes over 30 s), not once at the
     // start, so the shared secret was checked by Hydra again and again.
     let token_requests = public.count("POST", "/oauth2/token");
-    assert!(token_requests >= 4 * 8, "{token_requests} token requests");
+    assert!(
+        token_requests >= REPLICAS * 8,
+        "{token_requests} token requests"
+    );
     assert!(shared_secret_works(&hydra).await?);
     Ok(())
 }
@@ -130,10 +135,7 @@ async fn four_replicas_without_a_secret_one_serves_the_others_get_a_configuratio
         .scope("read")
         .authorize(false)
         .build()?;
-    let sources = (0..4)
-        .map(|_| TokenSource::new(config.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let results = run_replicas(sources).await?;
+    let results = run_replicas(&config).await?;
     let serving: Vec<_> = results
         .iter()
         .filter(|(_, failed, _)| *failed == 0)
