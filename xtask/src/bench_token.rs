@@ -215,7 +215,7 @@ fn measure(
     for m in MEASURES {
         let n = if quick { m.quick_n } else { m.n };
         let mut values = [vec![], vec![], vec![]];
-        let (mut also_ours, mut also_theirs) = (vec![], vec![]);
+        let mut also_values = [vec![], vec![]];
         for round in 0..rounds {
             // Who goes first turns round by round, so drift in the machine or in Hydra (whose
             // database grows with every client the measures register) hits each side alike.
@@ -236,7 +236,7 @@ fn measure(
                 if let Some(also) = &m.also {
                     let value = figure(&r, also.field)?;
                     eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], also.key);
-                    [&mut also_ours, &mut also_theirs][side].push(value);
+                    also_values[side].push(value);
                 }
                 evidence.gather(m.key, side, &r);
                 if let Some(points) = r["timeline"].as_array() {
@@ -256,6 +256,7 @@ fn measure(
         }
         figures.insert(m.key.into(), Value::Object(entry));
         if let Some(also) = &m.also {
+            let [also_ours, also_theirs] = also_values;
             let pick = if also.worst { worst } else { median };
             figures.insert(
                 also.key.into(),
