@@ -36,8 +36,9 @@ fn main() {
                     "cold" => cold().await,
                     "raw" => raw().await,
                     "rss" => rss().await,
+                    "cold-parts" => cold_parts().await,
                     other => Err(format!(
-                        "unknown measure {other:?}: setup|cached|refresh|herd|cold|raw|rss"
+                        "unknown measure {other:?}: setup|cached|refresh|herd|cold|raw|rss|cold-parts"
                     )
                     .into()),
                 }
@@ -337,18 +338,76 @@ async fn cold() -> Result {
 
 /// The same two requests as `cold`, by hand on one reused reqwest client: the floor.
 async fn raw() -> Result {
-    let http = hydra_sdk::http_client_builder().build()?;
-    let (admin, public) = (env("BENCH_ADMIN_URL")?, env("BENCH_PUBLIC_URL")?);
+    let raw = Raw::new()?;
     let mut took = Vec::new();
     for i in 0..=n()? {
         let start = Instant::now();
-        let created: Value = http
-            .post(format!("{admin}/admin/clients"))
-            .json(&json!({
-                "grant_types": ["client_credentials"],
-                "token_endpoint_auth_method": "client_secret_basic",
-                "scope": "read",
-            }))
+        raw.acquire(&raw.minimal_body()).await?;
+        if i > 0 {
+            took.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(json!({ "value": median(took.clone()), "samples": took }))
+}
+
+/// Raw reqwest making the cold acquire's two requests, on one reused client.
+struct Raw {
+    http: reqwest::Client,
+    admin: String,
+    public: String,
+}
+
+impl Raw {
+    fn new() -> Result<Self> {
+        Ok(Raw {
+            http: hydra_sdk::http_client_builder().build()?,
+            admin: env("BENCH_ADMIN_URL")?,
+            public: env("BENCH_PUBLIC_URL")?,
+        })
+    }
+
+    /// What the `raw` measure registers, as the Go probe does: Hydra generates id and secret.
+    fn minimal_body(&self) -> Value {
+        json!({
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "read",
+        })
+    }
+
+    /// A registration body of the shape flow sends: its own client id and secret (Hydra keeps
+    /// only a hash of a secret it generates), and the ownership marker in the metadata.
+    fn flow_shaped_body(&self) -> Value {
+        let instance = uuid::Uuid::new_v4().to_string();
+        json!({
+            "client_id": uuid::Uuid::new_v4().to_string(),
+            "client_secret": "bench-secret-of-flows-length-0123456789abcd",
+            "client_name": "hydra-flow",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "read",
+            "metadata": { flow::MARKER_KEY: {
+                "v": 1,
+                "created_by": instance,
+                "managed": {
+                    "client_name": "hydra-flow",
+                    "grant_types": ["client_credentials"],
+                    "scope": ["read"],
+                    "token_endpoint_auth_method": "client_secret_basic",
+                },
+                "secret_configured": false,
+                "secret_set_at": 1_796_316_421,
+                "secret_set_by": instance,
+            }},
+        })
+    }
+
+    /// Registers a client with `body`, then requests a token for it.
+    async fn acquire(&self, body: &Value) -> Result<()> {
+        let created: Value = self
+            .http
+            .post(format!("{}/admin/clients", self.admin))
+            .json(body)
             .send()
             .await?
             .error_for_status()?
@@ -360,8 +419,9 @@ async fn raw() -> Result {
         ) else {
             return Err("no client_id or client_secret".into());
         };
-        let token: Value = http
-            .post(format!("{public}/oauth2/token"))
+        let token: Value = self
+            .http
+            .post(format!("{}/oauth2/token", self.public))
             .basic_auth(id, Some(secret))
             .form(&[("grant_type", "client_credentials"), ("scope", "read")])
             .send()
@@ -370,11 +430,125 @@ async fn raw() -> Result {
             .json()
             .await?;
         black_box(token["access_token"].as_str().ok_or("no access_token")?);
-        if i > 0 {
-            took.push(start.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
+    }
+}
+
+/// The cold acquire's two requests through hydra-sdk as flow makes them: the generated create
+/// call (typed body, typed answer) and the token request through `Client::execute` (the
+/// generated call has no per-request header for Basic), its answer decoded by `from_response`.
+async fn sdk_acquire(
+    raw: &Raw,
+    admin: &hydra_sdk::Client,
+    public: &hydra_sdk::Client,
+) -> Result<()> {
+    use hydra_sdk::ResponseValue;
+    let created = admin
+        .create_oauth2_client()
+        .body(
+            types::OAuth2Client::builder()
+                .grant_types(Some(vec!["client_credentials".to_string()].into()))
+                .token_endpoint_auth_method("client_secret_basic")
+                .scope(Some("read".to_string())),
+        )
+        .send()
+        .await
+        .api()?;
+    let id = created.client_id.ok_or("no client_id")?;
+    let secret = created.client_secret.ok_or("no client_secret")?;
+    let request = raw
+        .http
+        .post(format!("{}/oauth2/token", raw.public))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .headers(hydra_sdk::basic_auth_headers(&id, &secret)?)
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .build()?;
+    let response = public.execute(request).await?;
+    let token =
+        ResponseValue::<types::OAuth2TokenExchange>::from_response::<types::ErrorOAuth2>(response)
+            .await
+            .api()?;
+    black_box(token.access_token.ok_or("no access_token")?);
+    Ok(())
+}
+
+/// Where a cold acquire's time goes beside raw reqwest. Four ways to make the two requests take
+/// turns sample by sample in this one process against one Hydra, so every sample has a `raw`
+/// one taken beside it: `raw` (as the `raw` measure); `raw_flow_body` (raw reqwest registering
+/// a body of flow's shape: what Hydra does with flow's body, apart from flow's code); `sdk` (the
+/// `raw` requests through hydra-sdk, as flow makes them); `flow` (`acquire_token_with`). The
+/// samples go back in ms, index by index, for `cargo xtask bench` to pair.
+///
+/// And the typed decode of the client Hydra answers a registration with, in µs: with warm caches
+/// (decoded just before), and after a 64 MiB write has evicted them. Between its requests a
+/// client waits on Hydra, whose work in the meantime leaves the caches cold.
+async fn cold_parts() -> Result {
+    let config = Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
+        .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let raw = Raw::new()?;
+    let admin = hydra_sdk::Client::new_with_client(&raw.admin, raw.http.clone());
+    let public = hydra_sdk::Client::new_with_client(&raw.public, raw.http.clone());
+    const ARMS: [&str; 4] = ["raw", "raw_flow_body", "sdk", "flow"];
+    let mut samples: [Vec<f64>; 4] = Default::default();
+    for i in 0..=n()? {
+        for k in 0..ARMS.len() {
+            // Each arm goes first in turn.
+            let arm = (i as usize + k) % ARMS.len();
+            let start = Instant::now();
+            match arm {
+                0 => raw.acquire(&raw.minimal_body()).await?,
+                1 => raw.acquire(&raw.flow_shaped_body()).await?,
+                2 => sdk_acquire(&raw, &admin, &public).await?,
+                _ => drop(black_box(flow::acquire_token_with(&config).await?)),
+            }
+            if i > 0 {
+                samples[arm].push(start.elapsed().as_secs_f64() * 1000.0);
+            }
         }
     }
-    Ok(json!({ "value": median(took.clone()), "samples": took }))
+    let arms: serde_json::Map<String, Value> = ARMS
+        .iter()
+        .zip(samples)
+        .map(|(arm, s)| (arm.to_string(), json!(s)))
+        .collect();
+    Ok(json!({ "samples": arms, "decode_client_us": decode_client(&raw).await? }))
+}
+
+/// The typed decode of a registration's answer, warm and with evicted caches (µs, medians).
+async fn decode_client(raw: &Raw) -> Result {
+    const SAMPLES: usize = 51;
+    let answer = raw
+        .http
+        .post(format!("{}/admin/clients", raw.admin))
+        .json(&raw.minimal_body())
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let decode = || -> Result<f64> {
+        let start = Instant::now();
+        black_box(serde_json::from_slice::<types::OAuth2Client>(black_box(
+            &answer,
+        ))?);
+        Ok(start.elapsed().as_nanos() as f64 / 1000.0)
+    };
+    // Larger than this machine's caches; one write per 64-byte line.
+    let mut evictor = vec![0u8; 64 << 20];
+    let (mut warm, mut cold) = (Vec::new(), Vec::new());
+    for round in 0..SAMPLES {
+        decode()?;
+        warm.push(decode()?);
+        for line in evictor.chunks_mut(64) {
+            line[0] = line[0].wrapping_add(round as u8 | 1);
+        }
+        black_box(&evictor);
+        cold.push(decode()?);
+    }
+    Ok(json!({ "warm": median(warm), "cold": median(cold) }))
 }
 
 /// Peak resident set (VmHWM, kB) of a process holding a warm source after n reads.

@@ -51,7 +51,8 @@ fn goals(run: &Run) -> Vec<(&'static str, bool, Vec<String>)> {
     let cold_go = get(figures, "cold_acquire_ms", "go");
 
     let two_callers = two_callers_detail(two, cached, &evidence.cached_batches);
-    let cold_vs_go = cold_detail(cold, cold_go, &evidence.cold_samples);
+    let mut cold_vs_go = cold_detail(cold, cold_go, &evidence.cold_samples);
+    cold_vs_go.extend(cold_parts_detail(&evidence.cold_parts));
 
     vec![
         ("cached read at most 25 ns", cached <= 25.0, vec![]),
@@ -130,6 +131,58 @@ fn cold_detail(ours: f64, go: f64, [rust, theirs]: &[Vec<f64>; 2]) -> Vec<String
             rust.len(),
             theirs.len(),
             verdict(p)
+        ));
+    }
+    detail
+}
+
+/// Where flow's cold acquire spends more than raw reqwest: each way of making the requests
+/// against the raw one taken beside it (the probe's `cold-parts`), and the typed decode of a
+/// client with warm and with evicted caches.
+fn cold_parts_detail(parts: &Value) -> Vec<String> {
+    const ARMS: [(&str, &str); 3] = [
+        (
+            "raw_flow_body",
+            "raw reqwest sending flow's registration body",
+        ),
+        ("sdk", "the same requests through hydra-sdk's typed calls"),
+        ("flow", "acquire_token_with"),
+    ];
+    let samples = |arm: &str| -> Vec<f64> {
+        parts["samples"][arm]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect()
+    };
+    let raw = samples("raw");
+    if raw.is_empty() {
+        return vec![];
+    }
+    let mut detail = vec![format!(
+        "beside raw reqwest, sample by sample in one process ({} pairs):",
+        raw.len()
+    )];
+    for (arm, label) in ARMS {
+        let pairs: Vec<[f64; 2]> = samples(arm)
+            .into_iter()
+            .zip(&raw)
+            .map(|(ours, raw)| [ours, *raw])
+            .collect();
+        let extra = median(pairs.iter().map(|[ours, raw]| ours - raw).collect());
+        let (slower, n, p) = sign_test(&pairs);
+        detail.push(format!(
+            "  {label}: {extra:+.3} ms (median of differences), slower in {slower} of {n} \
+             (sign test, p = {p:.2}): {}",
+            verdict(p)
+        ));
+    }
+    let decode = &parts["decode_client_us"];
+    if let (Some(warm), Some(cold)) = (decode["warm"].as_f64(), decode["cold"].as_f64()) {
+        detail.push(format!(
+            "decoding Hydra's answer into the typed OAuth2Client: {warm:.1} µs with warm \
+             caches, {cold:.1} µs after evicting them"
         ));
     }
     detail

@@ -182,6 +182,9 @@ pub(crate) struct Evidence {
     pub(crate) cached_batches: Vec<[f64; 3]>,
     /// Every cold-acquire sample in ms, Rust's and Go's.
     pub(crate) cold_samples: [Vec<f64>; 2],
+    /// The Rust probe's `cold-parts`: ways of making the cold acquire's requests, sample by
+    /// sample beside raw reqwest, and the typed decode of a client warm and cold.
+    pub(crate) cold_parts: Value,
 }
 
 impl Evidence {
@@ -264,6 +267,16 @@ fn measure(
             );
         }
     }
+    // Once, not per round: it pairs its arms inside one process, so rounds would add nothing
+    // but minutes. A turn of its four arms takes ~45 ms; 600 turns (half a minute) resolve
+    // differences of a few hundredths of a millisecond, where 300 did not.
+    evidence.cold_parts = probe(
+        rust,
+        "cold-parts",
+        urls,
+        &setup,
+        if quick { 3 } else { 600 },
+    )?;
     Ok(Run {
         figures,
         timelines,
