@@ -150,6 +150,7 @@ async fn setup() -> Result {
 /// finish, does not stretch the other's figure); a batch's figure is their mean, and each figure
 /// is the median of its batches. `batches` holds each batch's three figures (1 caller, 2
 /// callers, 2 callers of separate sources), for the paired comparisons `cargo xtask bench` makes.
+/// `parts`: what the read is made of, each alone in a loop on this machine (see [`read_parts`]).
 async fn cached() -> Result {
     const BATCHES: usize = 9;
     let (source, other) = (warm_source().await?, warm_source().await?);
@@ -176,7 +177,27 @@ async fn cached() -> Result {
         "two_callers": two,
         "two_callers_separate_sources": separate,
         "batches": batches,
+        "parts": read_parts(calls),
     }))
+}
+
+/// ns per call of the two things a cached read does besides a few compares, each alone in a
+/// loop of n: an arc-swap load and the release of its guard (two atomic read-modify-writes on the
+/// calling thread's own debt slot), and a read of the coarse clock the freshness check uses.
+/// They are the read's floor on this machine: what a locked instruction and the vDSO cost here.
+fn read_parts(calls: u64) -> Value {
+    let swap = arc_swap::ArcSwap::from_pointee(0u64);
+    let start = Instant::now();
+    for _ in 0..calls {
+        black_box(**swap.load());
+    }
+    let load = start.elapsed().as_nanos() as f64 / calls as f64;
+    let start = Instant::now();
+    for _ in 0..calls {
+        black_box(coarsetime::Instant::now_without_cache_update());
+    }
+    let clock = start.elapsed().as_nanos() as f64 / calls as f64;
+    json!({ "arc_swap_load_ns": load, "coarse_clock_ns": clock })
 }
 
 /// One batch: one caller per source in `sources`, all at once, n cached reads each; the mean of

@@ -180,6 +180,9 @@ pub(crate) struct Evidence {
     /// flow's ns/call for 1 caller, 2 callers, and 2 callers of separate sources, batch by
     /// batch (the three measured side by side).
     pub(crate) cached_batches: Vec<[f64; 3]>,
+    /// What a cached read is made of, alone in a loop, round by round: ns for an arc-swap load
+    /// and release, and for a coarse clock read.
+    pub(crate) read_parts: Vec<[f64; 2]>,
     /// Every cold-acquire sample in ms, Rust's and Go's.
     pub(crate) cold_samples: [Vec<f64>; 2],
     /// The Rust probe's `cold-parts`: ways of making the cold acquire's requests, sample by
@@ -196,6 +199,13 @@ impl Evidence {
             {
                 self.cached_batches.push([one, two, separate]);
             }
+        }
+        let parts = &r["parts"];
+        if let (Some(load), Some(clock)) = (
+            parts["arc_swap_load_ns"].as_f64(),
+            parts["coarse_clock_ns"].as_f64(),
+        ) {
+            self.read_parts.push([load, clock]);
         }
         if key == "cold_acquire_ms" {
             let samples = r["samples"].as_array().into_iter().flatten();
