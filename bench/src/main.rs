@@ -338,14 +338,22 @@ async fn herd() -> Result {
     Ok(json!({ "value": median(walls), "requests": most }))
 }
 
+/// What the cold measures acquire with: a new client each time (no client id configured),
+/// `client_secret_basic` and scope `read` like the raw requests, and no authorize step.
+fn cold_config() -> Result<Config> {
+    Ok(
+        Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
+            .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+            .scope("read")
+            .authorize(false)
+            .build()?,
+    )
+}
+
 /// `acquire_token_with` for a new client each time (register, then token): ms, the median of n
 /// after a warm-up, and the n samples.
 async fn cold() -> Result {
-    let config = Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
-        .token_auth_method(TokenAuthMethod::ClientSecretBasic)
-        .scope("read")
-        .authorize(false)
-        .build()?;
+    let config = cold_config()?;
     let mut took = Vec::new();
     for i in 0..=n()? {
         let start = Instant::now();
@@ -501,14 +509,10 @@ async fn sdk_acquire(
 /// samples go back in ms, index by index, for `cargo xtask bench` to pair.
 ///
 /// And the typed decode of the client Hydra answers a registration with, in µs: with warm caches
-/// (decoded just before), and after a 64 MiB write has evicted them. Between its requests a
-/// client waits on Hydra, whose work in the meantime leaves the caches cold.
+/// (decoded just before), and after a 64 MiB write has evicted them: between its requests a
+/// client waits on Hydra, whose work in the meantime can leave the caches cold.
 async fn cold_parts() -> Result {
-    let config = Config::builder(&env("BENCH_ADMIN_URL")?, &env("BENCH_PUBLIC_URL")?)
-        .token_auth_method(TokenAuthMethod::ClientSecretBasic)
-        .scope("read")
-        .authorize(false)
-        .build()?;
+    let config = cold_config()?;
     let raw = Raw::new()?;
     let admin = hydra_sdk::Client::new_with_client(&raw.admin, raw.http.clone());
     let public = hydra_sdk::Client::new_with_client(&raw.public, raw.http.clone());

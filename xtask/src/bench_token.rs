@@ -173,8 +173,9 @@ pub(crate) struct Run {
     pub(crate) evidence: Evidence,
 }
 
-/// What says whether the two goals whose figures are equal up to noise were missed by more than
-/// noise (see `bench_stats`).
+/// What the report says beside the figures: whether the two goals whose figures are equal up to
+/// noise were missed by more than noise (see `bench_stats`), and what the cached read and the
+/// cold acquire are made of on this machine.
 #[derive(Default)]
 pub(crate) struct Evidence {
     /// flow's ns/call for 1 caller, 2 callers, and 2 callers of separate sources, batch by
