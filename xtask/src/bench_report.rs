@@ -160,7 +160,7 @@ fn cold_parts_detail(parts: &Value) -> Vec<String> {
     const ARMS: [(&str, &str); 3] = [
         (
             "raw_flow_body",
-            "raw reqwest sending flow's registration body",
+            "raw reqwest sending a registration body of flow's shape",
         ),
         ("sdk", "the same requests through hydra-sdk's typed calls"),
         ("flow", "acquire_token_with"),

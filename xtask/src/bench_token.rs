@@ -4,8 +4,9 @@
 //! Starts Hydra, registers the clients (through the Rust probe), then runs each measure in the
 //! Rust probe (`bench/`, a release build) and the Go probe (`bench/go/`), and raw reqwest where it
 //! has a figure, turning who goes first each round so machine noise hits all alike, and reports
-//! the median of the rounds (`bench_report` prints them). Each probe run is its own process, so
-//! one measure cannot warm or pollute another. The probes, not xtask, link tokio and reqwest,
+//! the median of the rounds (`bench_report` prints them); then, once, the Rust probe's
+//! `cold-parts`, which takes the cold acquire apart beside raw reqwest. Each probe run is its own
+//! process, so one measure cannot warm or pollute another. The probes, not xtask, link tokio and reqwest,
 //! which keeps xtask cheap to compile.
 
 use std::path::{Path, PathBuf};
