@@ -6,8 +6,8 @@
 //! has a figure, turning who goes first each round so machine noise hits all alike, and reports
 //! the median of the rounds (`bench_report` prints them); then, once, the Rust probe's
 //! `cold-parts`, which takes the cold acquire apart beside raw reqwest. Each probe run is its own
-//! process, so one measure cannot warm or pollute another. The probes, not xtask, link tokio and reqwest,
-//! which keeps xtask cheap to compile.
+//! process, so one measure cannot warm or pollute another. The probes, not xtask, link tokio and
+//! reqwest, which keeps xtask cheap to compile.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
