@@ -162,6 +162,16 @@ pub enum ApiError {
         /// The `Location` header, for redirects.
         location: Option<String>,
     },
+    /// The HTTP client followed a redirect, so the answer came from somewhere other than the URL
+    /// asked. The SDK's own clients follow none; a `reqwest::Client` passed to
+    /// [`crate::Client::new_with_client`] may. The answer is not read, and a request body is never
+    /// sent to where a redirect points (see [`crate::Client::execute`]). Build the client from
+    /// [`crate::http_client_builder`], or with `redirect::Policy::none()`.
+    RedirectFollowed {
+        /// Where the client went: the origin only (scheme, host, port), as a redirect's path and
+        /// query can carry codes and tokens.
+        to: String,
+    },
     /// The request was not built: a required parameter was not set, or a value did not convert.
     InvalidRequest(String),
 }
@@ -206,6 +216,12 @@ impl fmt::Display for ApiError {
                 }
                 Ok(())
             }
+            ApiError::RedirectFollowed { to } => write!(
+                f,
+                "the HTTP client followed a redirect to {to}; Hydra's answers are read only from \
+                 the URL asked (build the client with redirects off, as \
+                 hydra_sdk::http_client_builder does)"
+            ),
             ApiError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
         }
     }
@@ -247,8 +263,8 @@ impl ApiError {
     ///
     /// Transient: connection failures, timeouts, a body cut short, 5xx, 408 and 429.
     /// Permanent: TLS certificate and handshake failures (the same certificate will fail the
-    /// same way), other 4xx, a success body that does not decode or is over the cap, a request
-    /// that could not be built.
+    /// same way), other 4xx, a success body that does not decode or is over the cap, a redirect
+    /// the HTTP client followed, a request that could not be built.
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Hydra { status, .. }
@@ -260,6 +276,7 @@ impl ApiError {
             }
             ApiError::BodyTooLarge { .. }
             | ApiError::InvalidBody { .. }
+            | ApiError::RedirectFollowed { .. }
             | ApiError::InvalidRequest(_) => false,
         }
     }
@@ -356,6 +373,11 @@ fn from_reqwest(e: reqwest::Error) -> ApiError {
             return ApiError::BodyTooLarge {
                 status: too_large.status,
                 limit: too_large.limit,
+            };
+        }
+        if let Some(redirected) = c.downcast_ref::<crate::response::RedirectFollowed>() {
+            return ApiError::RedirectFollowed {
+                to: redirected.to.clone(),
             };
         }
         if let Some(problem) = c.downcast_ref::<crate::response::ErrorStatus>() {

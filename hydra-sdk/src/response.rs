@@ -1,6 +1,7 @@
 //! What the SDK does with every response before progenitor's generated code sees it: caps the
-//! body, and turns an error status without Hydra's JSON error into a typed error that keeps the
-//! status and `Retry-After`.
+//! body, turns an error status without Hydra's JSON error into a typed error that keeps the
+//! status and `Retry-After`, and refuses an answer from where a redirect led (whatever the HTTP
+//! client's redirect policy, a request and its body go to the URL asked and nowhere else).
 //!
 //! The seam is [`progenitor_client::ClientHooks::exec`]: the generated calls read bodies
 //! themselves (`ResponseValue::from_response` buffers the whole body with `Response::bytes`), and
@@ -126,9 +127,79 @@ impl Client {
     /// see theirs: the body capped as it is read, an error status without Hydra's JSON error
     /// turned into one that keeps the status and `Retry-After`. Decode it with
     /// `ResponseValue::from_response`, as they do; a response read any other way is not capped.
-    pub async fn execute(&self, request: reqwest::Request) -> reqwest::Result<Response> {
+    ///
+    /// A request goes to its URL and nowhere else, whatever the HTTP client's redirect policy
+    /// (see [`send_once`]); an answer from anywhere else is a [`crate::ApiError::RedirectFollowed`].
+    pub async fn execute(&self, mut request: reqwest::Request) -> reqwest::Result<Response> {
+        let asked = request.url().clone();
+        send_once(&mut request);
         let response = self.client.execute(request).await?;
+        if !same_resource(&asked, response.url()) {
+            return refuse_redirected(response).await;
+        }
         shape(response, max_response_body()).await
+    }
+}
+
+/// Makes the request's body one the HTTP client can send only once, so that no redirect policy
+/// can send it again to another URL.
+///
+/// The SDK's own clients follow no redirects, but [`Client::new_with_client`] takes any
+/// `reqwest::Client`, and reqwest's default policy follows a `307` or `308` by sending the same
+/// method and body to the `Location`, wherever it points (it drops `Authorization` on the way,
+/// not the body). Hydra's bodies carry client secrets: a registration, a secret set, a token
+/// request with `client_secret_post`. A body that cannot be cloned is the one thing reqwest
+/// (tower-http's `FollowRedirect`) does not follow with: it hands back the `307` instead. The
+/// length stays exact, so the request still goes out with `Content-Length`.
+fn send_once(request: &mut reqwest::Request) {
+    if let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) {
+        let once = http_body_util::Full::new(Bytes::copy_from_slice(bytes));
+        *request.body_mut() = Some(reqwest::Body::wrap(once));
+    }
+}
+
+/// Whether the response came from the URL asked (reqwest reports the URL a response finally
+/// came from). User and password are not compared: reqwest moves them into a header, so the URL
+/// it reports has none.
+fn same_resource(asked: &url::Url, answered: &url::Url) -> bool {
+    asked.scheme() == answered.scheme()
+        && asked.host_str() == answered.host_str()
+        && asked.port_or_known_default() == answered.port_or_known_default()
+        && asked.path() == answered.path()
+        && asked.query() == answered.query()
+}
+
+/// The HTTP client followed a redirect (a `301`, `302` or `303` turns any request into a bodiless
+/// `GET`, which [`send_once`] cannot stop): the answer is not Hydra's to the request sent, so it
+/// is not read. The error names where the client went by its origin only, since a redirect's path
+/// and query can carry codes and tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct RedirectFollowed {
+    pub(crate) to: String,
+}
+
+impl fmt::Display for RedirectFollowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the HTTP client followed a redirect to {}", self.to)
+    }
+}
+
+impl std::error::Error for RedirectFollowed {}
+
+/// Refuses an answer from where a redirect led: [`RedirectFollowed`], as the `reqwest::Error` the
+/// response hook must return. reqwest errors cannot be made directly; reading a body that fails
+/// with ours is the public way to get one carrying it (as [`ErrorStatus`] travels too).
+async fn refuse_redirected(response: Response) -> reqwest::Result<Response> {
+    let cause = RedirectFollowed {
+        to: response.url().origin().ascii_serialization(),
+    };
+    match Response::from(http::Response::new(failing(cause.clone())))
+        .bytes()
+        .await
+    {
+        Err(e) => Err(e),
+        // Cannot happen (that body fails at once); the answer's own body would then fail instead.
+        Ok(_) => Ok(replace_body(response, failing(cause))),
     }
 }
 
@@ -256,6 +327,26 @@ fn join((mut parts, url): (http::response::Parts, url::Url), body: reqwest::Body
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_resource_ignores_credentials_and_nothing_else() {
+        let url = |u: &str| url::Url::parse(u).expect("URL");
+        let asked = url("http://user:pw@127.0.0.1:4445/admin/clients?page_size=2");
+        assert!(same_resource(
+            &asked,
+            &url("http://127.0.0.1:4445/admin/clients?page_size=2")
+        ));
+        for elsewhere in [
+            "https://127.0.0.1:4445/admin/clients?page_size=2",
+            "http://127.0.0.2:4445/admin/clients?page_size=2",
+            "http://127.0.0.1:4444/admin/clients?page_size=2",
+            "http://127.0.0.1:4445/login?page_size=2",
+            "http://127.0.0.1:4445/admin/clients?page_size=3",
+            "http://127.0.0.1:4445/admin/clients",
+        ] {
+            assert!(!same_resource(&asked, &url(elsewhere)), "{elsewhere}");
+        }
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

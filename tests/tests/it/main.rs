@@ -24,6 +24,7 @@ mod sdk_discovery;
 mod sdk_dynamic;
 mod sdk_jwk;
 mod sdk_limits;
+mod sdk_redirects;
 mod sdk_tls;
 mod sdk_tokens;
 mod sdk_trust;

@@ -1,0 +1,95 @@
+//! The SDK with an HTTP client of the caller's that follows redirects (reqwest's default): a
+//! request goes to its URL and nowhere else, and an answer from where a redirect led is refused.
+//! Stand-ins, because a real Hydra does not redirect its admin API: here it stands for a
+//! misconfigured proxy or a hostile peer in front of it.
+
+use std::error::Error;
+
+use hydra_sdk::reqwest::redirect::Policy;
+use hydra_sdk::{types, ApiError, ApiResult as _, Client};
+use hydra_tests::stand_in::{Reply, StandIn};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// An admin client on `url` whose HTTP client follows up to 10 redirects.
+fn following(url: &str) -> Result<Client, Box<dyn Error>> {
+    let http = hydra_sdk::http_client_builder()
+        .redirect(Policy::limited(10))
+        .build()?;
+    Ok(Client::new_with_client(url, http))
+}
+
+fn redirect(status: &str, to: &str) -> Reply {
+    Reply::Raw(format!(
+        "HTTP/1.1 {status}\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ))
+}
+
+const CLIENT: &str = r#"{"client_id":"c1","client_secret":"s3cret"}"#;
+
+/// A 307 or 308 asks for the same request, body included, at the `Location`: the body of a
+/// client registration holds its secret. It is not sent there; the redirect is the answer.
+#[tokio::test]
+async fn stand_in_307_and_308_never_send_a_body_elsewhere() -> TestResult {
+    for status in ["307 Temporary Redirect", "308 Permanent Redirect"] {
+        let elsewhere = StandIn::start(vec![Reply::json("201 Created", &[], CLIENT)]).await?;
+        let admin = StandIn::start(vec![redirect(
+            status,
+            &format!("{}/admin/clients", elsewhere.url()),
+        )])
+        .await?;
+        let err = following(admin.url())?
+            .create_oauth2_client()
+            .body(
+                types::OAuth2Client::builder()
+                    .client_id(Some("c1".to_string()))
+                    .client_secret(Some("s3cret".to_string().into())),
+            )
+            .send()
+            .await
+            .api()
+            .expect_err("a redirect is not a created client");
+        assert_eq!(
+            elsewhere.served(),
+            0,
+            "{status}: the body went to the Location"
+        );
+        assert_eq!(admin.served(), 1, "{status}");
+        let ApiError::UnexpectedStatus { status: got, .. } = &err else {
+            panic!("{status}: expected UnexpectedStatus, got {err:?}");
+        };
+        assert_eq!(got.as_str(), &status[..3]);
+    }
+    Ok(())
+}
+
+/// A 302 or 303 (or a 307 for a request without a body, which a client follows with the same
+/// method) gets an answer from elsewhere: refused with where it came from, whatever its status,
+/// even a `204` that would otherwise read as a successful delete.
+#[tokio::test]
+async fn stand_in_answers_from_where_a_redirect_led_are_refused() -> TestResult {
+    for status in ["302 Found", "303 See Other", "307 Temporary Redirect"] {
+        let elsewhere = StandIn::start(vec![
+            Reply::json("200 OK", &[], CLIENT),
+            Reply::Raw("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".into()),
+        ])
+        .await?;
+        let to = format!("{}/admin/clients/c1?code=not-for-errors", elsewhere.url());
+        let admin = StandIn::start(vec![redirect(status, &to)]).await?;
+        let client = following(admin.url())?;
+        let got = client.get_oauth2_client().id("c1").send().await.api();
+        let deleted = client.delete_oauth2_client().id("c1").send().await.api();
+        assert_eq!(elsewhere.served(), 2, "{status}: the client did not follow");
+        for err in [got.err(), deleted.err()] {
+            let err = err.ok_or_else(|| format!("{status}: an answer from elsewhere was taken"))?;
+            let ApiError::RedirectFollowed { to } = &err else {
+                panic!("{status}: expected RedirectFollowed, got {err:?}");
+            };
+            assert_eq!(to, elsewhere.url());
+            assert!(!err.is_transient());
+            assert!(!err.to_string().contains("not-for-errors"), "{err}");
+            assert!(err.to_string().contains("redirect"), "{err}");
+        }
+    }
+    Ok(())
+}
