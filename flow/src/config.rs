@@ -396,6 +396,12 @@ impl ConfigBuilder {
 
     /// Uses this HTTP client for every Hydra call instead of one built from the settings above
     /// (its own timeouts and TLS apply), the token call with `client_secret_basic` included.
+    ///
+    /// Build it with redirects off (`reqwest::redirect::Policy::none()`, as
+    /// `hydra_sdk::http_client_builder()` does): Hydra's authorize answer is a redirect the flow
+    /// reads, and an answer from where a redirect led is not Hydra's. A client that follows one
+    /// gets [`Error::Config`] naming `http_client`; no request body (which can hold the client
+    /// secret) is ever sent to where a redirect points.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.config.http_client = Some(client);
         self

@@ -280,6 +280,14 @@ impl Error {
                 url: url.to_string(),
                 reason: format!("status {status} is not one the API describes"),
             },
+            // Only an HTTP client of the user's follows redirects; flow's own follows none.
+            ApiError::RedirectFollowed { to } => Error::config(
+                "http_client",
+                format!(
+                    "follows redirects: the {stage} request to {url} was answered from {to}; \
+                     build it with reqwest::redirect::Policy::none()"
+                ),
+            ),
             other => Error::Transport {
                 stage,
                 url: url.to_string(),

@@ -1,8 +1,9 @@
 //! A hostile or broken peer in place of Hydra's public API (registration still happens on a real
 //! Hydra): endless and oversized bodies, absurd `expires_in`, malformed tokens, `Retry-After` in
-//! forms the client used to miss, certificates it cannot trust. Each test is named for the
-//! misbehaviour, and each failed on the code before the fix (see the report of issue 9): a
-//! panic, an unbounded read, a bad token accepted, a hammering retry, a retried TLS failure.
+//! forms the client used to miss, certificates it cannot trust, redirects elsewhere. Each test is
+//! named for the misbehaviour, and each failed on the code before the fix (see the reports of
+//! issue 9, and of the redirects): a panic, an unbounded read, a bad token accepted, a hammering
+//! retry, a retried TLS failure, a secret sent to where a redirect pointed.
 //! The body and error-status tests run with both token-endpoint auth methods ([`AUTH_METHODS`]).
 
 use std::error::Error;
@@ -436,6 +437,127 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
             "{created}: {err:?}"
         );
         assert!(err.to_string().contains("`mine`"), "{err}");
+    }
+    Ok(())
+}
+
+/// An HTTP client of the user's that follows redirects (reqwest's default policy), for the tests
+/// of what flow does with one: a hostile peer can then point it anywhere.
+fn following_client() -> reqwest::Result<reqwest::Client> {
+    hydra_sdk::http_client_builder()
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .build()
+}
+
+/// A redirect with `status` to `to`, as a stand-in's whole answer.
+fn redirect(status: &str, to: &str) -> Reply {
+    Reply::Raw(format!(
+        "HTTP/1.1 {status}\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ))
+}
+
+/// A 307 or 308 tells a client that follows redirects to send the same request, body and all,
+/// to the `Location`, wherever it points. With `client_secret_post` the token request's body
+/// holds the client secret: even through an HTTP client of the user's that follows redirects,
+/// it goes to the configured token endpoint and nowhere else, and the redirect is an error.
+#[tokio::test]
+async fn stand_in_307_and_308_from_the_token_endpoint_never_send_the_secret_elsewhere() -> TestResult
+{
+    let hydra = TestHydra::start().await?;
+    for status in ["307 Temporary Redirect", "308 Permanent Redirect"] {
+        let elsewhere = StandIn::start(vec![Reply::token(TOKEN)]).await?;
+        let public = StandIn::start(vec![redirect(
+            status,
+            &format!("{}/oauth2/token", elsewhere.url()),
+        )])
+        .await?;
+        let config = config(&hydra, public.url())
+            .token_auth_method(TokenAuthMethod::ClientSecretPost)
+            .http_client(following_client()?)
+            .build()?;
+        let result = flow::acquire_token_with(&config).await;
+        assert_eq!(
+            elsewhere.served(),
+            0,
+            "{status}: the request went to the Location"
+        );
+        assert_eq!(public.served(), 1, "{status}: {result:?}");
+        let err = result.expect_err("a redirect is not a token");
+        assert_eq!(err.stage(), Some(Stage::Token), "{err}");
+        assert!(err.to_string().contains(&status[..3]), "{err}");
+    }
+    Ok(())
+}
+
+/// The same on the admin API: the registration's body holds the client secret.
+#[tokio::test]
+async fn stand_in_307_from_the_admin_api_never_sends_the_registration_elsewhere() -> TestResult {
+    let elsewhere = StandIn::start(vec![Reply::json(
+        "201 Created",
+        &[],
+        r#"{"client_id":"hostile","client_secret":"hostile-secret"}"#,
+    )])
+    .await?;
+    let admin = StandIn::start(vec![
+        // The look-up by id first, as by Hydra; then the POST gets the redirect.
+        Reply::json(
+            "404 Not Found",
+            &[],
+            r#"{"error":"Unable to locate the resource"}"#,
+        ),
+        redirect(
+            "307 Temporary Redirect",
+            &format!("{}/admin/clients", elsewhere.url()),
+        ),
+    ])
+    .await?;
+    let config = Config::builder(admin.url(), admin.url())
+        .client_id("hostile")
+        .client_secret("hostile-secret")
+        .authorize(false)
+        .http_client(following_client()?)
+        .build()?;
+    let err = flow::Flow::new(config)?
+        .register()
+        .await
+        .expect_err("a redirect is not a registration");
+    assert_eq!(
+        elsewhere.served(),
+        0,
+        "the registration went to the Location"
+    );
+    assert_eq!(admin.served(), 2, "{err}");
+    assert_eq!(err.stage(), Some(Stage::Register), "{err}");
+    Ok(())
+}
+
+/// A 302 or 303 turns the token request into a `GET` without a body, which a client that follows
+/// redirects sends to the `Location`. Whatever answers there is not Hydra's token endpoint: its
+/// token is not taken, and the error says the HTTP client is what needs changing.
+#[tokio::test]
+async fn stand_in_token_from_where_a_302_or_303_led_is_refused() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    for status in ["302 Found", "303 See Other"] {
+        let elsewhere = StandIn::start(vec![Reply::token(TOKEN)]).await?;
+        let public = StandIn::start(vec![redirect(
+            status,
+            &format!("{}/oauth2/token", elsewhere.url()),
+        )])
+        .await?;
+        let config = config(&hydra, public.url())
+            .http_client(following_client()?)
+            .build()?;
+        let err = flow::acquire_token_with(&config)
+            .await
+            .expect_err("a token from elsewhere");
+        let flow::Error::Config { name, reason } = &err else {
+            panic!("{status}: expected a configuration error, got {err:?}");
+        };
+        assert_eq!(*name, "http_client", "{err}");
+        assert!(reason.contains("follows redirects"), "{err}");
+        assert!(reason.contains(elsewhere.url()), "{err}");
+        // Refused at once, not retried: the same client would follow the same redirect.
+        assert_eq!(public.served(), 1, "{status}");
     }
     Ok(())
 }

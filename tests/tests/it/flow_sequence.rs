@@ -145,6 +145,40 @@ async fn an_authorize_error_redirect_is_a_typed_oauth2_error() -> TestResult {
     Ok(())
 }
 
+/// Hydra answers the authorize request with a redirect into its login flow, which the flow reads
+/// from the `Location`. An HTTP client of the user's that follows redirects takes the request to
+/// the login URL instead; the flow says which setting is wrong rather than failing on whatever
+/// answers there.
+#[tokio::test]
+async fn an_http_client_that_follows_redirects_is_named_at_the_authorize_step() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let follows = hydra_sdk::http_client_builder()
+        .redirect(hydra_sdk::reqwest::redirect::Policy::limited(10))
+        .build()?;
+    let config = bss(hydra.admin_url(), hydra.public_url())
+        .http_client(follows)
+        .build()?;
+    let flow = flow::Flow::new(config)?;
+    let registration = flow.register().await?;
+    let err = flow
+        .authorize(&registration)
+        .await
+        .expect_err("followed into the login flow");
+    let flow::Error::Config { name, reason } = &err else {
+        panic!("expected a configuration error, got {err:?}");
+    };
+    assert_eq!(*name, "http_client", "{err}");
+    assert!(reason.contains("follows redirects"), "{err}");
+    // Where it went, by origin only: the login URL's query carries the login challenge.
+    let login = url::Url::parse(hydra.login_url())?;
+    assert!(
+        reason.contains(&login.origin().ascii_serialization()),
+        "{err}"
+    );
+    assert!(!reason.contains("login_challenge"), "{err}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_thousand_concurrent_callers_on_a_cold_source_cause_one_token_request() -> TestResult {
     let hydra = TestHydra::start().await?;
