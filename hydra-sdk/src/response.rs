@@ -128,8 +128,9 @@ impl Client {
     /// turned into one that keeps the status and `Retry-After`. Decode it with
     /// `ResponseValue::from_response`, as they do; a response read any other way is not capped.
     ///
-    /// A request goes to its URL and nowhere else, whatever the HTTP client's redirect policy
-    /// (see [`send_once`]); an answer from anywhere else is a [`crate::ApiError::RedirectFollowed`].
+    /// A request goes to its URL and nowhere else, whatever the HTTP client's redirect policy:
+    /// its body is sent in a form the client cannot send a second time (so a `307` or `308` is
+    /// not followed), and an answer from anywhere else is a [`crate::ApiError::RedirectFollowed`].
     pub async fn execute(&self, mut request: reqwest::Request) -> reqwest::Result<Response> {
         let asked = request.url().clone();
         send_once(&mut request);
