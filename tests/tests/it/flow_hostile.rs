@@ -456,6 +456,15 @@ fn redirect(status: &str, to: &str) -> Reply {
     ))
 }
 
+/// A stand-in token endpoint that answers `status` with a `Location` at a second stand-in's
+/// token endpoint (returned second), which hands out [`TOKEN`] to whoever asks.
+async fn token_endpoint_redirecting(status: &str) -> std::io::Result<(StandIn, StandIn)> {
+    let elsewhere = StandIn::start(vec![Reply::token(TOKEN)]).await?;
+    let to = format!("{}/oauth2/token", elsewhere.url());
+    let public = StandIn::start(vec![redirect(status, &to)]).await?;
+    Ok((public, elsewhere))
+}
+
 /// A 307 or 308 tells a client that follows redirects to send the same request, body and all,
 /// to the `Location`, wherever it points. With `client_secret_post` the token request's body
 /// holds the client secret: even through an HTTP client of the user's that follows redirects,
@@ -465,12 +474,7 @@ async fn stand_in_307_and_308_from_the_token_endpoint_never_send_the_secret_else
 {
     let hydra = TestHydra::start().await?;
     for status in ["307 Temporary Redirect", "308 Permanent Redirect"] {
-        let elsewhere = StandIn::start(vec![Reply::token(TOKEN)]).await?;
-        let public = StandIn::start(vec![redirect(
-            status,
-            &format!("{}/oauth2/token", elsewhere.url()),
-        )])
-        .await?;
+        let (public, elsewhere) = token_endpoint_redirecting(status).await?;
         let config = config(&hydra, public.url())
             .token_auth_method(TokenAuthMethod::ClientSecretPost)
             .http_client(following_client()?)
@@ -538,12 +542,7 @@ async fn stand_in_307_from_the_admin_api_never_sends_the_registration_elsewhere(
 async fn stand_in_token_from_where_a_302_or_303_led_is_refused() -> TestResult {
     let hydra = TestHydra::start().await?;
     for status in ["302 Found", "303 See Other"] {
-        let elsewhere = StandIn::start(vec![Reply::token(TOKEN)]).await?;
-        let public = StandIn::start(vec![redirect(
-            status,
-            &format!("{}/oauth2/token", elsewhere.url()),
-        )])
-        .await?;
+        let (public, elsewhere) = token_endpoint_redirecting(status).await?;
         let config = config(&hydra, public.url())
             .http_client(following_client()?)
             .build()?;
