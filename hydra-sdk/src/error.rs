@@ -163,9 +163,10 @@ pub enum ApiError {
         location: Option<String>,
     },
     /// The HTTP client followed a redirect, so the answer came from somewhere other than the URL
-    /// asked. The SDK's own clients follow none; a `reqwest::Client` passed to
-    /// [`crate::Client::new_with_client`] may. The answer is not read, and a request body is never
-    /// sent to where a redirect points (see [`crate::Client::execute`]). Build the client from
+    /// asked. Clients from the SDK's constructors follow none; a `reqwest::Client` passed to
+    /// [`crate::Client::new_with_client`] may, as does the generated `Client::new`. The answer is
+    /// not read, and a request body is never sent to where a redirect points (see
+    /// [`crate::Client::execute`]). Build the client from
     /// [`crate::http_client_builder`], or with `redirect::Policy::none()`.
     RedirectFollowed {
         /// Where the client went: the origin only (scheme, host, port), as a redirect's path and

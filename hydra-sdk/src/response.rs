@@ -1,7 +1,7 @@
 //! What the SDK does with every response before progenitor's generated code sees it: caps the
 //! body, turns an error status without Hydra's JSON error into a typed error that keeps the
 //! status and `Retry-After`, and refuses an answer from where a redirect led (whatever the HTTP
-//! client's redirect policy, a request and its body go to the URL asked and nowhere else).
+//! client's redirect policy, a request's body goes to the URL asked and nowhere else).
 //!
 //! The seam is [`progenitor_client::ClientHooks::exec`]: the generated calls read bodies
 //! themselves (`ResponseValue::from_response` buffers the whole body with `Response::bytes`), and
@@ -128,9 +128,10 @@ impl Client {
     /// turned into one that keeps the status and `Retry-After`. Decode it with
     /// `ResponseValue::from_response`, as they do; a response read any other way is not capped.
     ///
-    /// A request goes to its URL and nowhere else, whatever the HTTP client's redirect policy:
-    /// its body is sent in a form the client cannot send a second time (so a `307` or `308` is
-    /// not followed), and an answer from anywhere else is a [`crate::ApiError::RedirectFollowed`].
+    /// Whatever the HTTP client's redirect policy, a request's body goes to its URL and nowhere
+    /// else: it is sent in a form the client cannot send a second time, so a `307` or `308` is
+    /// not followed. A redirect the client does follow (a `302` or `303`, as a bodiless `GET`)
+    /// gets an answer from elsewhere, which is refused: [`crate::ApiError::RedirectFollowed`].
     pub async fn execute(&self, mut request: reqwest::Request) -> reqwest::Result<Response> {
         let asked = request.url().clone();
         send_once(&mut request);
@@ -145,10 +146,11 @@ impl Client {
 /// Makes the request's body one the HTTP client can send only once, so that no redirect policy
 /// can send it again to another URL.
 ///
-/// The SDK's own clients follow no redirects, but [`Client::new_with_client`] takes any
-/// `reqwest::Client`, and reqwest's default policy follows a `307` or `308` by sending the same
-/// method and body to the `Location`, wherever it points (it drops `Authorization` on the way,
-/// not the body). Hydra's bodies carry client secrets: a registration, a secret set, a token
+/// The SDK's constructors build clients that follow no redirects, but [`Client::new_with_client`]
+/// takes any `reqwest::Client` (and the generated `Client::new` builds one with reqwest's
+/// defaults), and reqwest's default policy follows a `307` or `308` by sending the same method
+/// and body to the `Location`, wherever it points (it drops `Authorization` when the host
+/// changes, never the body). Hydra's bodies carry client secrets: a registration, a secret set, a token
 /// request with `client_secret_post`. A body that cannot be cloned is the one thing reqwest
 /// (tower-http's `FollowRedirect`) does not follow with: it hands back the `307` instead. The
 /// length stays exact, so the request still goes out with `Content-Length`.

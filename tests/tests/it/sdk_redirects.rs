@@ -1,5 +1,6 @@
 //! The SDK with an HTTP client of the caller's that follows redirects (reqwest's default): a
-//! request goes to its URL and nowhere else, and an answer from where a redirect led is refused.
+//! request's body goes to its URL and nowhere else, and an answer from where a redirect led is
+//! refused.
 //! Stand-ins, because a real Hydra does not redirect its admin API: here it stands for a
 //! misconfigured proxy or a hostile peer in front of it.
 
