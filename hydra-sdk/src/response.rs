@@ -1,7 +1,7 @@
 //! What the SDK does with every response before progenitor's generated code sees it: caps the
 //! body, turns an error status without Hydra's JSON error into a typed error that keeps the
 //! status and `Retry-After`, and refuses an answer from where a redirect led (whatever the HTTP
-//! client's redirect policy, a request's body goes to the URL asked and nowhere else).
+//! client's redirect policy, a request goes elsewhere only as a bodiless `GET`).
 //!
 //! The seam is [`progenitor_client::ClientHooks::exec`]: the generated calls read bodies
 //! themselves (`ResponseValue::from_response` buffers the whole body with `Response::bytes`), and
@@ -128,10 +128,11 @@ impl Client {
     /// turned into one that keeps the status and `Retry-After`. Decode it with
     /// `ResponseValue::from_response`, as they do; a response read any other way is not capped.
     ///
-    /// Whatever the HTTP client's redirect policy, a request's body goes to its URL and nowhere
-    /// else: it is sent in a form the client cannot send a second time, so a `307` or `308` is
-    /// not followed. A redirect the client does follow (a `302` or `303`, as a bodiless `GET`)
-    /// gets an answer from elsewhere, which is refused: [`crate::ApiError::RedirectFollowed`].
+    /// Whatever the HTTP client's redirect policy, a request goes elsewhere only as a bodiless
+    /// `GET`: its body, or its lack of one, is sent in a form the client cannot send a second
+    /// time, so no redirect is followed with the method kept. A redirect the client does follow
+    /// (a `303`, or a `301` or `302` to a `POST`, as a bodiless `GET`) gets an answer from
+    /// elsewhere, which is refused: [`crate::ApiError::RedirectFollowed`].
     pub async fn execute(&self, mut request: reqwest::Request) -> reqwest::Result<Response> {
         let asked = request.url().clone();
         send_once(&mut request);
@@ -143,8 +144,8 @@ impl Client {
     }
 }
 
-/// Makes the request's body one the HTTP client can send only once, so that no redirect policy
-/// can send it again to another URL.
+/// Makes the request's body, or its lack of one, something the HTTP client can send only once,
+/// so that no redirect policy can send the request again to another URL with its method kept.
 ///
 /// The SDK's constructors build clients that follow no redirects, but [`Client::new_with_client`]
 /// takes any `reqwest::Client` (and the generated `Client::new` builds one with reqwest's
@@ -154,10 +155,43 @@ impl Client {
 /// request with `client_secret_post`. A body that cannot be cloned is the one thing reqwest
 /// (tower-http's `FollowRedirect`) does not follow with: it hands back the `307` instead. The
 /// length stays exact, so the request still goes out with `Content-Length`.
+///
+/// A request without a body (a `DELETE` of a client, of a key set, of consent sessions) would be
+/// followed with its method kept by a `301`, `302`, `307` or `308`: on the same admin API, to
+/// another client's URL. It gets a [`NoBody`], which cannot be cloned either. What a client that
+/// follows redirects can still do is a bodiless `GET` after a `303` (or after a `301` or `302` to
+/// a `POST`), whose answer [`Client::execute`] refuses.
 fn send_once(request: &mut reqwest::Request) {
-    if let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) {
-        let once = http_body_util::Full::new(Bytes::copy_from_slice(bytes));
-        *request.body_mut() = Some(reqwest::Body::wrap(once));
+    let once = match request.body().map(reqwest::Body::as_bytes) {
+        Some(Some(bytes)) => {
+            reqwest::Body::wrap(http_body_util::Full::new(Bytes::copy_from_slice(bytes)))
+        }
+        // A stream already: not clonable.
+        Some(None) => return,
+        None => reqwest::Body::wrap(NoBody),
+    };
+    *request.body_mut() = Some(once);
+}
+
+/// No body, in a form a redirect policy cannot make again. hyper sends no body (no
+/// `Content-Length`, no chunks) for a body that says it has ended; tower-http's `FollowRedirect`
+/// re-creates only a body whose size is exactly known to be 0, and this one leaves its size
+/// unknown. The tests of bodiless redirects hold both crates to that.
+struct NoBody;
+
+impl http_body::Body for NoBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        true
     }
 }
 
@@ -172,9 +206,9 @@ fn same_resource(asked: &url::Url, answered: &url::Url) -> bool {
         && asked.query() == answered.query()
 }
 
-/// The HTTP client followed a redirect (a `301`, `302` or `303` turns any request into a bodiless
-/// `GET`, which [`send_once`] cannot stop): the answer is not Hydra's to the request sent, so it
-/// is not read. The error names where the client went by its origin only, since a redirect's path
+/// The HTTP client followed a redirect (a `303`, or a `301` or `302` to a `POST`, turns the
+/// request into a bodiless `GET`, which [`send_once`] cannot stop): the answer is not Hydra's to
+/// the request sent, so it is not read. The error names where the client went by its origin only, since a redirect's path
 /// and query can carry codes and tokens.
 #[derive(Debug, Clone)]
 pub(crate) struct RedirectFollowed {

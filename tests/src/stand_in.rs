@@ -113,6 +113,7 @@ pub struct StandIn {
     url: String,
     served: Arc<AtomicUsize>,
     written: Arc<AtomicU64>,
+    request_lines: Arc<std::sync::Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -129,8 +130,10 @@ impl StandIn {
         let url = format!("http://{}", listener.local_addr()?);
         let served = Arc::new(AtomicUsize::new(0));
         let written = Arc::new(AtomicU64::new(0));
+        let request_lines = Arc::new(std::sync::Mutex::new(Vec::new()));
         let counter = served.clone();
         let body_counter = written.clone();
+        let lines = request_lines.clone();
         let task = tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let n = counter.fetch_add(1, Ordering::SeqCst);
@@ -140,11 +143,17 @@ impl StandIn {
                     .cloned()
                     .unwrap_or(Reply::Stall);
                 let body_counter = body_counter.clone();
+                let lines = lines.clone();
                 tokio::spawn(async move {
                     // Read the request head (enough for these clients' small requests).
                     let mut buf = [0u8; 16 * 1024];
-                    let _ =
+                    let read =
                         tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await;
+                    if let Ok(Ok(n)) = read {
+                        let head = String::from_utf8_lossy(&buf[..n]);
+                        let line = head.lines().next().unwrap_or("").to_string();
+                        crate::lock(&lines).push(line);
+                    }
                     match reply {
                         Reply::Raw(bytes) => {
                             let _ = socket.write_all(bytes.as_bytes()).await;
@@ -172,6 +181,7 @@ impl StandIn {
             url,
             served,
             written,
+            request_lines,
             task,
         })
     }
@@ -184,6 +194,11 @@ impl StandIn {
     /// How many connections were accepted (each client request used its own here).
     pub fn served(&self) -> usize {
         self.served.load(Ordering::SeqCst)
+    }
+
+    /// The request line (`DELETE /admin/clients/c1 HTTP/1.1`) of each request read, in order.
+    pub fn request_lines(&self) -> Vec<String> {
+        crate::lock(&self.request_lines).clone()
     }
 
     /// How many body bytes [`Reply::Endless`] replies got written before the client stopped

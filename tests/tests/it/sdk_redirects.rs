@@ -1,5 +1,5 @@
 //! The SDK with an HTTP client of the caller's that follows redirects (reqwest's default): a
-//! request's body goes to its URL and nowhere else, and an answer from where a redirect led is
+//! request goes elsewhere only as a bodiless `GET`, and an answer from where a redirect led is
 //! refused.
 //! Stand-ins, because a real Hydra does not redirect its admin API: here it stands for a
 //! misconfigured proxy or a hostile peer in front of it.
@@ -64,33 +64,84 @@ async fn stand_in_307_and_308_never_send_a_body_elsewhere() -> TestResult {
     Ok(())
 }
 
-/// A 302 or 303 (or a 307 for a request without a body, which a client follows with the same
-/// method) gets an answer from elsewhere: refused with where it came from, whatever its status,
-/// even a `204` that would otherwise read as a successful delete.
+/// A request without a body is followed with its method kept by a `301`, `302`, `307` or `308`:
+/// a `DELETE` on the admin API, redirected to another client's URL, would delete that client.
+/// It is not sent there; the redirect is the answer.
+#[tokio::test]
+async fn stand_in_a_redirected_delete_or_get_is_never_sent_elsewhere() -> TestResult {
+    for status in [
+        "301 Moved Permanently",
+        "302 Found",
+        "307 Temporary Redirect",
+        "308 Permanent Redirect",
+    ] {
+        let elsewhere = StandIn::start(vec![Reply::Raw(NO_CONTENT.into())]).await?;
+        let to = format!("{}/admin/clients/someone-else", elsewhere.url());
+        let admin = StandIn::start(vec![redirect(status, &to)]).await?;
+        let client = following(admin.url())?;
+        let deleted = client.delete_oauth2_client().id("c1").send().await.api();
+        let got = client.get_oauth2_client().id("c1").send().await.api();
+        assert_eq!(elsewhere.request_lines(), Vec::<String>::new(), "{status}");
+        assert_eq!(admin.served(), 2, "{status}");
+        for err in [deleted.err(), got.err()] {
+            let err = err.ok_or_else(|| format!("{status}: a redirect taken for an answer"))?;
+            let ApiError::UnexpectedStatus { status: got, .. } = &err else {
+                panic!("{status}: expected UnexpectedStatus, got {err:?}");
+            };
+            assert_eq!(got.as_str(), &status[..3]);
+        }
+    }
+    Ok(())
+}
+
+const NO_CONTENT: &str = "HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
+
+/// What a client that follows redirects still does: a `303` turns any request, and a `301` or
+/// `302` a `POST`, into a bodiless `GET` of the `Location`. The answer from there is refused with
+/// where it came from (its origin: the path and query can carry codes), whatever its status: a
+/// client's JSON, or a `204` that would read as a successful delete.
 #[tokio::test]
 async fn stand_in_answers_from_where_a_redirect_led_are_refused() -> TestResult {
-    for status in ["302 Found", "303 See Other", "307 Temporary Redirect"] {
-        let elsewhere = StandIn::start(vec![
-            Reply::json("200 OK", &[], CLIENT),
-            Reply::Raw("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".into()),
-        ])
-        .await?;
+    for (status, method) in [
+        ("303 See Other", "DELETE"),
+        ("303 See Other", "GET"),
+        ("302 Found", "POST"),
+        ("301 Moved Permanently", "POST"),
+    ] {
+        let elsewhere = StandIn::start(vec![Reply::json("200 OK", &[], CLIENT)]).await?;
         let to = format!("{}/admin/clients/c1?code=not-for-errors", elsewhere.url());
         let admin = StandIn::start(vec![redirect(status, &to)]).await?;
         let client = following(admin.url())?;
-        let got = client.get_oauth2_client().id("c1").send().await.api();
-        let deleted = client.delete_oauth2_client().id("c1").send().await.api();
-        assert_eq!(elsewhere.served(), 2, "{status}: the client did not follow");
-        for err in [got.err(), deleted.err()] {
-            let err = err.ok_or_else(|| format!("{status}: an answer from elsewhere was taken"))?;
-            let ApiError::RedirectFollowed { to } = &err else {
-                panic!("{status}: expected RedirectFollowed, got {err:?}");
-            };
-            assert_eq!(to, elsewhere.url());
-            assert!(!err.is_transient());
-            assert!(!err.to_string().contains("not-for-errors"), "{err}");
-            assert!(err.to_string().contains("redirect"), "{err}");
-        }
+        let result = match method {
+            "DELETE" => client.delete_oauth2_client().id("c1").send().await.api(),
+            "GET" => client
+                .get_oauth2_client()
+                .id("c1")
+                .send()
+                .await
+                .api()
+                .map(drop),
+            _ => client
+                .create_oauth2_client()
+                .body(types::OAuth2Client::builder().client_id(Some("c1".to_string())))
+                .send()
+                .await
+                .api()
+                .map(drop),
+        };
+        assert_eq!(
+            elsewhere.request_lines(),
+            ["GET /admin/clients/c1?code=not-for-errors HTTP/1.1"],
+            "{status} {method}"
+        );
+        let err = result.err().ok_or("an answer from elsewhere was taken")?;
+        let ApiError::RedirectFollowed { to } = &err else {
+            panic!("{status} {method}: expected RedirectFollowed, got {err:?}");
+        };
+        assert_eq!(to, elsewhere.url());
+        assert!(!err.is_transient());
+        assert!(!err.to_string().contains("not-for-errors"), "{err}");
+        assert!(err.to_string().contains("redirect"), "{err}");
     }
     Ok(())
 }
