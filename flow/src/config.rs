@@ -401,7 +401,7 @@ impl ConfigBuilder {
     /// `hydra_sdk::http_client_builder()` does): Hydra's authorize answer is a redirect the flow
     /// reads, and an answer from where a redirect led is not Hydra's. A client that follows one
     /// gets [`Error::Config`] naming `http_client`; no request body (which can hold the client
-    /// secret) is ever sent to where a redirect points.
+    /// secret) and no `DELETE` is ever sent to where a redirect points.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.config.http_client = Some(client);
         self

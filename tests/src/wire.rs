@@ -54,6 +54,27 @@ pub enum Hold {
     Response(Duration),
 }
 
+/// A request the proxy answers itself with a redirect instead of forwarding it, for
+/// [`WireRecorder::start_redirecting`]: a misconfigured or hostile proxy in front of Hydra.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    /// The method to redirect, e.g. `DELETE`.
+    pub method: &'static str,
+    /// The path to redirect, e.g. `/admin/clients/mine`.
+    pub path: String,
+    /// The status line's code and reason, e.g. `307 Temporary Redirect`.
+    pub status: &'static str,
+    /// The `Location` to send.
+    pub location: String,
+}
+
+/// What the proxy does besides forwarding.
+#[derive(Debug, Clone, Default)]
+struct Interpose {
+    hold: Option<Hold>,
+    redirect: Option<Redirect>,
+}
+
 /// The proxy; stops when dropped.
 pub struct WireRecorder {
     url: String,
@@ -70,17 +91,39 @@ impl Drop for WireRecorder {
 impl WireRecorder {
     /// Starts a proxy for `upstream`, a plain `http://127.0.0.1:PORT` base URL.
     pub async fn start(upstream: &str) -> std::io::Result<Self> {
-        Self::start_with(upstream, None).await
+        Self::start_with(upstream, Interpose::default()).await
     }
 
     /// [`WireRecorder::start`], holding the first `POST` as `hold` says (the request is forwarded
     /// even if the client gave up meanwhile, as a slow network would).
     pub async fn start_holding_first_post(upstream: &str, hold: Hold) -> std::io::Result<Self> {
-        Self::start_with(upstream, Some(hold)).await
+        let hold = Some(hold);
+        Self::start_with(
+            upstream,
+            Interpose {
+                hold,
+                ..Interpose::default()
+            },
+        )
+        .await
     }
 
-    async fn start_with(upstream: &str, hold: Option<Hold>) -> std::io::Result<Self> {
-        let held = Arc::new(std::sync::atomic::AtomicBool::new(hold.is_none()));
+    /// [`WireRecorder::start`], answering every request that `redirect` names with that redirect
+    /// itself (recorded, not forwarded).
+    pub async fn start_redirecting(upstream: &str, redirect: Redirect) -> std::io::Result<Self> {
+        let redirect = Some(redirect);
+        Self::start_with(
+            upstream,
+            Interpose {
+                redirect,
+                ..Interpose::default()
+            },
+        )
+        .await
+    }
+
+    async fn start_with(upstream: &str, interpose: Interpose) -> std::io::Result<Self> {
+        let held = Arc::new(std::sync::atomic::AtomicBool::new(interpose.hold.is_none()));
         let upstream = upstream
             .strip_prefix("http://")
             .ok_or_else(|| std::io::Error::other("the recorder forwards plain http only"))?
@@ -95,10 +138,11 @@ impl WireRecorder {
                 let upstream = upstream.clone();
                 let recorded = recorded.clone();
                 let held = held.clone();
+                let interpose = interpose.clone();
                 tokio::spawn(async move {
                     let _ = tokio::time::timeout(
                         IO_TIMEOUT,
-                        forward_one(client, &upstream, &recorded, hold, &held),
+                        forward_one(client, &upstream, &recorded, &interpose, &held),
                     )
                     .await;
                 });
@@ -134,17 +178,29 @@ async fn forward_one(
     mut client: TcpStream,
     upstream: &str,
     recorded: &Mutex<Vec<Recorded>>,
-    hold: Option<Hold>,
+    interpose: &Interpose,
     held: &std::sync::atomic::AtomicBool,
 ) -> std::io::Result<()> {
     let Some((request, raw)) = read_request(&mut client).await? else {
         return Ok(());
     };
+    let redirect = interpose
+        .redirect
+        .as_ref()
+        .filter(|r| request.method == r.method && request.path() == r.path);
     // Only the first POST is held: the flag flips once.
     let hold = (request.method == "POST" && !held.swap(true, std::sync::atomic::Ordering::SeqCst))
-        .then_some(hold)
+        .then_some(interpose.hold)
         .flatten();
     crate::lock(recorded).push(request);
+    if let Some(r) = redirect {
+        let answer = format!(
+            "HTTP/1.1 {}\r\nlocation: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            r.status, r.location
+        );
+        client.write_all(answer.as_bytes()).await?;
+        return client.shutdown().await;
+    }
     if let Some(Hold::Request(delay)) = hold {
         tokio::time::sleep(delay).await;
     }

@@ -430,3 +430,63 @@ async fn taking_over_a_foreign_client_needs_the_opt_in_and_keeps_the_admins_fiel
     flow::acquire_token_with(&config().build()?).await?;
     Ok(())
 }
+
+/// A proxy in front of the admin API (misconfigured, or hostile) that answers the shutdown's
+/// `DELETE` of the flow's own client with a redirect to another client's URL. With an HTTP
+/// client of the user's that follows redirects, the `DELETE` would be sent again there, and
+/// Hydra would delete a client the flow does not own. It is not: the shutdown fails, saying why,
+/// and both clients are still in Hydra.
+#[tokio::test]
+async fn a_redirected_delete_never_deletes_a_client_the_flow_does_not_own() -> TestResult {
+    use hydra_tests::wire::Redirect;
+    let hydra = TestHydra::start().await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "someone-else", "client_secret": "someone-else-secret",
+            "grant_types": ["client_credentials"],
+        }),
+    )
+    .await?;
+    for status in [
+        "307 Temporary Redirect",
+        "308 Permanent Redirect",
+        "302 Found",
+    ] {
+        let admin = WireRecorder::start_redirecting(
+            hydra.admin_url(),
+            Redirect {
+                method: "DELETE",
+                path: "/admin/clients/mine".into(),
+                status,
+                location: "/admin/clients/someone-else".into(),
+            },
+        )
+        .await?;
+        let follows = hydra_sdk::http_client_builder()
+            .redirect(hydra_sdk::reqwest::redirect::Policy::limited(10))
+            .build()?;
+        let config = Config::builder(admin.url(), hydra.public_url())
+            .client_id("mine")
+            .client_secret("mine-secret")
+            .scope("read")
+            .authorize(false)
+            .delete_on_shutdown(true)
+            .http_client(follows)
+            .build()?;
+        let source = flow::TokenSource::new(config)?;
+        source.token().await?;
+        let result = source.shutdown().await;
+        assert_eq!(
+            admin.count("DELETE", "/admin/clients/someone-else"),
+            0,
+            "{status}: {result:?}"
+        );
+        get(&hydra, "someone-else").await?;
+        get(&hydra, "mine").await?;
+        let err = result.expect_err("a redirect is not a delete");
+        assert_eq!(err.stage(), Some(flow::Stage::Delete), "{status}: {err}");
+        assert!(err.to_string().contains(&status[..3]), "{status}: {err}");
+    }
+    Ok(())
+}
