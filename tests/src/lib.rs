@@ -38,6 +38,15 @@ pub use harness::{install_crypto_provider, release, Error, TestHydra, TestHydraB
 pub use hydra_launcher::Urls;
 pub use replicas::ReplicaSet;
 
+/// An HTTP client that follows redirects (reqwest's default policy, up to 10 hops), otherwise the
+/// SDK's: one a user may pass as their own, for the tests of what the SDK and the flow do when a
+/// peer answers with a redirect.
+pub fn client_following_redirects() -> reqwest::Result<reqwest::Client> {
+    hydra_sdk::http_client_builder()
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .build()
+}
+
 /// An error and all its sources, joined with ": ", for assertions on a cause deep in the chain
 /// (a certificate error under a connect error under a request error).
 pub fn error_chain(err: &dyn std::error::Error) -> String {

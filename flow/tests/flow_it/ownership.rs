@@ -463,16 +463,13 @@ async fn a_redirected_delete_never_deletes_a_client_the_flow_does_not_own() -> T
             },
         )
         .await?;
-        let follows = hydra_sdk::http_client_builder()
-            .redirect(hydra_sdk::reqwest::redirect::Policy::limited(10))
-            .build()?;
         let config = Config::builder(admin.url(), hydra.public_url())
             .client_id("mine")
             .client_secret("mine-secret")
             .scope("read")
             .authorize(false)
             .delete_on_shutdown(true)
-            .http_client(follows)
+            .http_client(hydra_tests::client_following_redirects()?)
             .build()?;
         let source = flow::TokenSource::new(config)?;
         source.token().await?;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use flow::{Config, Stage, TokenAuthMethod, TokenSource};
 use hydra_tests::stand_in::{Reply, StandIn, TOKEN};
-use hydra_tests::TestHydra;
+use hydra_tests::{client_following_redirects, TestHydra};
 use secrecy::ExposeSecret;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -441,14 +441,6 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
     Ok(())
 }
 
-/// An HTTP client of the user's that follows redirects (reqwest's default policy), for the tests
-/// of what flow does with one: a hostile peer can then point it anywhere.
-fn following_client() -> reqwest::Result<reqwest::Client> {
-    hydra_sdk::http_client_builder()
-        .redirect(reqwest::redirect::Policy::limited(10))
-        .build()
-}
-
 /// A redirect with `status` to `to`, as a stand-in's whole answer.
 fn redirect(status: &str, to: &str) -> Reply {
     Reply::Raw(format!(
@@ -477,7 +469,7 @@ async fn stand_in_307_and_308_from_the_token_endpoint_never_send_the_secret_else
         let (public, elsewhere) = token_endpoint_redirecting(status).await?;
         let config = config(&hydra, public.url())
             .token_auth_method(TokenAuthMethod::ClientSecretPost)
-            .http_client(following_client()?)
+            .http_client(client_following_redirects()?)
             .build()?;
         let result = flow::acquire_token_with(&config).await;
         assert_eq!(
@@ -519,7 +511,7 @@ async fn stand_in_307_from_the_admin_api_never_sends_the_registration_elsewhere(
         .client_id("hostile")
         .client_secret("hostile-secret")
         .authorize(false)
-        .http_client(following_client()?)
+        .http_client(client_following_redirects()?)
         .build()?;
     let err = flow::Flow::new(config)?
         .register()
@@ -544,7 +536,7 @@ async fn stand_in_token_from_where_a_302_or_303_led_is_refused() -> TestResult {
     for status in ["302 Found", "303 See Other"] {
         let (public, elsewhere) = token_endpoint_redirecting(status).await?;
         let config = config(&hydra, public.url())
-            .http_client(following_client()?)
+            .http_client(client_following_redirects()?)
             .build()?;
         let err = flow::acquire_token_with(&config)
             .await

@@ -6,18 +6,15 @@
 
 use std::error::Error;
 
-use hydra_sdk::reqwest::redirect::Policy;
 use hydra_sdk::{types, ApiError, ApiResult as _, Client};
+use hydra_tests::client_following_redirects;
 use hydra_tests::stand_in::{Reply, StandIn};
 
 type TestResult = Result<(), Box<dyn Error>>;
 
 /// An admin client on `url` whose HTTP client follows up to 10 redirects.
 fn following(url: &str) -> Result<Client, Box<dyn Error>> {
-    let http = hydra_sdk::http_client_builder()
-        .redirect(Policy::limited(10))
-        .build()?;
-    Ok(Client::new_with_client(url, http))
+    Ok(Client::new_with_client(url, client_following_redirects()?))
 }
 
 fn redirect(status: &str, to: &str) -> Reply {
