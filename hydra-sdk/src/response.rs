@@ -151,10 +151,10 @@ impl Client {
 /// takes any `reqwest::Client` (and the generated `Client::new` builds one with reqwest's
 /// defaults), and reqwest's default policy follows a `307` or `308` by sending the same method
 /// and body to the `Location`, wherever it points (it drops `Authorization` when the host
-/// changes, never the body). Hydra's bodies carry client secrets: a registration, a secret set, a token
-/// request with `client_secret_post`. A body that cannot be cloned is the one thing reqwest
-/// (tower-http's `FollowRedirect`) does not follow with: it hands back the `307` instead. The
-/// length stays exact, so the request still goes out with `Content-Length`.
+/// changes, never the body). Hydra's bodies carry client secrets: a registration, a secret set,
+/// a token request with `client_secret_post`. A body that cannot be cloned is the one thing
+/// reqwest (tower-http's `FollowRedirect`) does not follow with: it hands back the `307`
+/// instead. The length stays exact, so the request still goes out with `Content-Length`.
 ///
 /// A request without a body (a `DELETE` of a client, of a key set, of consent sessions) would be
 /// followed with its method kept by a `301`, `302`, `307` or `308`: on the same admin API, to
@@ -208,8 +208,8 @@ fn same_resource(asked: &url::Url, answered: &url::Url) -> bool {
 
 /// The HTTP client followed a redirect (a `303`, or a `301` or `302` to a `POST`, turns the
 /// request into a bodiless `GET`, which [`send_once`] cannot stop): the answer is not Hydra's to
-/// the request sent, so it is not read. The error names where the client went by its origin only, since a redirect's path
-/// and query can carry codes and tokens.
+/// the request sent, so it is not read. The error names where the client went by its origin
+/// only, since a redirect's path and query can carry codes and tokens.
 #[derive(Debug, Clone)]
 pub(crate) struct RedirectFollowed {
     pub(crate) to: String,
