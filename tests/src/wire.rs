@@ -1,6 +1,7 @@
 //! A recording proxy on 127.0.0.1 in front of a real Hydra: it forwards every HTTP/1.1 request
 //! unchanged (but for `Connection: close`) and keeps a copy, so tests can snapshot what a client
-//! puts on the wire and count requests, while Hydra itself answers.
+//! puts on the wire and count requests, while Hydra itself answers. It can also do what a slow or
+//! misconfigured proxy would: hold the first `POST`, or answer one request with a redirect.
 //!
 //! One request per connection: the proxy asks Hydra to close after each answer, so a response
 //! ends where Hydra's stream ends and the proxy never has to parse it.
