@@ -58,6 +58,14 @@ impl Reply {
         Reply::Raw(format!("{head}\r\n{body}"))
     }
 
+    /// A redirect with `status` (`"307 Temporary Redirect"`) to `location`, with no body.
+    pub fn redirect(status: &str, location: &str) -> Self {
+        Reply::Raw(format!(
+            "HTTP/1.1 {status}\r\nlocation: {location}\r\ncontent-length: 0\r\n\
+             connection: close\r\n\r\n"
+        ))
+    }
+
     /// A `200 OK` JSON token response whose `access_token` never ends: [`Reply::Endless`] with
     /// `framing` as its one framing header (`"transfer-encoding: chunked"`, or a
     /// `content-length` it does not keep to), up to `up_to` body bytes.

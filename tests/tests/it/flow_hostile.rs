@@ -441,19 +441,12 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
     Ok(())
 }
 
-/// A redirect with `status` to `to`, as a stand-in's whole answer.
-fn redirect(status: &str, to: &str) -> Reply {
-    Reply::Raw(format!(
-        "HTTP/1.1 {status}\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    ))
-}
-
 /// A stand-in token endpoint that answers `status` with a `Location` at a second stand-in's
 /// token endpoint (returned second), which hands out [`TOKEN`] to whoever asks.
 async fn token_endpoint_redirecting(status: &str) -> std::io::Result<(StandIn, StandIn)> {
     let elsewhere = StandIn::start(vec![Reply::token(TOKEN)]).await?;
     let to = format!("{}/oauth2/token", elsewhere.url());
-    let public = StandIn::start(vec![redirect(status, &to)]).await?;
+    let public = StandIn::start(vec![Reply::redirect(status, &to)]).await?;
     Ok((public, elsewhere))
 }
 
@@ -501,7 +494,7 @@ async fn stand_in_307_from_the_admin_api_never_sends_the_registration_elsewhere(
             &[],
             r#"{"error":"Unable to locate the resource"}"#,
         ),
-        redirect(
+        Reply::redirect(
             "307 Temporary Redirect",
             &format!("{}/admin/clients", elsewhere.url()),
         ),

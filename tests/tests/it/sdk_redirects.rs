@@ -17,12 +17,6 @@ fn following(url: &str) -> Result<Client, Box<dyn Error>> {
     Ok(Client::new_with_client(url, client_following_redirects()?))
 }
 
-fn redirect(status: &str, to: &str) -> Reply {
-    Reply::Raw(format!(
-        "HTTP/1.1 {status}\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    ))
-}
-
 const CLIENT: &str = r#"{"client_id":"c1","client_secret":"s3cret"}"#;
 
 /// A 307 or 308 asks for the same request, body included, at the `Location`: the body of a
@@ -31,7 +25,7 @@ const CLIENT: &str = r#"{"client_id":"c1","client_secret":"s3cret"}"#;
 async fn stand_in_307_and_308_never_send_a_body_elsewhere() -> TestResult {
     for status in ["307 Temporary Redirect", "308 Permanent Redirect"] {
         let elsewhere = StandIn::start(vec![Reply::json("201 Created", &[], CLIENT)]).await?;
-        let admin = StandIn::start(vec![redirect(
+        let admin = StandIn::start(vec![Reply::redirect(
             status,
             &format!("{}/admin/clients", elsewhere.url()),
         )])
@@ -74,7 +68,7 @@ async fn stand_in_a_redirected_delete_or_get_is_never_sent_elsewhere() -> TestRe
     ] {
         let elsewhere = StandIn::start(vec![Reply::Raw(NO_CONTENT.into())]).await?;
         let to = format!("{}/admin/clients/someone-else", elsewhere.url());
-        let admin = StandIn::start(vec![redirect(status, &to)]).await?;
+        let admin = StandIn::start(vec![Reply::redirect(status, &to)]).await?;
         let client = following(admin.url())?;
         let deleted = client.delete_oauth2_client().id("c1").send().await.api();
         let got = client.get_oauth2_client().id("c1").send().await.api();
@@ -107,7 +101,7 @@ async fn stand_in_answers_from_where_a_redirect_led_are_refused() -> TestResult 
     ] {
         let elsewhere = StandIn::start(vec![Reply::json("200 OK", &[], CLIENT)]).await?;
         let to = format!("{}/admin/clients/c1?code=not-for-errors", elsewhere.url());
-        let admin = StandIn::start(vec![redirect(status, &to)]).await?;
+        let admin = StandIn::start(vec![Reply::redirect(status, &to)]).await?;
         let client = following(admin.url())?;
         let result = match method {
             "DELETE" => client.delete_oauth2_client().id("c1").send().await.api(),
