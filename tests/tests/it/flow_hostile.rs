@@ -396,6 +396,16 @@ async fn tls_name_mismatch_fails_at_once_without_retrying() -> TestResult {
     Ok(())
 }
 
+/// Hydra's answer to the look-up of a client id it does not have, which a flow with a configured
+/// id sends before it registers.
+fn client_not_found() -> Reply {
+    Reply::json(
+        "404 Not Found",
+        &[],
+        r#"{"error":"Unable to locate the resource"}"#,
+    )
+}
+
 #[tokio::test]
 async fn stand_in_registration_under_another_client_id_is_refused() -> TestResult {
     // The id is chosen by the flow before the POST; an admin API that answers 201 for a client
@@ -405,11 +415,7 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
         // With a configured id the flow looks the client up first: 404 as by Hydra, then the
         // POST gets the 201 under the wrong id.
         let admin = StandIn::start(vec![
-            Reply::json(
-                "404 Not Found",
-                &[],
-                r#"{"error":"Unable to locate the resource"}"#,
-            ),
+            client_not_found(),
             Reply::json(
                 "201 Created",
                 &[],
@@ -489,11 +495,7 @@ async fn stand_in_307_from_the_admin_api_never_sends_the_registration_elsewhere(
     .await?;
     let admin = StandIn::start(vec![
         // The look-up by id first, as by Hydra; then the POST gets the redirect.
-        Reply::json(
-            "404 Not Found",
-            &[],
-            r#"{"error":"Unable to locate the resource"}"#,
-        ),
+        client_not_found(),
         Reply::redirect(
             "307 Temporary Redirect",
             &format!("{}/admin/clients", elsewhere.url()),
