@@ -154,7 +154,8 @@ impl Client {
 /// changes, never the body). Hydra's bodies carry client secrets: a registration, a secret set,
 /// a token request with `client_secret_post`. A body that cannot be cloned is the one thing
 /// reqwest (tower-http's `FollowRedirect`) does not follow with: it hands back the `307`
-/// instead. The length stays exact, so the request still goes out with `Content-Length`.
+/// instead. The length stays exact, so the request still goes out with `Content-Length`, and
+/// the bytes are not copied.
 ///
 /// A request without a body (a `DELETE` of a client, of a key set, of consent sessions) would be
 /// followed with its method kept by a `301`, `302`, `307` or `308`: on the same admin API, to
@@ -162,12 +163,9 @@ impl Client {
 /// follows redirects can still do is a bodiless `GET` after a `303` (or after a `301` or `302` to
 /// a `POST`), whose answer [`Client::execute`] refuses.
 fn send_once(request: &mut reqwest::Request) {
-    let once = match request.body().map(reqwest::Body::as_bytes) {
-        Some(Some(bytes)) => {
-            reqwest::Body::wrap(http_body_util::Full::new(Bytes::copy_from_slice(bytes)))
-        }
-        // A stream already: not clonable.
-        Some(None) => return,
+    // Wrapped, the body is a stream to reqwest (not clonable), with the bytes and size it had.
+    let once = match request.body_mut().take() {
+        Some(body) => reqwest::Body::wrap(body),
         None => reqwest::Body::wrap(NoBody),
     };
     *request.body_mut() = Some(once);
