@@ -4,7 +4,8 @@
 //! Starts Hydra, registers the clients (through the Rust probe), then runs each measure in the
 //! Rust probe (`bench/`, a release build) and the Go probe (`bench/go/`), and raw reqwest where it
 //! has a figure, turning who goes first each round so machine noise hits all alike, and reports
-//! the median of the rounds (`bench_report` prints them); then, once, the Rust probe's
+//! the median of the rounds, or of all samples for a measure whose probe reports them
+//! (`bench_report` prints them); then, once, the Rust probe's
 //! `cold-parts`, which takes the cold acquire apart beside raw reqwest. Each probe run is its own
 //! process, so one measure cannot warm or pollute another. The probes, not xtask, link tokio and
 //! reqwest, which keeps xtask cheap to compile.
@@ -18,13 +19,15 @@ use serde_json::{json, Map, Value};
 use crate::bench_stats::median;
 use crate::Result;
 
-/// One row of the table: a probe measure, its JSON key, and how many iterations each size runs.
+/// One row of the table: a probe measure, its JSON key, how many iterations each probe run
+/// makes, and how many rounds a full run takes (a quick run takes one).
 struct Measure {
     key: &'static str,
     label: &'static str,
     probe: &'static str,
     n: u64,
     quick_n: u64,
+    rounds: u32,
     /// Whether raw reqwest has a figure for it.
     raw: bool,
     /// A second figure the same probe run reports.
@@ -48,6 +51,7 @@ const MEASURES: &[Measure] = &[
         // Calls per caller per batch; the probe alternates 1-caller and 2-caller batches.
         n: 3_000_000,
         quick_n: 200_000,
+        rounds: 3,
         raw: false,
         also: Some(Also {
             field: "two_callers",
@@ -62,6 +66,7 @@ const MEASURES: &[Measure] = &[
         probe: "refresh",
         n: 12,
         quick_n: 5,
+        rounds: 3,
         raw: false,
         also: None,
     },
@@ -73,6 +78,7 @@ const MEASURES: &[Measure] = &[
         // from 7.2 to 9.5 ms across the three runs of one bench; 21 keep them steadier.
         n: 21,
         quick_n: 2,
+        rounds: 3,
         raw: false,
         also: Some(Also {
             field: "requests",
@@ -86,10 +92,15 @@ const MEASURES: &[Measure] = &[
         label: "cold acquire, register + token (ms)",
         probe: "cold",
         // Each sample is a registration and a token request (~10 ms, most of it Hydra hashing the
-        // secret), and samples vary by about 10 %: 300 a round (3 s) keep each round's median
-        // within a few tenths of a percent, which is the size of the differences it is read for.
-        n: 300,
+        // secret), and samples vary by about 10 %. The machine drifts over seconds: with three
+        // rounds of 300 (3 s a side each), round medians swung by more than the sides differ (Go's
+        // 10.68, 8.74 and 10.24 ms in one run), so a side's figure hung on which of its three
+        // turns met a slow spell. Twelve rounds of 75 (under a second each, the same 900 samples
+        // a side) spread every side over the same spells; the figure is the median of all of a
+        // side's samples.
+        n: 75,
         quick_n: 3,
+        rounds: 12,
         raw: true,
         also: None,
     },
@@ -99,6 +110,7 @@ const MEASURES: &[Measure] = &[
         probe: "rss",
         n: 100_000,
         quick_n: 10_000,
+        rounds: 3,
         raw: false,
         also: None,
     },
@@ -115,7 +127,6 @@ pub fn run(args: &[String]) -> Result {
             other => return Err(format!("unexpected argument {other:?}").into()),
         }
     }
-    let rounds = if quick { 1 } else { 3 };
     let root = hydra_launcher::workspace_root();
     let out = hydra_launcher::target_dir().join("bench");
     std::fs::create_dir_all(&out)?;
@@ -148,7 +159,7 @@ pub fn run(args: &[String]) -> Result {
     let bin = crate::hydra::find_or_build(&hydra_launcher::V2_3_0)?;
     let mut hydra = hydra_launcher::Config::new(&bin.path).start()?;
     let urls = hydra.urls().clone();
-    let result = measure(&rust, &go, &urls, rounds, quick);
+    let result = measure(&rust, &go, &urls, quick);
     let stopped = hydra.stop(Duration::from_secs(10));
     let run = result?;
     stopped?;
@@ -193,8 +204,9 @@ pub(crate) struct Evidence {
 }
 
 impl Evidence {
-    /// Takes what the probe result `r` of measure `key` from `side` (0 Rust, 1 Go) holds.
-    fn gather(&mut self, key: &str, side: usize, r: &Value) {
+    /// Takes what a probe result holds of the cached read's batches and parts (only the Rust
+    /// probe reports them).
+    fn gather(&mut self, r: &Value) {
         for batch in r["batches"].as_array().into_iter().flatten() {
             if let (Some(one), Some(two), Some(separate)) =
                 (batch[0].as_f64(), batch[1].as_f64(), batch[2].as_f64())
@@ -209,27 +221,23 @@ impl Evidence {
         ) {
             self.read_parts.push([load, clock]);
         }
-        if key == "cold_acquire_ms" {
-            let samples = r["samples"].as_array().into_iter().flatten();
-            self.cold_samples[side].extend(samples.filter_map(Value::as_f64));
-        }
     }
 }
 
-fn measure(
-    rust: &Path,
-    go: &Path,
-    urls: &hydra_launcher::Urls,
-    rounds: u32,
-    quick: bool,
-) -> Result<Run> {
+fn measure(rust: &Path, go: &Path, urls: &hydra_launcher::Urls, quick: bool) -> Result<Run> {
     let setup = probe(rust, "setup", urls, &Value::Null, 1)?;
     let mut figures = Map::new();
     let mut timelines = [Vec::new(), Vec::new()];
     let mut evidence = Evidence::default();
     for m in MEASURES {
-        let n = if quick { m.quick_n } else { m.n };
+        let (n, rounds) = if quick {
+            (m.quick_n, 1)
+        } else {
+            (m.n, m.rounds)
+        };
         let mut values = [vec![], vec![], vec![]];
+        // Each sample, where the probe reports them: the figure is then their median.
+        let mut samples = [vec![], vec![], vec![]];
         let mut also_values = [vec![], vec![]];
         for round in 0..rounds {
             // Who goes first turns round by round, so drift in the machine or in Hydra (whose
@@ -245,6 +253,8 @@ fn measure(
                 let value = figure(&r, "value")?;
                 eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], m.key);
                 values[side].push(value);
+                let each = r["samples"].as_array().into_iter().flatten();
+                samples[side].extend(each.filter_map(Value::as_f64));
                 if side == 2 {
                     continue;
                 }
@@ -253,7 +263,7 @@ fn measure(
                     eprintln!("round {}: {} {}: {value}", round + 1, SIDES[side], also.key);
                     also_values[side].push(value);
                 }
-                evidence.gather(m.key, side, &r);
+                evidence.gather(&r);
                 if let Some(points) = r["timeline"].as_array() {
                     timelines[side] = points
                         .iter()
@@ -262,12 +272,25 @@ fn measure(
                 }
             }
         }
-        let [ours, theirs, raw] = values;
+        // A side's figure: the median of its samples where the probe reports them (all rounds
+        // pooled), else the median of its rounds.
+        let [ours, theirs, raw]: [f64; 3] = std::array::from_fn(|side| {
+            let all = if samples[side].is_empty() {
+                &values[side]
+            } else {
+                &samples[side]
+            };
+            median(all.clone())
+        });
+        if m.key == "cold_acquire_ms" {
+            let [rust, go, _] = samples;
+            evidence.cold_samples = [rust, go];
+        }
         let mut entry = Map::new();
-        entry.insert("rust".into(), json!(median(ours)));
-        entry.insert("go".into(), json!(median(theirs)));
+        entry.insert("rust".into(), json!(ours));
+        entry.insert("go".into(), json!(theirs));
         if m.raw {
-            entry.insert("raw".into(), json!(median(raw)));
+            entry.insert("raw".into(), json!(raw));
         }
         figures.insert(m.key.into(), Value::Object(entry));
         if let Some(also) = &m.also {
