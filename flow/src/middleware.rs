@@ -11,7 +11,9 @@ use crate::{AccessToken, TokenSource};
 /// Puts `Authorization: Bearer <token>` on every request, from a [`TokenSource`]; when the
 /// downstream service answers 401, invalidates that token, fetches a new one and retries once.
 ///
-/// A request whose body cannot be cloned (a stream) is not retried; its 401 is returned as is.
+/// The 401 is returned as is, without a retry, when the request's body cannot be cloned (a
+/// stream), and when the source keeps the token: a service that rejects each new token gets one
+/// at most every so often (see [`TokenSource::invalidate`]), not one per request.
 #[derive(Debug, Clone)]
 pub struct BearerAuth {
     source: TokenSource,
@@ -54,7 +56,9 @@ impl Middleware for BearerAuth {
         let Some(retry) = retry.filter(|_| response.status() == StatusCode::UNAUTHORIZED) else {
             return Ok(response);
         };
-        self.source.invalidate(&token);
+        if !self.source.invalidate(&token) {
+            return Ok(response);
+        }
         let token = self
             .source
             .token()

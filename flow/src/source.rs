@@ -5,6 +5,7 @@
 //! (the single fetch many callers share, the refresh ahead of expiry) is off that path.
 
 mod flight;
+mod invalidation;
 mod recovery;
 
 use std::ops::Deref;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, Guard};
 use tokio::sync::watch;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::lock::lock;
 use crate::status::{Stats, Status};
@@ -63,6 +64,8 @@ struct Inner {
     revalidating: AtomicBool,
     /// The generation of the last token fetched; each new one is stamped with the next.
     generation: AtomicU64,
+    /// How often a downstream's rejection may throw the token away (`invalidate`).
+    invalidations: Mutex<invalidation::Invalidations>,
     refresh_ahead: bool,
     refresher: Mutex<Option<tokio::task::AbortHandle>>,
     /// Boxed: written on the slow paths, so kept off the cache line readers load `cache` from.
@@ -178,6 +181,7 @@ impl TokenSource {
                 flight: Mutex::new(None),
                 revalidating: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
+                invalidations: Mutex::default(),
                 refresh_ahead,
                 refresher: Mutex::new(None),
                 stats: Box::default(),
@@ -210,18 +214,50 @@ impl TokenSource {
     /// Forgets `rejected` if it is still the cached token, so the next [`TokenSource::token`]
     /// fetches a new one. Call it when a downstream service answers 401 to this token; a token
     /// fetched since is kept, so many callers rejecting the same token cause one new request.
-    pub fn invalidate(&self, rejected: &AccessToken) {
+    ///
+    /// Returns whether the next [`TokenSource::token`] gives a token other than `rejected`, that
+    /// is, whether retrying the request can help.
+    ///
+    /// Bounded, because each new token costs Hydra a hash of the client secret and a service
+    /// that rejects every token (a wrong audience in its settings, say) would otherwise cost one
+    /// per request: the first rejection forgets the token at once, but while each new token is
+    /// rejected in turn, the next is forgotten only 1 s, then 2 s, 4 s, … at most 60 s after the
+    /// last one; before that the token is kept and this returns `false`. Ten minutes without a
+    /// rejection start afresh.
+    pub fn invalidate(&self, rejected: &AccessToken) -> bool {
         let current = self.inner.cache.load();
-        if current.generation == rejected.generation && !Arc::ptr_eq(&current, &self.inner.empty) {
-            let previous = self
-                .inner
-                .cache
-                .compare_and_swap(&current, Arc::clone(&self.inner.empty));
-            if Arc::ptr_eq(&previous, &current) {
-                self.inner.stats.invalidated();
+        if current.generation != rejected.generation || Arc::ptr_eq(&current, &self.inner.empty) {
+            // Replaced already (or never this source's): the next read gets another token.
+            return true;
+        }
+        let mut invalidations = lock(&self.inner.invalidations);
+        if let Err(wait) = invalidations.admit(Instant::now()) {
+            debug!(
+                keep_for_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "access token rejected downstream again; kept until the wait is over"
+            );
+            return false;
+        }
+        let streak = invalidations.streak();
+        drop(invalidations);
+        let previous = self
+            .inner
+            .cache
+            .compare_and_swap(&current, Arc::clone(&self.inner.empty));
+        if Arc::ptr_eq(&previous, &current) {
+            self.inner.stats.invalidated();
+            if streak > 1 {
+                warn!(
+                    rejected_in_a_row = streak,
+                    "a downstream service rejected each new access token; fetching another, \
+                     then waiting longer before the next (check the service's audience, issuer \
+                     and keys)"
+                );
+            } else {
                 debug!("access token invalidated");
             }
         }
+        true
     }
 
     /// A snapshot for operators: whether a token is held and when it expires, the last refresh

@@ -141,16 +141,18 @@ async fn client_secret_basic_token_requests_reuse_one_connection() -> TestResult
         .token_auth_method(TokenAuthMethod::ClientSecretBasic)
         .authorize(false)
         .build()?;
-    let source = TokenSource::new(config)?;
+    // Registered once (on the admin API, not through the proxy); then five sources of that
+    // client, each asking for its first token.
+    let registration = flow::Flow::new(config.clone())?.register().await?;
     let mut tokens = BTreeSet::new();
     for _ in 0..5 {
+        let source = TokenSource::with_registration(config.clone(), registration.clone())?;
         let token = source.token().await?;
         tokens.insert(token.secret().expose_secret().to_string());
-        source.invalidate(&token);
     }
     assert_eq!(tokens.len(), 5, "each token came from its own request");
     // Five token requests with HTTP Basic authentication, one after another, on one connection:
-    // the client (and its pool) is the flow's shared one, not one built per request.
+    // the client (and its pool) is the flow's shared one, not one built per request or source.
     assert_eq!(public.counts(), vec![1]);
     Ok(())
 }

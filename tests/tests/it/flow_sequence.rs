@@ -4,11 +4,12 @@
 //! `flow_replicas.rs`.)
 
 use std::error::Error;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flow::{AccessTokenStrategy, Config, Stage, TokenAuthMethod};
 use hydra_sdk::{types, ApiResult as _, Client};
 use hydra_tests::sdk::{clients, introspect};
+use hydra_tests::stand_in::{Reply, StandIn};
 use hydra_tests::wire::WireRecorder;
 use hydra_tests::TestHydra;
 use secrecy::ExposeSecret;
@@ -389,6 +390,55 @@ async fn hydra_restarted_on_memory_mid_run_the_source_registers_again_and_the_mi
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].client_id.as_deref(), Some("bss-recover"));
     smd.abort();
+    Ok(())
+}
+
+/// A downstream service that rejects every token (a wrong audience in its settings, say) must
+/// not cost Hydra a token request per request: each one costs Hydra a hash of the client secret,
+/// and one such service would load the Hydra every client depends on. Hydra is real; the
+/// stand-in is the misconfigured service.
+#[tokio::test]
+async fn stand_in_downstream_rejecting_every_token_does_not_cost_a_token_request_each() -> TestResult
+{
+    const REQUESTS: u64 = 40;
+    let hydra = TestHydra::start().await?;
+    let config = bss(hydra.admin_url(), hydra.public_url())
+        .client_id("bss-rejected-downstream")
+        .build()?;
+    let source = flow::TokenSource::new(config)?;
+    let service = StandIn::start(vec![Reply::with_type(
+        "401 Unauthorized",
+        "text/plain",
+        &["www-authenticate: Bearer error=\"invalid_token\""],
+        "",
+    )])
+    .await?;
+    let client = reqwest_middleware::ClientBuilder::new(hydra_sdk::http_client_builder().build()?)
+        .with(flow::BearerAuth::new(source.clone()))
+        .build();
+
+    let started = Instant::now();
+    for _ in 0..REQUESTS {
+        let response = client
+            .get(format!("{}/hsm/v2/State/Components", service.url()))
+            .send()
+            .await?;
+        assert_eq!(response.status(), 401);
+    }
+    let elapsed = started.elapsed();
+
+    // The first token, then one more for each rejection acted on: the first at once, each
+    // later one 1 s, 2 s, 4 s, ... after the one before, so at most 1 + log2(elapsed + 1).
+    let status = source.status();
+    let acted_on = status.refreshes.saturating_sub(1);
+    let most = 1 + (elapsed.as_secs_f64() + 1.0).log2().floor() as u64;
+    assert!(
+        (1..=most).contains(&acted_on),
+        "{acted_on} rejections acted on in {elapsed:?}, at most {most}: {status}"
+    );
+    // Each one acted on retried its request once, with the new token; every other 401 came
+    // back as it was.
+    assert_eq!(service.served() as u64, REQUESTS + acted_on, "{status}");
     Ok(())
 }
 
