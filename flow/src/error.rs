@@ -191,8 +191,12 @@ pub enum Error {
         last: Box<Error>,
     },
 
-    /// The request another caller of the same [`crate::TokenSource`] made failed with this
-    /// error; every caller that waited for that one request gets it.
+    /// A request to Hydra failed with this error, and more than one caller gets it: every caller
+    /// of a [`crate::TokenSource`] that waited for that one request, and, when asking again at
+    /// once cannot help (anything but [`Error::DeadlineExceeded`]), the caller that made it and
+    /// those that come while the source holds off (see [`crate::TokenSource::token`]).
+    /// [`Error::unshared`] looks through it; [`Error::stage`], [`Error::oauth2_error`] and
+    /// [`Error::status`] do already.
     #[error(transparent)]
     Shared(std::sync::Arc<Error>),
 }
@@ -246,6 +250,22 @@ impl Error {
             Error::RetryAfterBeyondDeadline { last, .. } => last.status(),
             Error::Shared(e) => e.status(),
             _ => None,
+        }
+    }
+
+    /// The error itself, looking through [`Error::Shared`]: what to match a variant against.
+    ///
+    /// ```
+    /// # fn handle(err: &flow::Error) {
+    /// if let flow::Error::ClientRejected { client_id, .. } = err.unshared() {
+    ///     eprintln!("Hydra keeps rejecting {client_id}");
+    /// }
+    /// # }
+    /// ```
+    pub fn unshared(&self) -> &Error {
+        match self {
+            Error::Shared(e) => e.unshared(),
+            e => e,
         }
     }
 

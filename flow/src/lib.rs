@@ -67,8 +67,15 @@ pub fn default_token_source() -> Result<&'static TokenSource, Error> {
 /// the client.
 pub async fn acquire_token_with(config: &Config) -> Result<AccessToken, Error> {
     let source = TokenSource::with_refresh_ahead(config.clone(), false)?;
-    let token = source.token().await?.into_arc();
-    // With the source gone, this is the token's only reference: no copy.
+    let result = source.token().await;
+    // With the source gone, the token, or the error the source kept to hold off the calls after
+    // it, has no other reference: no copy, and the error as the fetch made it.
     drop(source);
-    Ok(std::sync::Arc::unwrap_or_clone(token))
+    match result {
+        Ok(token) => Ok(std::sync::Arc::unwrap_or_clone(token.into_arc())),
+        Err(Error::Shared(shared)) => {
+            Err(std::sync::Arc::try_unwrap(shared).unwrap_or_else(Error::Shared))
+        }
+        Err(e) => Err(e),
+    }
 }

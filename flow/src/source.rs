@@ -4,8 +4,8 @@
 //! no lock, no write to memory another reader touches) and a coarse clock read. Everything else
 //! (the single fetch many callers share, the refresh ahead of expiry) is off that path.
 
+mod cooldown;
 mod flight;
-mod invalidation;
 mod recovery;
 
 use std::ops::Deref;
@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, Guard};
-use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use crate::lock::lock;
@@ -42,6 +41,10 @@ use crate::{Config, Error, Flow};
 /// - **Retried within a deadline.** Transport errors, 5xx and 429 are retried with exponential
 ///   backoff and jitter, honouring `Retry-After`, until the configured deadline; every request
 ///   has a timeout.
+/// - **Never at the callers' rate.** A fetch that failed in a way asking again at once cannot
+///   fix holds off the next ([`TokenSource::token`]), and a downstream service that rejects each
+///   new token gets one at most every so often ([`TokenSource::invalidate`]): each token request
+///   costs Hydra a hash of the client secret.
 #[derive(Clone)]
 pub struct TokenSource {
     inner: Arc<Inner>,
@@ -56,16 +59,16 @@ struct Inner {
     /// Held while talking to Hydra. It guards the registration, so two fetches never register
     /// twice.
     session: tokio::sync::Mutex<Session>,
-    /// The fetch under way, if any. Callers that need a token subscribe to it; its one result
-    /// wakes them all at once.
-    flight: Mutex<Option<watch::Receiver<Option<Outcome>>>>,
+    /// The fetch under way, if any (callers that need a token subscribe to it; its one result
+    /// wakes them all at once), and the last one's failure while the source holds off.
+    flight: Mutex<flight::Flight>,
     /// A refresh from the read path (stale-while-revalidate) is under way; readers in the last
     /// margin read this flag (a read, no write) before starting another.
     revalidating: AtomicBool,
     /// The generation of the last token fetched; each new one is stamped with the next.
     generation: AtomicU64,
-    /// How often a downstream's rejection may throw the token away (`invalidate`).
-    invalidations: Mutex<invalidation::Invalidations>,
+    /// Downstream rejections (`invalidate`) in a row: how soon the next may throw a token away.
+    invalidations: Mutex<cooldown::Cooldown>,
     refresh_ahead: bool,
     refresher: Mutex<Option<tokio::task::AbortHandle>>,
     /// Boxed: written on the slow paths, so kept off the cache line readers load `cache` from.
@@ -178,7 +181,7 @@ impl TokenSource {
                     registration,
                     ..Session::default()
                 }),
-                flight: Mutex::new(None),
+                flight: Mutex::default(),
                 revalidating: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
                 invalidations: Mutex::default(),
@@ -195,6 +198,14 @@ impl TokenSource {
     /// From the cache this takes no lock and copies nothing: the [`CachedToken`] is a handle to
     /// the token the source holds. In the token's last margin it also starts the next fetch in
     /// the background and returns without waiting for it.
+    ///
+    /// A fetch that fails in a way asking again at once cannot fix (an OAuth2 error such as
+    /// `invalid_scope`, a malformed answer, [`Error::ClientRejected`], a `Retry-After` beyond the
+    /// deadline: anything but [`Error::DeadlineExceeded`]) holds off the next, since each token
+    /// request costs Hydra a hash of the client secret: for 1 s, then 2 s, 4 s, … at most 60 s
+    /// while fetches keep failing, or as long as the `Retry-After` asks (up to 10 minutes).
+    /// Meanwhile this returns that error, as [`Error::Shared`], without a request. A token
+    /// obtained ends the streak; ten minutes without a failure forget it.
     pub async fn token(&self) -> Result<CachedToken, Error> {
         let current = self.inner.cache.load();
         match current.freshness(coarsetime::Instant::now_without_cache_update()) {

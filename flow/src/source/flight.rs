@@ -1,6 +1,8 @@
 //! The single flight and the refresher: however many callers need a new token, one request goes
 //! to Hydra and its one result wakes them all; a background task replaces the token ahead of
 //! expiry, and a reader in the token's last margin starts the replacement without waiting for it.
+//! A fetch that fails in a way asking again at once cannot fix holds off the next (see
+//! [`cooldown`](super::cooldown)): callers meanwhile get its error without a request.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -8,12 +10,35 @@ use std::time::{Duration, Instant};
 
 use arc_swap::Guard;
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
+use super::cooldown::Cooldown;
 use super::{Inner, Outcome, TokenSource};
 use crate::lock::lock;
 use crate::steps::AccessToken;
 use crate::Error;
+
+/// The fetch under way, and what the last one's failure holds off.
+#[derive(Default)]
+pub(super) struct Flight {
+    /// The fetch under way, if any.
+    running: Option<watch::Receiver<Option<Outcome>>>,
+    /// The last fetch's error, while `hold_off` lasts: what callers get instead of a request.
+    failed: Option<Arc<Error>>,
+    /// Failed fetches in a row.
+    hold_off: Cooldown,
+}
+
+/// How long a fetch that failed with `error` holds off the next, at least: `None` when it may be
+/// tried again at once. A deadline spent on retries of transient failures has waited already
+/// (with backoff); anything else fails the same way when asked again at once.
+fn holds_off(error: &Error) -> Option<Duration> {
+    match error {
+        Error::DeadlineExceeded { .. } => None,
+        Error::RetryAfterBeyondDeadline { retry_after, .. } => Some(*retry_after),
+        _ => Some(Duration::ZERO),
+    }
+}
 
 /// What a caller that needs a token from Hydra does.
 enum Role {
@@ -23,6 +48,8 @@ enum Role {
     Wait(watch::Receiver<Option<Outcome>>),
     /// A token arrived meanwhile.
     Done(Arc<AccessToken>),
+    /// The last fetch failed and the source holds off: its error.
+    HeldOff(Arc<Error>),
 }
 
 impl TokenSource {
@@ -42,18 +69,24 @@ impl TokenSource {
                 // write the token's reference count.
                 let current = self.inner.cache.load();
                 let newer = replacing.is_none_or(|g| current.generation != g);
-                match flight.as_ref() {
+                let held_off = flight
+                    .failed
+                    .clone()
+                    .filter(|_| flight.hold_off.remaining(Instant::now()).is_some());
+                match (&flight.running, held_off) {
                     _ if newer && current.is_fresh() => Role::Done(Guard::into_inner(current)),
-                    Some(running) => Role::Wait(running.clone()),
-                    None => {
+                    (Some(running), _) => Role::Wait(running.clone()),
+                    (None, Some(error)) => Role::HeldOff(error),
+                    (None, None) => {
                         let (publish, running) = watch::channel(None);
-                        *flight = Some(running);
+                        flight.running = Some(running);
                         Role::Lead(publish)
                     }
                 }
             };
             match role {
                 Role::Done(token) => return Ok(token),
+                Role::HeldOff(error) => return Err(Error::Shared(error)),
                 // Boxed: the fetch's state (registration, retries, the HTTP request) is
                 // kilobytes. Inline, it would make every `token()` future that large (and every
                 // task holding one, moved on each spawn), and each of a thousand waiters would
@@ -86,7 +119,7 @@ impl TokenSource {
         struct EndFlight<'a>(&'a Inner);
         impl Drop for EndFlight<'_> {
             fn drop(&mut self) {
-                *lock(&self.0.flight) = None;
+                lock(&self.0.flight).running = None;
             }
         }
         let end = EndFlight(&self.inner);
@@ -97,6 +130,11 @@ impl TokenSource {
         match result {
             Ok(token) => {
                 self.inner.stats.refreshed(token.expires_at());
+                {
+                    let mut flight = lock(&self.inner.flight);
+                    flight.failed = None;
+                    flight.hold_off.reset();
+                }
                 let token = Arc::new(token);
                 self.store(Arc::clone(&token));
                 publish.send_replace(Some(Ok(Arc::clone(&token))));
@@ -104,12 +142,34 @@ impl TokenSource {
             }
             Err(e) => {
                 self.inner.stats.failed(&e);
-                drop(end);
-                // The caller that led keeps the error itself; waiters, if any, share it.
-                if publish.receiver_count() == 0 {
-                    return Err(e);
-                }
+                let Some(at_least) = holds_off(&e) else {
+                    drop(end);
+                    // The caller that led keeps the error itself; waiters, if any, share it.
+                    if publish.receiver_count() == 0 {
+                        return Err(e);
+                    }
+                    let shared = Arc::new(e);
+                    publish.send_replace(Some(Err(Arc::clone(&shared))));
+                    return Err(Error::Shared(shared));
+                };
+                // Kept for the callers to come, so shared with the leader too. Recorded before
+                // the flight ends, so that no caller finds neither.
                 let shared = Arc::new(e);
+                let (failed_in_a_row, hold_off) = {
+                    let mut flight = lock(&self.inner.flight);
+                    let now = Instant::now();
+                    flight.failed = Some(Arc::clone(&shared));
+                    flight.hold_off.start(now, at_least);
+                    (flight.hold_off.streak(), flight.hold_off.remaining(now))
+                };
+                drop(end);
+                let hold_off_ms = hold_off.map_or(0, |d| d.as_millis());
+                // The first failure is the caller's to report; a streak is the operator's.
+                if failed_in_a_row > 1 {
+                    warn!(error = %shared, failed_in_a_row, hold_off_ms, "token fetch failed again; until the hold-off ends, callers get this error without a request to Hydra");
+                } else {
+                    debug!(error = %shared, hold_off_ms, "token fetch failed; until the hold-off ends, callers get this error without a request to Hydra");
+                }
                 publish.send_replace(Some(Err(Arc::clone(&shared))));
                 Err(Error::Shared(shared))
             }
@@ -134,6 +194,20 @@ impl TokenSource {
         runtime.spawn(async move {
             if let Err(e) = source.fetch_shared(Some(generation)).await {
                 warn!(error = %e, "refresh in the token's last margin failed");
+                // Readers in the margin start no other refresh while the source holds off: it
+                // would get the same error without a request, and log it again.
+                let hold_off = lock(&source.inner.flight)
+                    .hold_off
+                    .remaining(Instant::now());
+                if let Some(wait) = hold_off {
+                    let weak = Arc::downgrade(&source.inner);
+                    drop(source);
+                    tokio::time::sleep(wait).await;
+                    if let Some(inner) = weak.upgrade() {
+                        inner.revalidating.store(false, Ordering::Release);
+                    }
+                    return;
+                }
             }
             source.inner.revalidating.store(false, Ordering::Release);
         });

@@ -181,7 +181,7 @@ async fn a_wrong_secret_for_a_foreign_client_is_a_typed_error_and_changes_nothin
         .token()
         .await
         .expect_err("wrong secret");
-    let flow::Error::ForeignClient { problems, fix, .. } = &err else {
+    let flow::Error::ForeignClient { problems, fix, .. } = err.unshared() else {
         panic!("expected ForeignClient, got {err:?}");
     };
     assert!(

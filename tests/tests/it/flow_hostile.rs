@@ -313,6 +313,31 @@ async fn stand_in_retry_after_beyond_the_deadline_gives_up_at_once_and_says_why(
     Ok(())
 }
 
+/// A source whose fetch gave up on a `Retry-After` beyond its deadline honours the wait for the
+/// calls after it too: they get the same error without a request, not one request each.
+#[tokio::test]
+async fn stand_in_retry_after_beyond_the_deadline_holds_off_the_calls_after_it() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![Reply::with_type(
+        "429 Too Many Requests",
+        "text/plain",
+        &["retry-after: 120"],
+        "slow down",
+    )])
+    .await?;
+    let config = config(&hydra, public.url())
+        .deadline(Duration::from_secs(5))
+        .build()?;
+    let source = TokenSource::new(config)?;
+    for call in 0..20 {
+        let err = source.token().await.expect_err("429");
+        assert_eq!(err.status(), Some(429), "call {call}: {err}");
+        assert!(err.to_string().contains("120s"), "call {call}: {err}");
+    }
+    assert_eq!(public.served(), 1, "{}", source.status());
+    Ok(())
+}
+
 #[tokio::test]
 async fn stand_in_attempts_are_counted_per_stage() -> TestResult {
     let hydra = TestHydra::start().await?;

@@ -393,6 +393,43 @@ async fn hydra_restarted_on_memory_mid_run_the_source_registers_again_and_the_mi
     Ok(())
 }
 
+/// A token request Hydra refuses (here `invalid_scope`: the client is registered for `read` and
+/// asks for `write`) is refused however often it is sent, and each costs Hydra a hash of the
+/// client secret: callers that keep asking get the error without a request each.
+#[tokio::test]
+async fn a_token_request_hydra_refuses_is_not_sent_again_for_every_caller() -> TestResult {
+    const CALLS: u64 = 40;
+    let hydra = TestHydra::start().await?;
+    let config = bss(hydra.admin_url(), hydra.public_url())
+        .client_id("bss-wrong-scope")
+        .registered_scope("read")
+        .scope("write")
+        .authorize(false)
+        .build()?;
+    let source = flow::TokenSource::new(config)?;
+
+    let started = Instant::now();
+    for call in 0..CALLS {
+        let err = source.token().await.expect_err("invalid_scope");
+        assert_eq!(
+            err.oauth2_error(),
+            Some("invalid_scope"),
+            "call {call}: {err}"
+        );
+    }
+    let elapsed = started.elapsed();
+
+    // The first request at once, each later one 1 s, 2 s, 4 s, ... after the one before.
+    let status = source.status();
+    let most = 1 + (elapsed.as_secs_f64() + 1.0).log2().floor() as u64;
+    assert!(
+        (1..=most).contains(&status.token_requests),
+        "{} token requests for {CALLS} calls in {elapsed:?}, at most {most}: {status}",
+        status.token_requests
+    );
+    Ok(())
+}
+
 /// A downstream service that rejects every token (a wrong audience in its settings, say) must
 /// not cost Hydra a token request per request: each one costs Hydra a hash of the client secret,
 /// and one such service would load the Hydra every client depends on. Hydra is real; the
