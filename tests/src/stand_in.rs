@@ -16,6 +16,8 @@ pub enum Reply {
     Raw(String),
     /// Reads the request and then answers nothing, holding the connection open.
     Stall,
+    /// Reads the request, waits, then writes these bytes and closes: a slow server.
+    Late(Duration, String),
     /// Writes `head` (status line and headers, without the blank line), then a body that starts
     /// with `prefix` and goes on with `a`s, in 64 KiB pieces (chunked when the head says so),
     /// until `up_to` body bytes are written or the client hangs up. Bounded, so a client without
@@ -175,6 +177,11 @@ impl StandIn {
                             let _ =
                                 write_endless(&mut socket, &head, &prefix, up_to, &body_counter)
                                     .await;
+                            let _ = socket.shutdown().await;
+                        }
+                        Reply::Late(wait, bytes) => {
+                            tokio::time::sleep(wait).await;
+                            let _ = socket.write_all(bytes.as_bytes()).await;
                             let _ = socket.shutdown().await;
                         }
                         Reply::Stall => {

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::Guard;
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::instrument::WithSubscriber;
+use tracing::{debug, info, warn, Instrument};
 
 use super::cooldown::Cooldown;
 use super::{Inner, Outcome, TokenSource};
@@ -60,6 +61,8 @@ impl TokenSource {
         &self,
         replacing: Option<u64>,
     ) -> Result<Arc<AccessToken>, Error> {
+        // Whether a fetch this caller leads runs as a task of its own (see `Role::Lead` below).
+        let mut detach = true;
         loop {
             // The flight lock is never held across an await: this block decides, then it is
             // released.
@@ -87,11 +90,39 @@ impl TokenSource {
             match role {
                 Role::Done(token) => return Ok(token),
                 Role::HeldOff(error) => return Err(Error::Shared(error)),
-                // Boxed: the fetch's state (registration, retries, the HTTP request) is
-                // kilobytes. Inline, it would make every `token()` future that large (and every
-                // task holding one, moved on each spawn), and each of a thousand waiters would
-                // carry it; boxed, only the one leader allocates it.
-                Role::Lead(publish) => return Box::pin(self.lead(publish)).await,
+                Role::Lead(publish) => {
+                    // The fetch runs as a task of its own, so a caller that gives up (a timeout
+                    // of its own around `token()`) leaves it running for the callers after it,
+                    // instead of cancelling a request Hydra may have begun (and hashed the
+                    // secret for) and making the next caller send another. The task carries the
+                    // caller's span and subscriber, so the fetch logs where the caller does.
+                    let runtime = tokio::runtime::Handle::try_current()
+                        .ok()
+                        .filter(|_| detach);
+                    let Some(runtime) = runtime else {
+                        // No tokio runtime: inline. Boxed: the fetch's state (registration,
+                        // retries, the HTTP request) is kilobytes; inline, it would make every
+                        // `token()` future that large, and each of a thousand waiters would
+                        // carry it.
+                        return Box::pin(self.lead(publish)).await;
+                    };
+                    let source = self.clone();
+                    let fetch = async move { source.lead(publish).await }
+                        .in_current_span()
+                        .with_current_subscriber();
+                    match runtime.spawn(fetch).await {
+                        Ok(result) => return result,
+                        Err(e) => match e.try_into_panic() {
+                            Ok(panic) => std::panic::resume_unwind(panic),
+                            // The runtime is shutting down and dropped the task (which ended
+                            // the flight): lead again, inline.
+                            Err(_) => {
+                                detach = false;
+                                continue;
+                            }
+                        },
+                    }
+                }
                 Role::Wait(mut running) => {
                     let outcome = match running.wait_for(Option::is_some).await {
                         Ok(outcome) => outcome.clone(),

@@ -94,6 +94,37 @@ async fn stand_in_stall_hits_the_request_timeout_then_the_deadline() -> TestResu
     Ok(())
 }
 
+/// Callers that give up on a slow token request (a timeout of their own around `token()`, as a
+/// request handler has) must not each start another: each one cancelled after it was sent still
+/// costs Hydra a hash of the client secret, so a slow Hydra would be made slower. The request
+/// goes on without them, and the callers after it get its token.
+#[tokio::test]
+async fn stand_in_slow_token_endpoint_callers_that_give_up_do_not_start_a_request_each(
+) -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let Reply::Raw(token) = Reply::token(TOKEN) else {
+        unreachable!("a token reply is raw bytes")
+    };
+    let public = StandIn::start(vec![Reply::Late(Duration::from_millis(300), token)]).await?;
+    let source = registered_source(config(&hydra, public.url()).build()?).await?;
+    let mut gave_up = 0;
+    for _ in 0..20 {
+        match tokio::time::timeout(Duration::from_millis(50), source.token()).await {
+            Ok(token) => {
+                token?;
+            }
+            Err(_) => gave_up += 1,
+        }
+    }
+    assert!(gave_up >= 2, "the token request was not slow: {gave_up}");
+    assert_eq!(
+        source.token().await?.secret().expose_secret(),
+        "stand-in-token"
+    );
+    assert_eq!(public.served(), 1, "{}", source.status());
+    Ok(())
+}
+
 #[tokio::test]
 async fn stand_in_truncated_body_is_a_transport_error_retried_until_the_deadline() -> TestResult {
     let hydra = TestHydra::start().await?;
