@@ -4,6 +4,8 @@
 //! A fetch that fails in a way asking again at once cannot fix holds off the next (see
 //! [`cooldown`](super::cooldown)): callers meanwhile get its error without a request.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -100,17 +102,10 @@ impl TokenSource {
                         .ok()
                         .filter(|_| detach);
                     let Some(runtime) = runtime else {
-                        // No tokio runtime: inline. Boxed: the fetch's state (registration,
-                        // retries, the HTTP request) is kilobytes; inline, it would make every
-                        // `token()` future that large, and each of a thousand waiters would
-                        // carry it.
-                        return Box::pin(self.lead(publish)).await;
+                        // No tokio runtime: inline.
+                        return self.lead_boxed(publish).await;
                     };
-                    let source = self.clone();
-                    let fetch = async move { source.lead(publish).await }
-                        .in_current_span()
-                        .with_current_subscriber();
-                    match runtime.spawn(fetch).await {
+                    match self.spawn_lead(&runtime, publish).await {
                         Ok(result) => return result,
                         Err(e) => match e.try_into_panic() {
                             Ok(panic) => std::panic::resume_unwind(panic),
@@ -138,6 +133,31 @@ impl TokenSource {
                 }
             }
         }
+    }
+
+    /// [`Self::lead`], boxed. The fetch's state (registration, retries, the HTTP request) is
+    /// kilobytes: inline, it would make every `token()` future that large, and each of a
+    /// thousand waiters would carry it. Not inlined, so that the future is built in this
+    /// function's stack frame, not in that of every `token()` poll, the cached read's included.
+    #[inline(never)]
+    fn lead_boxed(
+        &self,
+        publish: watch::Sender<Option<Outcome>>,
+    ) -> Pin<Box<dyn Future<Output = Result<Arc<AccessToken>, Error>> + Send + '_>> {
+        Box::pin(self.lead(publish))
+    }
+
+    /// [`Self::lead`] as a task of its own, carrying the caller's span and subscriber. Not
+    /// inlined, for the reason [`Self::lead_boxed`] is not.
+    #[inline(never)]
+    fn spawn_lead(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        publish: watch::Sender<Option<Outcome>>,
+    ) -> tokio::task::JoinHandle<Result<Arc<AccessToken>, Error>> {
+        let source = self.clone();
+        let fetch = async move { source.lead(publish).await };
+        runtime.spawn(fetch.in_current_span().with_current_subscriber())
     }
 
     /// The one fetch: its result goes into the cache, then to every waiter at once.
