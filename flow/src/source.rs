@@ -218,7 +218,7 @@ impl TokenSource {
             }
             Freshness::Stale => {
                 drop(current);
-                let token = self.fetch_shared(None).await?;
+                let token = self.fetch_shared_boxed(None).await?;
                 Ok(CachedToken(Guard::from_inner(token)))
             }
         }
