@@ -191,14 +191,16 @@ impl TokenSource {
         };
         match result {
             Ok(token) => {
-                self.inner.stats.refreshed(token.expires_at());
                 {
                     let mut flight = lock(&self.inner.flight);
                     flight.failed = None;
                     flight.hold_off.reset();
                 }
+                let expires_at = token.expires_at();
                 let token = Arc::new(token);
                 self.store(Arc::clone(&token));
+                // Counted once stored: a status that shows a refresh shows a source holding it.
+                self.inner.stats.refreshed(expires_at);
                 publish.send_replace(Some(Ok(Arc::clone(&token))));
                 Ok(token)
             }

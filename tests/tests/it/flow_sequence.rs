@@ -498,9 +498,10 @@ async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestRes
     assert_eq!(public.count("POST", "/oauth2/token"), 1);
 
     // Three quarters into the lifetime the refresher fetches the next token on its own; wait
-    // (bounded) until the recorder has seen it, without calling token() meanwhile.
+    // (bounded) until the recorder has seen the request and the source holds its answer (the
+    // recorder logs a request before Hydra answers it), without calling token() meanwhile.
     let waited = std::time::Instant::now();
-    while public.count("POST", "/oauth2/token") < 2 {
+    while public.count("POST", "/oauth2/token") < 2 || source.status().refreshes < 2 {
         assert!(
             waited.elapsed() < Duration::from_secs(10),
             "no background refresh"
