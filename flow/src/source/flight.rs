@@ -149,7 +149,7 @@ impl TokenSource {
     /// [`Self::lead`], boxed. The fetch's state (registration, retries, the HTTP request) is
     /// kilobytes: inline, it would make every [`Self::fetch_shared`] future that large, and each
     /// of a thousand waiters would carry it. Not inlined, so that the future is built in this
-    /// function's stack frame (9.7 KB of it, probed page by page), not in that of every poll of
+    /// function's stack frame (over 9 KB of it, probed page by page), not in that of every poll of
     /// a waiter.
     #[inline(never)]
     fn lead_boxed(
