@@ -246,7 +246,7 @@ impl TokenSource {
         let mut invalidations = lock(&self.inner.invalidations);
         if let Err(wait) = invalidations.admit(Instant::now()) {
             debug!(
-                keep_for_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                keep_for_ms = wait.as_millis(),
                 "access token rejected downstream again; kept until the wait is over"
             );
             return false;

@@ -75,9 +75,9 @@ impl TokenSource {
                 let current = self.inner.cache.load();
                 let newer = replacing.is_none_or(|g| current.generation != g);
                 let held_off = flight
-                    .failed
-                    .clone()
-                    .filter(|_| flight.hold_off.remaining(Instant::now()).is_some());
+                    .hold_off
+                    .remaining(Instant::now())
+                    .and_then(|_| flight.failed.clone());
                 match (&flight.running, held_off) {
                     _ if newer && current.is_fresh() => Role::Done(Guard::into_inner(current)),
                     (Some(running), _) => Role::Wait(running.clone()),
