@@ -65,17 +65,9 @@ pub fn default_token_source() -> Result<&'static TokenSource, Error> {
 /// For a service that needs tokens all along, keep a [`TokenSource`] instead (or call
 /// [`acquire_token`]): it caches, refreshes ahead of expiry and re-registers when Hydra forgets
 /// the client.
+///
+/// The whole sequence runs in the returned future: dropping it (a timeout of the caller's own,
+/// say) ends it, and nothing goes on sending to Hydra for a token no one will read.
 pub async fn acquire_token_with(config: &Config) -> Result<AccessToken, Error> {
-    let source = TokenSource::with_refresh_ahead(config.clone(), false)?;
-    let result = source.token().await;
-    // With the source gone, the token, or the error the source kept to hold off the calls after
-    // it, has no other reference: no copy, and the error as the fetch made it.
-    drop(source);
-    match result {
-        Ok(token) => Ok(std::sync::Arc::unwrap_or_clone(token.into_arc())),
-        Err(Error::Shared(shared)) => {
-            Err(std::sync::Arc::try_unwrap(shared).unwrap_or_else(Error::Shared))
-        }
-        Err(e) => Err(e),
-    }
+    TokenSource::fetch_once(config.clone()).await
 }

@@ -71,7 +71,6 @@ struct Inner {
     generation: AtomicU64,
     /// Downstream rejections (`invalidate`) in a row: how soon the next may throw a token away.
     invalidations: Mutex<cooldown::Cooldown>,
-    refresh_ahead: bool,
     refresher: Mutex<Option<tokio::task::AbortHandle>>,
     /// Boxed: written on the slow paths, so kept off the cache line readers load `cache` from.
     stats: Box<Stats>,
@@ -154,25 +153,27 @@ impl std::fmt::Debug for TokenSource {
 impl TokenSource {
     /// A token source for `config`. Nothing is sent until the first [`TokenSource::token`].
     pub fn new(config: Config) -> Result<Self, Error> {
-        Self::with_refresh_ahead(config, true)
+        Self::build(config, None)
     }
 
     /// A token source for a client registered already (by an earlier run, or out of band): the
     /// first [`TokenSource::token`] goes straight to the token endpoint. If Hydra rejects the
     /// client, the source registers it as [`TokenSource::new`] would.
     pub fn with_registration(config: Config, registration: Registration) -> Result<Self, Error> {
-        Self::build(config, true, Some(registration))
+        Self::build(config, Some(registration))
     }
 
-    pub(crate) fn with_refresh_ahead(config: Config, refresh_ahead: bool) -> Result<Self, Error> {
-        Self::build(config, refresh_ahead, None)
+    /// One fetch, for [`crate::acquire_token_with`]: the retries and recovery of a source's,
+    /// run in the caller's future. Not the single flight, which runs as a task of its own so
+    /// that callers who give up leave it to the callers after them: a one-shot has none, and a
+    /// task left running would go on sending (retries included) for a token no one reads.
+    pub(crate) async fn fetch_once(config: Config) -> Result<AccessToken, Error> {
+        let source = Self::build(config, None)?;
+        let mut session = source.inner.session.lock().await;
+        source.inner.fetch(&mut session).await
     }
 
-    fn build(
-        config: Config,
-        refresh_ahead: bool,
-        registration: Option<Registration>,
-    ) -> Result<Self, Error> {
+    fn build(config: Config, registration: Option<Registration>) -> Result<Self, Error> {
         let empty = Arc::new(AccessToken::none());
         Ok(TokenSource {
             inner: Arc::new(Inner {
@@ -187,7 +188,6 @@ impl TokenSource {
                 revalidating: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
                 invalidations: Mutex::default(),
-                refresh_ahead,
                 refresher: Mutex::new(None),
                 stats: Box::default(),
             }),

@@ -282,7 +282,7 @@ impl TokenSource {
         let refresh_at = token.refresh_at();
         let generation = token.generation;
         self.inner.cache.store(token);
-        if let (true, Some(at)) = (self.inner.refresh_ahead, refresh_at) {
+        if let Some(at) = refresh_at {
             self.schedule_refresh(at, generation);
         }
     }

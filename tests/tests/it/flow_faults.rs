@@ -125,6 +125,46 @@ async fn stand_in_slow_token_endpoint_callers_that_give_up_do_not_start_a_reques
     Ok(())
 }
 
+/// `acquire_token_with` is a one-shot: a caller that gives up on it (a timeout of its own) ends
+/// it, as dropping any future does. Nothing of it goes on without the caller: no retry against
+/// a failing Hydra, for a token no one will read.
+#[tokio::test]
+async fn stand_in_503_an_abandoned_acquire_token_retries_nothing_after_it_is_dropped() -> TestResult
+{
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![Reply::json(
+        "503 Service Unavailable",
+        &[],
+        r#"{"error":"temporarily_unavailable"}"#,
+    )])
+    .await?;
+    let config = config(&hydra, public.url())
+        .deadline(Duration::from_secs(10))
+        .build()?;
+    let mut acquire = Box::pin(flow::acquire_token_with(&config));
+    // Run it until the token endpoint has refused it once, then give up on it.
+    let started = Instant::now();
+    while public.served() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no token request"
+        );
+        if let Ok(result) = tokio::time::timeout(Duration::from_millis(5), &mut acquire).await {
+            return Err(format!("finished against a 503: {result:?}").into());
+        }
+    }
+    drop(acquire);
+    let at_drop = public.served();
+    // Long enough for several retries (100 ms, 200 ms, 400 ms, … with jitter) had it gone on.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        public.served(),
+        at_drop,
+        "token requests after the caller gave up"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn stand_in_truncated_body_is_a_transport_error_retried_until_the_deadline() -> TestResult {
     let hydra = TestHydra::start().await?;
