@@ -125,6 +125,49 @@ async fn stand_in_slow_token_endpoint_callers_that_give_up_do_not_start_a_reques
     Ok(())
 }
 
+/// A fetch dropped mid-request (its runtime shut down under it) ends its flight: the callers
+/// waiting for it, on another runtime, are woken, and one of them fetches again. None waits
+/// forever for an outcome that will not come.
+#[test]
+fn stand_in_slow_token_endpoint_a_fetch_dropped_with_its_runtime_leaves_no_caller_waiting(
+) -> TestResult {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (hydra, public, source) = runtime.block_on(async {
+        let hydra = TestHydra::start().await?;
+        let Reply::Raw(token) = Reply::token(TOKEN) else {
+            unreachable!("a token reply is raw bytes")
+        };
+        let public = StandIn::start(vec![Reply::Late(Duration::from_millis(300), token)]).await?;
+        let source = registered_source(config(&hydra, public.url()).build()?).await?;
+        Ok::<_, Box<dyn Error>>((hydra, public, source))
+    })?;
+    // The first caller leads on a runtime of its own, and gives up while the request is out;
+    // the fetch, a task of that runtime, stays there, not running.
+    let doomed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let gave_up = doomed
+        .block_on(async { tokio::time::timeout(Duration::from_millis(100), source.token()).await });
+    assert!(gave_up.is_err(), "the token request was not slow");
+    assert_eq!(public.served(), 1);
+    let waiter = runtime.spawn({
+        let source = source.clone();
+        async move { source.token().await }
+    });
+    runtime.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
+    drop(doomed);
+    let token = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .map_err(|_| "the waiter was never woken")?
+            .map_err(|e| e.to_string())
+    })??;
+    assert_eq!(token.secret().expose_secret(), "stand-in-token");
+    assert_eq!(public.served(), 2, "{}", source.status());
+    drop((source, public, hydra));
+    Ok(())
+}
+
 /// `acquire_token_with` is a one-shot: a caller that gives up on it (a timeout of its own) ends
 /// it, as dropping any future does. Nothing of it goes on without the caller: no retry against
 /// a failing Hydra, for a token no one will read.
