@@ -137,8 +137,9 @@ fn two_callers_detail(two: f64, one: f64, batches: &[[f64; 3]]) -> Vec<String> {
     detail
 }
 
-/// The cold acquire against Go's, over all samples.
-fn cold_detail(ours: f64, go: f64, [rust, theirs]: &[Vec<f64>; 2]) -> Vec<String> {
+/// The cold acquire against Go's, over all samples; and raw reqwest's against Go's: what the
+/// same two requests with nothing around them take, the floor of any client built on reqwest.
+fn cold_detail(ours: f64, go: f64, [rust, theirs, raw]: &[Vec<f64>; 3]) -> Vec<String> {
     let mut detail = vec![format!("{:+.2} % against Go", percent(ours, go))];
     // The test's normal approximation needs a few dozen samples a side (a quick run has 3).
     if rust.len() >= 20 && theirs.len() >= 20 {
@@ -148,6 +149,22 @@ fn cold_detail(ours: f64, go: f64, [rust, theirs]: &[Vec<f64>; 2]) -> Vec<String
             rust.len(),
             theirs.len(),
             verdict(p)
+        ));
+    }
+    if raw.len() >= 20 && theirs.len() >= 20 {
+        let slower = mann_whitney_slower(raw, theirs);
+        let faster = mann_whitney_slower(theirs, raw);
+        let verdict = if slower < SIGNIFICANCE {
+            "measurably slower"
+        } else if faster < SIGNIFICANCE {
+            "measurably faster"
+        } else {
+            "no measurable difference"
+        };
+        detail.push(format!(
+            "raw reqwest, the same two requests with nothing around them, against Go: {:+.2} % \
+             (Mann-Whitney U, p = {slower:.2} slower, {faster:.2} faster): {verdict}",
+            percent(median(raw.clone()), median(theirs.clone()))
         ));
     }
     detail

@@ -196,8 +196,8 @@ pub(crate) struct Evidence {
     /// What a cached read is made of, alone in a loop, round by round: ns for an arc-swap load
     /// and release, and for a coarse clock read.
     pub(crate) read_parts: Vec<[f64; 2]>,
-    /// Every cold-acquire sample in ms, Rust's and Go's.
-    pub(crate) cold_samples: [Vec<f64>; 2],
+    /// Every cold-acquire sample in ms: Rust's, Go's and raw reqwest's.
+    pub(crate) cold_samples: [Vec<f64>; 3],
     /// The Rust probe's `cold-parts`: ways of making the cold acquire's requests, sample by
     /// sample beside raw reqwest, and the typed decode of a client warm and cold.
     pub(crate) cold_parts: Value,
@@ -283,8 +283,7 @@ fn measure(rust: &Path, go: &Path, urls: &hydra_launcher::Urls, quick: bool) -> 
             median(all.clone())
         });
         if m.key == "cold_acquire_ms" {
-            let [rust, go, _] = samples;
-            evidence.cold_samples = [rust, go];
+            evidence.cold_samples = samples;
         }
         let mut entry = Map::new();
         entry.insert("rust".into(), json!(ours));
