@@ -163,8 +163,8 @@ impl TokenSource {
         Self::build(config, Some(registration))
     }
 
-    /// One fetch, for [`crate::acquire_token_with`]: the retries and recovery of a source's,
-    /// run in the caller's future. Not the single flight, which runs as a task of its own so
+    /// One fetch, for [`crate::acquire_token_with`]: a source's retries and recovery, run in
+    /// the caller's future. Not through the single flight, which runs as a task of its own so
     /// that callers who give up leave it to the callers after them: a one-shot has none, and a
     /// task left running would go on sending (retries included) for a token no one reads.
     pub(crate) async fn fetch_once(config: Config) -> Result<AccessToken, Error> {

@@ -163,7 +163,8 @@ fn cold_detail(ours: f64, go: f64, [rust, theirs, raw]: &[Vec<f64>; 3]) -> Vec<S
         };
         detail.push(format!(
             "raw reqwest, the same two requests with nothing around them, against Go: {:+.2} % \
-             (Mann-Whitney U, p = {slower:.2} slower, {faster:.2} faster): {verdict}",
+             (Mann-Whitney U, one-sided p = {slower:.2} for slower, {faster:.2} for faster): \
+             {verdict}",
             percent(median(raw.clone()), median(theirs.clone()))
         ));
     }

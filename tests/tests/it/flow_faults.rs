@@ -132,7 +132,7 @@ async fn stand_in_slow_token_endpoint_callers_that_give_up_do_not_start_a_reques
 fn stand_in_slow_token_endpoint_a_fetch_dropped_with_its_runtime_leaves_no_caller_waiting(
 ) -> TestResult {
     let runtime = tokio::runtime::Runtime::new()?;
-    let (hydra, public, source) = runtime.block_on(async {
+    let (_hydra, public, source) = runtime.block_on(async {
         let hydra = TestHydra::start().await?;
         let Reply::Raw(token) = Reply::token(TOKEN) else {
             unreachable!("a token reply is raw bytes")
@@ -164,7 +164,6 @@ fn stand_in_slow_token_endpoint_a_fetch_dropped_with_its_runtime_leaves_no_calle
     })??;
     assert_eq!(token.secret().expose_secret(), "stand-in-token");
     assert_eq!(public.served(), 2, "{}", source.status());
-    drop((source, public, hydra));
     Ok(())
 }
 
