@@ -7,6 +7,7 @@
 mod cooldown;
 mod flight;
 mod recovery;
+mod tasks;
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -20,10 +21,13 @@ use crate::lock::lock;
 use crate::status::{Stats, Status};
 use crate::steps::{AccessToken, Freshness, Registration};
 use crate::{Config, Error, Flow};
+use tasks::{Handles, Tasks};
 
 /// A cached, self-refreshing source of access tokens for one OAuth2 client.
 ///
-/// Clone it freely: clones share the cache, the registration and the refresher.
+/// Clone it freely: clones share the cache, the registration and the refresher. When the last
+/// clone is dropped, the source's own tasks stop with it (the fetch under way, retries included,
+/// and the refresh): no one could read the token they would get.
 ///
 /// - **Cached, without locks.** [`TokenSource::token`] returns a handle to the cached token while
 ///   it is fresh: no lock, no copy of the token, no network.
@@ -50,6 +54,9 @@ use crate::{Config, Error, Flow};
 #[derive(Clone)]
 pub struct TokenSource {
     inner: Arc<Inner>,
+    /// Shared by the clones users hold, `None` in the source's own tasks' copies: the last
+    /// user's drop stops those tasks (see [`Handles`]).
+    _handles: Option<Arc<Handles>>,
 }
 
 struct Inner {
@@ -71,7 +78,8 @@ struct Inner {
     generation: AtomicU64,
     /// Downstream rejections (`invalidate`) in a row: how soon the next may throw a token away.
     invalidations: Mutex<cooldown::Cooldown>,
-    refresher: Mutex<Option<tokio::task::AbortHandle>>,
+    /// The source's own tasks: stopped when the last user's clone is dropped.
+    tasks: Mutex<Tasks>,
     /// Boxed: written on the slow paths, so kept off the cache line readers load `cache` from.
     stats: Box<Stats>,
 }
@@ -136,9 +144,7 @@ impl std::fmt::Debug for CachedToken {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(task) = lock(&self.refresher).take() {
-            task.abort();
-        }
+        lock(&self.tasks).stop();
     }
 }
 
@@ -175,23 +181,35 @@ impl TokenSource {
 
     fn build(config: Config, registration: Option<Registration>) -> Result<Self, Error> {
         let empty = Arc::new(AccessToken::none());
-        Ok(TokenSource {
-            inner: Arc::new(Inner {
-                flow: Flow::new(config)?,
-                cache: ArcSwap::new(Arc::clone(&empty)),
-                empty,
-                session: tokio::sync::Mutex::new(Session {
-                    registration,
-                    ..Session::default()
-                }),
-                flight: Mutex::default(),
-                revalidating: AtomicBool::new(false),
-                generation: AtomicU64::new(0),
-                invalidations: Mutex::default(),
-                refresher: Mutex::new(None),
-                stats: Box::default(),
+        let inner = Arc::new(Inner {
+            flow: Flow::new(config)?,
+            cache: ArcSwap::new(Arc::clone(&empty)),
+            empty,
+            session: tokio::sync::Mutex::new(Session {
+                registration,
+                ..Session::default()
             }),
+            flight: Mutex::default(),
+            revalidating: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            invalidations: Mutex::default(),
+            tasks: Mutex::default(),
+            stats: Box::default(),
+        });
+        let handles = Some(Arc::new(Handles(Arc::downgrade(&inner))));
+        Ok(TokenSource {
+            inner,
+            _handles: handles,
         })
+    }
+
+    /// A copy for the source's own tasks: it does not keep the source alive for its users (see
+    /// [`Handles`]).
+    fn for_task(&self) -> TokenSource {
+        TokenSource {
+            inner: Arc::clone(&self.inner),
+            _handles: None,
+        }
     }
 
     /// A valid access token: the cached one while fresh, else a new one from Hydra (registering
@@ -290,7 +308,7 @@ impl TokenSource {
     /// Stops the background refresher and, if the configuration says so, deletes the client from
     /// Hydra.
     pub async fn shutdown(self) -> Result<(), Error> {
-        if let Some(task) = lock(&self.inner.refresher).take() {
+        if let Some(task) = lock(&self.inner.tasks).refresh.take() {
             task.abort();
         }
         let config = self.inner.flow.config();

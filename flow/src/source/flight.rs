@@ -167,9 +167,11 @@ impl TokenSource {
         runtime: &tokio::runtime::Handle,
         publish: watch::Sender<Option<Outcome>>,
     ) -> tokio::task::JoinHandle<Result<Arc<AccessToken>, Error>> {
-        let source = self.clone();
+        let source = self.for_task();
         let fetch = async move { source.lead(publish).await };
-        runtime.spawn(fetch.in_current_span().with_current_subscriber())
+        let task = runtime.spawn(fetch.in_current_span().with_current_subscriber());
+        lock(&self.inner.tasks).keep(|t| &mut t.lead, task.abort_handle(), false);
+        task
     }
 
     /// The one fetch: its result goes into the cache, then to every waiter at once.
@@ -255,8 +257,8 @@ impl TokenSource {
             self.inner.revalidating.store(false, Ordering::Release);
             return;
         };
-        let source = self.clone();
-        runtime.spawn(async move {
+        let source = self.for_task();
+        let task = runtime.spawn(async move {
             if let Err(e) = source.fetch_shared(Some(generation)).await {
                 warn!(error = %e, "refresh in the token's last margin failed");
                 // Readers in the margin start no other refresh while the source holds off: it
@@ -276,6 +278,7 @@ impl TokenSource {
             }
             source.inner.revalidating.store(false, Ordering::Release);
         });
+        lock(&self.inner.tasks).keep(|t| &mut t.revalidate, task.abort_handle(), false);
     }
 
     fn store(&self, token: Arc<AccessToken>) {
@@ -294,9 +297,7 @@ impl TokenSource {
             return;
         };
         let task = handle.spawn(refresh_loop(weak, at, generation));
-        if let Some(previous) = lock(&self.inner.refresher).replace(task.abort_handle()) {
-            previous.abort();
-        }
+        lock(&self.inner.tasks).keep(|t| &mut t.refresh, task.abort_handle(), true);
     }
 }
 
@@ -309,7 +310,10 @@ async fn refresh_loop(weak: Weak<Inner>, at: Instant, generation: u64) {
     let mut backoff = Duration::from_secs(1);
     loop {
         let Some(inner) = weak.upgrade() else { return };
-        let source = TokenSource { inner };
+        let source = TokenSource {
+            inner,
+            _handles: None,
+        };
         match source.fetch_shared(Some(generation)).await {
             Ok(_) => {
                 // The new token's `store` scheduled the next refresh, replacing (and aborting)

@@ -167,6 +167,45 @@ fn stand_in_slow_token_endpoint_a_fetch_dropped_with_its_runtime_leaves_no_calle
     Ok(())
 }
 
+/// A source dropped while its fetch is under way takes the fetch with it: once the last handle
+/// is gone no caller can read the token, so nothing goes on sending (retries included) for it.
+#[tokio::test]
+async fn stand_in_503_a_source_dropped_mid_fetch_retries_nothing_after_it() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![Reply::json(
+        "503 Service Unavailable",
+        &[],
+        r#"{"error":"temporarily_unavailable"}"#,
+    )])
+    .await?;
+    let config = config(&hydra, public.url())
+        .deadline(Duration::from_secs(10))
+        .build()?;
+    let source = registered_source(config).await?;
+    // A caller gives up once the token endpoint has refused the fetch (which goes on retrying
+    // for the callers after it), then the service drops the source.
+    let started = Instant::now();
+    while public.served() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no token request"
+        );
+        if let Ok(result) = tokio::time::timeout(Duration::from_millis(5), source.token()).await {
+            return Err(format!("finished against a 503: {result:?}").into());
+        }
+    }
+    drop(source);
+    let at_drop = public.served();
+    // Long enough for several retries (100 ms, 200 ms, 400 ms, … with jitter) had it gone on.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        public.served(),
+        at_drop,
+        "token requests after the source was dropped"
+    );
+    Ok(())
+}
+
 /// `acquire_token_with` is a one-shot: a caller that gives up on it (a timeout of its own) ends
 /// it, as dropping any future does. Nothing of it goes on without the caller: no retry against
 /// a failing Hydra, for a token no one will read.
