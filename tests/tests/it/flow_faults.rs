@@ -3,6 +3,7 @@
 //! truncated body. Each test is bounded by the flow's own deadline.
 
 use std::error::Error;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use flow::{Config, Stage};
@@ -167,40 +168,62 @@ fn stand_in_slow_token_endpoint_a_fetch_dropped_with_its_runtime_leaves_no_calle
     Ok(())
 }
 
-/// A source dropped while its fetch is under way takes the fetch with it: once the last handle
-/// is gone no caller can read the token, so nothing goes on sending (retries included) for it.
-#[tokio::test]
-async fn stand_in_503_a_source_dropped_mid_fetch_retries_nothing_after_it() -> TestResult {
-    let hydra = TestHydra::start().await?;
+/// A stand-in token endpoint that refuses every request with a 503, which flow retries with
+/// backoff until its deadline (10 s here).
+async fn refusing(hydra: &TestHydra) -> Result<(StandIn, Config), Box<dyn Error>> {
     let public = StandIn::start(vec![Reply::json(
         "503 Service Unavailable",
         &[],
         r#"{"error":"temporarily_unavailable"}"#,
     )])
     .await?;
-    let config = config(&hydra, public.url())
+    let config = config(hydra, public.url())
         .deadline(Duration::from_secs(10))
         .build()?;
-    let source = registered_source(config).await?;
-    // A caller gives up once the token endpoint has refused the fetch (which goes on retrying
-    // for the callers after it), then the service drops the source.
-    let started = Instant::now();
-    while public.served() == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "no token request"
-        );
-        if let Ok(result) = tokio::time::timeout(Duration::from_millis(5), source.token()).await {
-            return Err(format!("finished against a 503: {result:?}").into());
+    Ok((public, config))
+}
+
+/// Runs `call` until the token endpoint has refused it once (within 5 s), then drops it: a
+/// caller that gives up, with a timeout of its own.
+async fn give_up_once_refused<F>(public: &StandIn, call: F) -> Result<(), String>
+where
+    F: Future,
+    F::Output: std::fmt::Debug,
+{
+    let refused = async {
+        while public.served() == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    };
+    tokio::select! {
+        result = call => Err(format!("finished against a 503: {result:?}")),
+        () = refused => Ok(()),
+        () = tokio::time::sleep(Duration::from_secs(5)) => Err("no token request".into()),
     }
-    drop(source);
-    let at_drop = public.served();
-    // Long enough for several retries (100 ms, 200 ms, 400 ms, … with jitter) had it gone on.
+}
+
+/// How many requests the stand-in gets in the next 1.5 s: long enough for several retries
+/// (100 ms, 200 ms, 400 ms, … with jitter), had anything gone on sending.
+async fn requests_in_the_next_while(public: &StandIn) -> usize {
+    let before = public.served();
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    public.served() - before
+}
+
+/// A source dropped while its fetch is under way takes the fetch with it: once the last handle
+/// is gone no caller can read the token, so nothing goes on sending (retries included) for it.
+#[tokio::test]
+async fn stand_in_503_a_source_dropped_mid_fetch_retries_nothing_after_it() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let (public, config) = refusing(&hydra).await?;
+    let source = registered_source(config).await?;
+    // The fetch goes on without the caller that gave up, for the callers after it, until the
+    // service drops the source.
+    give_up_once_refused(&public, source.token()).await?;
+    drop(source);
     assert_eq!(
-        public.served(),
-        at_drop,
+        requests_in_the_next_while(&public).await,
+        0,
         "token requests after the source was dropped"
     );
     Ok(())
@@ -213,34 +236,11 @@ async fn stand_in_503_a_source_dropped_mid_fetch_retries_nothing_after_it() -> T
 async fn stand_in_503_an_abandoned_acquire_token_retries_nothing_after_it_is_dropped() -> TestResult
 {
     let hydra = TestHydra::start().await?;
-    let public = StandIn::start(vec![Reply::json(
-        "503 Service Unavailable",
-        &[],
-        r#"{"error":"temporarily_unavailable"}"#,
-    )])
-    .await?;
-    let config = config(&hydra, public.url())
-        .deadline(Duration::from_secs(10))
-        .build()?;
-    let mut acquire = Box::pin(flow::acquire_token_with(&config));
-    // Run it until the token endpoint has refused it once, then give up on it.
-    let started = Instant::now();
-    while public.served() == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "no token request"
-        );
-        if let Ok(result) = tokio::time::timeout(Duration::from_millis(5), &mut acquire).await {
-            return Err(format!("finished against a 503: {result:?}").into());
-        }
-    }
-    drop(acquire);
-    let at_drop = public.served();
-    // Long enough for several retries (100 ms, 200 ms, 400 ms, … with jitter) had it gone on.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (public, config) = refusing(&hydra).await?;
+    give_up_once_refused(&public, flow::acquire_token_with(&config)).await?;
     assert_eq!(
-        public.served(),
-        at_drop,
+        requests_in_the_next_while(&public).await,
+        0,
         "token requests after the caller gave up"
     );
     Ok(())
