@@ -206,8 +206,13 @@ impl TokenSource {
     /// A copy for the source's own tasks: it does not keep the source alive for its users (see
     /// [`Handles`]).
     fn for_task(&self) -> TokenSource {
+        Self::task_copy(Arc::clone(&self.inner))
+    }
+
+    /// The source around `inner`, as its own tasks hold it: without a user's handle.
+    fn task_copy(inner: Arc<Inner>) -> TokenSource {
         TokenSource {
-            inner: Arc::clone(&self.inner),
+            inner,
             _handles: None,
         }
     }

@@ -310,10 +310,7 @@ async fn refresh_loop(weak: Weak<Inner>, at: Instant, generation: u64) {
     let mut backoff = Duration::from_secs(1);
     loop {
         let Some(inner) = weak.upgrade() else { return };
-        let source = TokenSource {
-            inner,
-            _handles: None,
-        };
+        let source = TokenSource::task_copy(inner);
         match source.fetch_shared(Some(generation)).await {
             Ok(_) => {
                 // The new token's `store` scheduled the next refresh, replacing (and aborting)
