@@ -269,7 +269,7 @@ pub struct ConfigBuilder {
 
 impl ConfigBuilder {
     /// A stable client id. With one, registration is idempotent: a restarted service finds its
-    /// client (Hydra answers 409) and reuses it instead of leaving one client per restart.
+    /// client (`GET /admin/clients/{id}`) and reuses it instead of leaving one client per restart.
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.config.client_id = Some(id.into());
         self

@@ -44,7 +44,7 @@ use tasks::{Handles, Tasks};
 ///   on an in-memory database, or the secret changed), it registers again and retries: at most
 ///   [`MAX_REREGISTRATIONS`] times per [`REREGISTRATION_WINDOW`], deleting a client it created
 ///   before making it anew, and never touching a client it does not own.
-/// - **Retried within a deadline.** Transport errors, 5xx and 429 are retried with exponential
+/// - **Retried within a deadline.** Transport errors, 5xx, 408 and 429 are retried with exponential
 ///   backoff and jitter, honouring `Retry-After`, until the configured deadline; every request
 ///   has a timeout.
 /// - **Never at the callers' rate.** A fetch that failed in a way asking again at once cannot

@@ -33,7 +33,7 @@ pub struct Status {
     pub refreshes: u64,
     /// Times Hydra rejected the client and the source registered it again.
     pub reregistrations: u64,
-    /// Requests repeated after a transient failure (transport, 5xx, 429), all stages.
+    /// Requests repeated after a transient failure (transport, 5xx, 408, 429), all stages.
     pub retries: u64,
 }
 

@@ -3,7 +3,7 @@
 //! [`Flow::delete`]), authorize it on `/oauth2/auth` ([`Flow::authorize`]), and request a token
 //! from `/oauth2/token` with the client-credentials grant ([`Flow::token`]).
 //!
-//! Each step makes one attempt (registration: one logical attempt of up to three calls);
+//! Each step makes one attempt (registration: one logical attempt of up to four calls);
 //! retries and recovery are the caller's ([`crate::TokenSource`]).
 
 mod access_token;
