@@ -4,6 +4,7 @@
 //! `metadata` under [`MARKER_KEY`]; a client without one is foreign and is only ever read. For
 //! clients it owns, the flow changes only the fields it manages, with a JSON Patch computed here.
 
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hydra_sdk::types;
@@ -197,18 +198,25 @@ pub(crate) fn plan(
     }
     for field in LIST_FIELDS {
         let have = list(current.get(field));
-        let before = list(previous.get(field));
+        // Sets, not lists, to look items up in: `have` and `before` come from the admin API, and
+        // a client holding long lists in both (inside the body cap: millions of items) would
+        // otherwise cost the product of their lengths in comparisons, on a thread no deadline
+        // interrupts.
+        let before: HashSet<String> = list(previous.get(field)).into_iter().collect();
         let want = list(desired.get(field));
+        let wanted: HashSet<&String> = want.iter().collect();
         let mut new: Vec<String> = have
             .iter()
-            .filter(|x| !before.contains(x) || want.contains(x))
+            .filter(|x| !before.contains(*x) || wanted.contains(x))
             .cloned()
             .collect();
-        for item in &want {
-            if !new.contains(item) {
-                new.push(item.clone());
-            }
-        }
+        let mut kept: HashSet<&String> = new.iter().collect();
+        let missing: Vec<String> = want
+            .iter()
+            .filter(|item| kept.insert(item))
+            .cloned()
+            .collect();
+        new.extend(missing);
         if new != have {
             let (old, new) = if field == "scope" {
                 (have.join(" ").into(), new.join(" ").into())

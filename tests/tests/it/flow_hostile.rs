@@ -472,6 +472,51 @@ async fn stand_in_registration_under_another_client_id_is_refused() -> TestResul
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_in_own_client_with_long_lists_is_reconciled_within_the_deadline() -> TestResult {
+    // An admin API answering the look-up with a client that carries this library's marker, whose
+    // `scope` holds 50,000 items and whose marker says the library set 50,000 others (300 KB,
+    // far inside the body cap). Comparing every item of one list with every item of the other
+    // took 21.7 s in a debug build (about 100 minutes at the 8 MiB cap in a release build), on a
+    // worker thread the deadline cannot interrupt. The PATCH that follows stalls, so the fetch
+    // ends at its deadline.
+    const ITEMS: usize = 50_000;
+    let client = serde_json::json!({
+        "client_id": "mine",
+        "scope": vec!["a"; ITEMS].join(" "),
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "client_name": "hydra-flow",
+        "metadata": { flow::MARKER_KEY: {
+            "v": 1, "created_by": "x", "managed": { "scope": vec!["b"; ITEMS] },
+            "secret_set_by": "x", "secret_set_at": 0, "secret_configured": true,
+        }},
+    });
+    let admin = StandIn::start(vec![
+        Reply::json("200 OK", &[], &client.to_string()),
+        Reply::Stall,
+    ])
+    .await?;
+    let config = Config::builder(admin.url(), admin.url())
+        .client_id("mine")
+        .client_secret("s3cret")
+        .authorize(false)
+        .deadline(Duration::from_secs(1))
+        .build()?;
+    let started = Instant::now();
+    let err = TokenSource::new(config)?
+        .token()
+        .await
+        .expect_err("the PATCH stalls");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(err.unshared(), flow::Error::DeadlineExceeded { .. }),
+        "{err:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    Ok(())
+}
+
 /// A stand-in token endpoint that answers `status` with a `Location` at a second stand-in's
 /// token endpoint (returned second), which hands out [`TOKEN`] to whoever asks.
 async fn token_endpoint_redirecting(status: &str) -> std::io::Result<(StandIn, StandIn)> {
