@@ -112,8 +112,8 @@ impl ErrorBody for () {
     }
 }
 
-/// Why a call to Hydra failed.
-#[derive(Debug)]
+/// Why a call to Hydra failed. `Debug`, like `Display`, shows a redirect's `Location` redacted
+/// ([`redact_url`]); the field itself holds it as Hydra sent it.
 #[non_exhaustive]
 pub enum ApiError {
     /// Hydra answered with an error status and its error body.
@@ -175,6 +175,57 @@ pub enum ApiError {
     },
     /// The request was not built: a required parameter was not set, or a value did not convert.
     InvalidRequest(String),
+}
+
+/// As derived, but for the `Location` of [`ApiError::UnexpectedStatus`], whose path, query and
+/// fragment can carry authorization codes and tokens (RFC 6749 §4.1.2, §4.2.2): `{:?}` is what
+/// `unwrap`, `expect` and an error returned from `main` print.
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Hydra {
+                status,
+                error,
+                retry_after,
+            } => f
+                .debug_struct("Hydra")
+                .field("status", status)
+                .field("error", error)
+                .field("retry_after", retry_after)
+                .finish(),
+            ApiError::Status {
+                status,
+                retry_after,
+                over_limit,
+            } => f
+                .debug_struct("Status")
+                .field("status", status)
+                .field("retry_after", retry_after)
+                .field("over_limit", over_limit)
+                .finish(),
+            ApiError::BodyTooLarge { status, limit } => f
+                .debug_struct("BodyTooLarge")
+                .field("status", status)
+                .field("limit", limit)
+                .finish(),
+            ApiError::Transport(e) => f.debug_tuple("Transport").field(e).finish(),
+            ApiError::InvalidBody { reason, len } => f
+                .debug_struct("InvalidBody")
+                .field("reason", reason)
+                .field("len", len)
+                .finish(),
+            ApiError::UnexpectedStatus { status, location } => f
+                .debug_struct("UnexpectedStatus")
+                .field("status", status)
+                .field("location", &location.as_deref().map(redact_url))
+                .finish(),
+            ApiError::RedirectFollowed { to } => f
+                .debug_struct("RedirectFollowed")
+                .field("to", to)
+                .finish(),
+            ApiError::InvalidRequest(why) => f.debug_tuple("InvalidRequest").field(why).finish(),
+        }
+    }
 }
 
 impl fmt::Display for ApiError {

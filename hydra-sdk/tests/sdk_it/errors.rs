@@ -145,8 +145,11 @@ async fn stand_in_redirect_is_unexpected_status_with_location() {
         location.as_deref(),
         Some("http://127.0.0.1:1/cb?code=abc&state=xyz")
     );
-    // The message redacts the code.
+    // The message redacts the code, and so does `{:?}` (what `unwrap` and `expect` print).
     assert!(!err.to_string().contains("abc"), "{err}");
+    let debug = format!("{err:?}");
+    assert!(!debug.contains("abc"), "{debug}");
+    assert!(debug.contains("127.0.0.1:1/cb"), "{debug}");
 }
 
 #[tokio::test]
