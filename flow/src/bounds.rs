@@ -53,18 +53,43 @@ pub(crate) fn check_scope(scope: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why [`open_regular_file`] refused a path.
+pub(crate) enum NotOpened {
+    /// The open or the `fstat` failed.
+    Io(std::io::Error),
+    /// A directory, a device, a FIFO, a socket.
+    NotRegular,
+}
+
+/// Opens `path` for reading if it is a regular file; its length comes with it. The check is made
+/// on the opened file, so a path swapped after a check is still refused; and on Unix the open
+/// does not block (`O_NONBLOCK`), since opening a FIFO for reading otherwise waits for a writer,
+/// before any check could run. (On a regular file the flag changes nothing.)
+pub(crate) fn open_regular_file(path: &std::path::Path) -> Result<(std::fs::File, u64), NotOpened> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(NotOpened::Io)?;
+    let metadata = file.metadata().map_err(NotOpened::Io)?;
+    if !metadata.is_file() {
+        return Err(NotOpened::NotRegular);
+    }
+    Ok((file, metadata.len()))
+}
+
 /// Reads a CA bundle: a regular file of at most [`MAX_CA_FILE`] bytes, read through a limit
 /// (the file may grow between the check and the read), holding at least one PEM certificate.
 pub(crate) fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
     use std::io::Read as _;
     let shown_path = shown(&path.display().to_string());
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown_path}: {e}"))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| format!("cannot read {shown_path}: {e}"))?;
-    if !metadata.is_file() {
-        return Err(format!("{shown_path} is not a regular file"));
-    }
+    let (file, _) = open_regular_file(path).map_err(|e| match e {
+        NotOpened::Io(e) => format!("cannot read {shown_path}: {e}"),
+        NotOpened::NotRegular => format!("{shown_path} is not a regular file"),
+    })?;
     let mut pem = Vec::new();
     file.take(MAX_CA_FILE + 1)
         .read_to_end(&mut pem)

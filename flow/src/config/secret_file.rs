@@ -4,6 +4,7 @@ use std::path::Path;
 
 use hydra_sdk::Secret;
 
+use crate::bounds::{open_regular_file, NotOpened};
 use crate::Error;
 
 /// The largest secret file read: a secret is tens of bytes, so anything bigger is a mistake
@@ -15,18 +16,11 @@ const MAX_SECRET_FILE: u64 = 4096;
 pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret, Error> {
     use std::io::Read as _;
     let shown = path.display();
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::config(name, format!("cannot open {shown}: {e}")))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| Error::config(name, format!("cannot stat {shown}: {e}")))?;
-    if !metadata.is_file() {
-        return Err(Error::config(
-            name,
-            format!("{shown} is not a regular file"),
-        ));
-    }
-    if metadata.len() > MAX_SECRET_FILE {
+    let (file, len) = open_regular_file(path).map_err(|e| match e {
+        NotOpened::Io(e) => Error::config(name, format!("cannot open {shown}: {e}")),
+        NotOpened::NotRegular => Error::config(name, format!("{shown} is not a regular file")),
+    })?;
+    if len > MAX_SECRET_FILE {
         return Err(Error::config(
             name,
             format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),

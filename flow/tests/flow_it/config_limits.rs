@@ -51,6 +51,39 @@ fn a_ca_file_that_is_not_a_regular_file_is_refused_without_reading_it() {
     }
 }
 
+/// A FIFO for either file: opening one for reading waits for a writer, so a check made after
+/// the open never ran and the configuration never returned (a wrong mount, or a path someone
+/// else controls).
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_ca_or_secret_file_is_refused_without_waiting_for_a_writer(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("flow-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success(), "mkfifo");
+    let path = fifo.to_string_lossy().into_owned();
+    let mut outcomes = Vec::new();
+    for variable in ["HYDRA_CA_FILE", "HYDRA_CLIENT_SECRET_FILE"] {
+        let (sent, received) = std::sync::mpsc::channel();
+        let path = path.clone();
+        // On a thread of its own: before the fix it never returned, and this test must end.
+        std::thread::spawn(move || {
+            let _ = sent.send(refused(from_env(&[(variable, path.as_str())])));
+        });
+        outcomes.push((variable, received.recv_timeout(Duration::from_secs(5))));
+    }
+    std::fs::remove_dir_all(&dir)?;
+    for (variable, outcome) in outcomes {
+        let (name, reason) =
+            outcome.map_err(|_| format!("{variable}: still opening the FIFO after 5 s"))?;
+        assert_eq!(name, variable);
+        assert!(reason.contains("not a regular file"), "{variable}: {reason}");
+    }
+    Ok(())
+}
+
 #[test]
 fn a_ca_file_over_a_mebibyte_is_refused() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("flow-ca-{}", std::process::id()));
