@@ -148,15 +148,19 @@ config_fields! {
 ///   redirect URI, scope or grant); a value the flow set before and the configuration dropped
 ///   is removed again (an audience, the `jwt` strategy). Everything else (contacts, owner,
 ///   other metadata keys, lifespans) is never written. Each changed field is logged
-///   `old -> new` at `warn`.
+///   `old -> new` at `warn`. The patch applies only to the client as the flow read it: it
+///   starts by removing the marker's revision key, which the patch writes anew, so a client
+///   changed or swapped for someone else's in between is not written at all (Hydra refuses the
+///   patch; the flow reads the client again).
 /// - **The secret** of a marked client is set (in the same patch) only when this instance does
 ///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
 ///   another instance setting it ([`Error::SecretHeldElsewhere`] instead). A configured secret
-///   is the source of truth.
-/// - **Deleting:** a marked client this source created, when Hydra keeps rejecting it, before
-///   registering it again (at most [`crate::MAX_REREGISTRATIONS`] times per
-///   [`crate::REREGISTRATION_WINDOW`]); and at [`crate::TokenSource::shutdown`] with
-///   [`ConfigBuilder::delete_on_shutdown`], a marked client only.
+///   is the source of truth; after a first rejection, one another instance set from its
+///   configuration is tried as it is before this one's is set (replicas share it).
+/// - **Deleting:** only at [`crate::TokenSource::shutdown`] with
+///   [`ConfigBuilder::delete_on_shutdown`], and only the client that source created, if it
+///   still carries that source's marker. A client Hydra rejects is registered again, never
+///   deleted: the client under its id may no longer be the one the flow made.
 #[derive(Clone)]
 pub struct Config {
     // Each field once: its type, its default, and how Debug shows it.
@@ -346,8 +350,10 @@ impl ConfigBuilder {
         self
     }
 
-    /// Deletes the client from Hydra when [`crate::TokenSource::shutdown`] is called, if it is
-    /// one this library created (carries its marker); someone else's client is never deleted.
+    /// Deletes the client from Hydra when [`crate::TokenSource::shutdown`] is called, if that
+    /// source created it and it still carries that source's marker; someone else's client, and
+    /// one another replica created, is never deleted. For a client of its own per instance: one
+    /// that replicas share is deleted when the replica that made it shuts down.
     pub fn delete_on_shutdown(mut self, delete: bool) -> Self {
         self.config.delete_on_shutdown = delete;
         self

@@ -191,6 +191,13 @@ pub enum Error {
         last: Box<Error>,
     },
 
+    /// [`crate::TokenSource::shutdown`] was called on a clone of this source: it sends nothing
+    /// more to Hydra, and every clone's `token()` returns this.
+    #[error(
+        "the token source was shut down (TokenSource::shutdown); it sends nothing more to Hydra"
+    )]
+    ShutDown,
+
     /// A request to Hydra failed with this error, and more than one caller gets it: every caller
     /// of a [`crate::TokenSource`] that waited for that one request, and, when asking again at
     /// once cannot help (anything but [`Error::DeadlineExceeded`]), the caller that made it and
@@ -213,7 +220,7 @@ impl Error {
     /// The step the error comes from, if it comes from a request.
     pub fn stage(&self) -> Option<Stage> {
         match self {
-            Error::Config { .. } => None,
+            Error::Config { .. } | Error::ShutDown => None,
             Error::OAuth2 { stage, .. }
             | Error::Transport { stage, .. }
             | Error::InvalidResponse { stage, .. }

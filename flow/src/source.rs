@@ -20,7 +20,7 @@ use tracing::{debug, warn};
 use crate::lock::lock;
 use crate::status::{Stats, Status};
 use crate::steps::{AccessToken, Freshness, Registration};
-use crate::{Config, Error, Flow};
+use crate::{Config, Error, Flow, Stage};
 use tasks::{Handles, Tasks};
 
 /// A cached, self-refreshing source of access tokens for one OAuth2 client.
@@ -42,8 +42,9 @@ use tasks::{Handles, Tasks};
 ///   callers after them wait for it instead of sending another.
 /// - **Self-healing, bounded.** When Hydra rejects the client (`invalid_client`: Hydra restarted
 ///   on an in-memory database, or the secret changed), it registers again and retries: at most
-///   [`MAX_REREGISTRATIONS`] times per [`REREGISTRATION_WINDOW`], deleting a client it created
-///   before making it anew, and never touching a client it does not own.
+///   [`MAX_REREGISTRATIONS`] times per [`REREGISTRATION_WINDOW`]. The registration reads the
+///   client afresh: it makes it again if Hydra forgot it, sets the secret of its own client where
+///   the ownership rules allow, and never deletes a client or touches one it does not own.
 /// - **Retried within a deadline.** Transport errors, 5xx, 408 and 429 are retried with exponential
 ///   backoff and jitter, honouring `Retry-After`, until the configured deadline; every request
 ///   has a timeout.
@@ -100,10 +101,13 @@ type Outcome = Result<Arc<AccessToken>, Arc<Error>>;
 struct Session {
     registration: Option<Registration>,
     /// Whether the registered client carries this library's marker: only such a client is ever
-    /// deleted, and only if this source created it.
+    /// deleted (at shutdown), and only if this source created it.
     owned: bool,
-    /// Hydra rejected the secret in hand: the next registration must set a secret, not trust it.
-    secret_rejected: bool,
+    /// Times in a row Hydra rejected the client since the last token: the next registration
+    /// decides on the secret by it (see `Flow::register_with`).
+    secret_rejections: u32,
+    /// [`TokenSource::shutdown`] was called: no request goes to Hydra any more.
+    shut_down: bool,
     /// When this source re-registered after a rejection, within the last window.
     reregistrations: std::collections::VecDeque<Instant>,
 }
@@ -310,21 +314,32 @@ impl TokenSource {
         self.inner.session.lock().await.registration.clone()
     }
 
-    /// Stops the background refresher and, if the configuration says so, deletes the client from
-    /// Hydra.
+    /// Ends the source, for every clone of it: its tasks stop, the token is dropped, and from
+    /// then on `token()` returns [`Error::ShutDown`] without a request. Then, if the
+    /// configuration says so ([`crate::ConfigBuilder::delete_on_shutdown`]), deletes the client
+    /// from Hydra, if this source created it and it still carries this source's marker (read
+    /// just before the delete); within the configured deadline.
     pub async fn shutdown(self) -> Result<(), Error> {
-        if let Some(task) = lock(&self.inner.tasks).refresh.take() {
-            task.abort();
-        }
+        lock(&self.inner.tasks).stop();
+        self.inner.cache.store(Arc::clone(&self.inner.empty));
+        let (registration, owned) = {
+            // Waits for a fetch under way, if its task has not ended yet; none starts after.
+            let mut session = self.inner.session.lock().await;
+            session.shut_down = true;
+            (session.registration.take(), session.owned)
+        };
         let config = self.inner.flow.config();
-        if !config.delete_on_shutdown {
-            return Ok(());
-        }
-        let session = self.inner.session.lock().await;
-        match &session.registration {
-            // Never a client someone else owns.
-            Some(registration) if session.owned => {
-                self.inner.flow.delete(&registration.client_id).await
+        match registration {
+            // Never a client someone else owns, nor one another replica made.
+            Some(registration) if config.delete_on_shutdown && owned && registration.created => {
+                tokio::time::timeout(config.deadline, self.inner.flow.delete_created())
+                    .await
+                    .unwrap_or(Err(Error::DeadlineExceeded {
+                        stage: Stage::Delete,
+                        deadline: config.deadline,
+                        attempts: 1,
+                        last: None,
+                    }))
             }
             _ => Ok(()),
         }

@@ -219,10 +219,9 @@ impl fmt::Debug for ApiError {
                 .field("status", status)
                 .field("location", &location.as_deref().map(redact_url))
                 .finish(),
-            ApiError::RedirectFollowed { to } => f
-                .debug_struct("RedirectFollowed")
-                .field("to", to)
-                .finish(),
+            ApiError::RedirectFollowed { to } => {
+                f.debug_struct("RedirectFollowed").field("to", to).finish()
+            }
             ApiError::InvalidRequest(why) => f.debug_tuple("InvalidRequest").field(why).finish(),
         }
     }

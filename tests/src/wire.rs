@@ -1,7 +1,8 @@
 //! A recording proxy on 127.0.0.1 in front of a real Hydra: it forwards every HTTP/1.1 request
 //! unchanged (but for `Connection: close`) and keeps a copy, so tests can snapshot what a client
 //! puts on the wire and count requests, while Hydra itself answers. It can also do what a slow or
-//! misconfigured proxy would: hold the first `POST`, or answer one request with a redirect.
+//! misconfigured proxy would: hold the first `POST`, or answer one request with a redirect; and
+//! hold the first request of a method until the test lets it go, to lose a race on purpose.
 //!
 //! One request per connection: the proxy asks Hydra to close after each answer, so a response
 //! ends where Hydra's stream ends and the proxy never has to parse it.
@@ -69,11 +70,35 @@ pub struct Redirect {
     pub location: String,
 }
 
+/// The first request of one method, held until the test lets it go, for
+/// [`WireRecorder::start_gating_first`]: a race a real Hydra cannot be made to lose on demand
+/// (someone else acting between two of the client's requests).
+#[derive(Debug, Clone)]
+pub struct Gate {
+    method: &'static str,
+    taken: Arc<std::sync::atomic::AtomicBool>,
+    arrived: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Gate {
+    /// Returns once the first request of the method has reached the proxy (and is held there).
+    pub async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    /// Forwards the held request.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+}
+
 /// What the proxy does besides forwarding.
 #[derive(Debug, Clone, Default)]
 struct Interpose {
     hold: Option<Hold>,
     redirect: Option<Redirect>,
+    gate: Option<Gate>,
 }
 
 /// The proxy; stops when dropped.
@@ -121,6 +146,29 @@ impl WireRecorder {
             },
         )
         .await
+    }
+
+    /// [`WireRecorder::start`], holding the first request with `method` until
+    /// [`Gate::release`]; the [`Gate`] says when it arrived.
+    pub async fn start_gating_first(
+        upstream: &str,
+        method: &'static str,
+    ) -> std::io::Result<(Self, Gate)> {
+        let gate = Gate {
+            method,
+            taken: Arc::default(),
+            arrived: Arc::default(),
+            release: Arc::default(),
+        };
+        let recorder = Self::start_with(
+            upstream,
+            Interpose {
+                gate: Some(gate.clone()),
+                ..Interpose::default()
+            },
+        )
+        .await?;
+        Ok((recorder, gate))
     }
 
     async fn start_with(upstream: &str, interpose: Interpose) -> std::io::Result<Self> {
@@ -193,6 +241,9 @@ async fn forward_one(
     let hold = (request.method == "POST" && !held.swap(true, std::sync::atomic::Ordering::SeqCst))
         .then_some(interpose.hold)
         .flatten();
+    let gate = interpose.gate.as_ref().filter(|g| {
+        request.method == g.method && !g.taken.swap(true, std::sync::atomic::Ordering::SeqCst)
+    });
     crate::lock(recorded).push(request);
     if let Some(r) = redirect {
         let answer = format!(
@@ -204,6 +255,11 @@ async fn forward_one(
     }
     if let Some(Hold::Request(delay)) = hold {
         tokio::time::sleep(delay).await;
+    }
+    if let Some(gate) = gate {
+        // `notify_one` keeps the wake-up for a test that starts waiting later.
+        gate.arrived.notify_one();
+        gate.release.notified().await;
     }
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(&raw).await?;

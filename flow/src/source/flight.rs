@@ -37,16 +37,30 @@ pub(super) struct Flight {
 /// (with backoff); anything else fails the same way when asked again at once.
 fn holds_off(error: &Error) -> Option<Duration> {
     match error {
-        Error::DeadlineExceeded { .. } => None,
+        // After shutdown no request is made, so there is nothing to hold off.
+        Error::DeadlineExceeded { .. } | Error::ShutDown => None,
         Error::RetryAfterBeyondDeadline { retry_after, .. } => Some(*retry_after),
         _ => Some(Duration::ZERO),
+    }
+}
+
+/// Ends the flight when dropped, on every way out of the fetch: a leader cancelled, and a task
+/// aborted before it was ever polled (a source shut down, or a runtime shutting down, drops the
+/// task's future unpolled), which is why it is made with the flight, not inside the fetch. The
+/// waiters then see the sender gone and one of them leads; without it they would find the flight
+/// still running, with no one to end it, and go round for ever.
+struct EndFlight(Arc<Inner>);
+
+impl Drop for EndFlight {
+    fn drop(&mut self) {
+        lock(&self.0.flight).running = None;
     }
 }
 
 /// What a caller that needs a token from Hydra does.
 enum Role {
     /// Nobody is fetching: fetch, and publish the result here.
-    Lead(watch::Sender<Option<Outcome>>),
+    Lead(watch::Sender<Option<Outcome>>, EndFlight),
     /// Wait for the fetch under way.
     Wait(watch::Receiver<Option<Outcome>>),
     /// A token arrived meanwhile.
@@ -85,14 +99,14 @@ impl TokenSource {
                     (None, None) => {
                         let (publish, running) = watch::channel(None);
                         flight.running = Some(running);
-                        Role::Lead(publish)
+                        Role::Lead(publish, EndFlight(Arc::clone(&self.inner)))
                     }
                 }
             };
             match role {
                 Role::Done(token) => return Ok(token),
                 Role::HeldOff(error) => return Err(Error::Shared(error)),
-                Role::Lead(publish) => {
+                Role::Lead(publish, end) => {
                     // The fetch runs as a task of its own, so a caller that gives up (a timeout
                     // of its own around `token()`) leaves it running for the callers after it,
                     // instead of cancelling a request Hydra may have begun (and hashed the
@@ -103,9 +117,9 @@ impl TokenSource {
                         .filter(|_| detach);
                     let Some(runtime) = runtime else {
                         // No tokio runtime: inline.
-                        return self.lead_boxed(publish).await;
+                        return self.lead_boxed(publish, end).await;
                     };
-                    match self.spawn_lead(&runtime, publish).await {
+                    match self.spawn_lead(&runtime, publish, end).await {
                         Ok(result) => return result,
                         Err(e) => match e.try_into_panic() {
                             Ok(panic) => std::panic::resume_unwind(panic),
@@ -155,8 +169,9 @@ impl TokenSource {
     fn lead_boxed(
         &self,
         publish: watch::Sender<Option<Outcome>>,
+        end: EndFlight,
     ) -> Pin<Box<dyn Future<Output = Result<Arc<AccessToken>, Error>> + Send + '_>> {
-        Box::pin(self.lead(publish))
+        Box::pin(self.lead(publish, end))
     }
 
     /// [`Self::lead`] as a task of its own, carrying the caller's span and subscriber. Not
@@ -166,28 +181,22 @@ impl TokenSource {
         &self,
         runtime: &tokio::runtime::Handle,
         publish: watch::Sender<Option<Outcome>>,
+        end: EndFlight,
     ) -> tokio::task::JoinHandle<Result<Arc<AccessToken>, Error>> {
         let source = self.for_task();
-        let fetch = async move { source.lead(publish).await };
+        let fetch = async move { source.lead(publish, end).await };
         let task = runtime.spawn(fetch.in_current_span().with_current_subscriber());
         lock(&self.inner.tasks).keep(|t| &mut t.lead, task.abort_handle(), false);
         task
     }
 
-    /// The one fetch: its result goes into the cache, then to every waiter at once.
+    /// The one fetch: its result goes into the cache, then to every waiter at once; `end` ends
+    /// the flight.
     async fn lead(
         &self,
         publish: watch::Sender<Option<Outcome>>,
+        end: EndFlight,
     ) -> Result<Arc<AccessToken>, Error> {
-        // Ends the flight on every way out, a cancelled leader included: the waiters then see
-        // the sender gone and one of them leads.
-        struct EndFlight<'a>(&'a Inner);
-        impl Drop for EndFlight<'_> {
-            fn drop(&mut self) {
-                lock(&self.0.flight).running = None;
-            }
-        }
-        let end = EndFlight(&self.inner);
         let result = {
             let mut session = self.inner.session.lock().await;
             self.inner.fetch(&mut session).await

@@ -30,12 +30,15 @@ impl Inner {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
         loop {
+            if session.shut_down {
+                return Err(Error::ShutDown);
+            }
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
                 None => {
-                    let secret_rejected = session.secret_rejected;
+                    let rejections = session.secret_rejections;
                     let registered = retrying(Stage::Register, deadline, attempts, || {
-                        self.flow.register_with(secret_rejected)
+                        self.flow.register_with(rejections)
                     })
                     .await?;
                     session.owned = registered.owned;
@@ -47,7 +50,6 @@ impl Inner {
                         .await?;
                     }
                     session.registration = Some(registration.clone());
-                    session.secret_rejected = false;
                     registration
                 }
             };
@@ -58,6 +60,7 @@ impl Inner {
             .await;
             match result {
                 Ok(mut token) => {
+                    session.secret_rejections = 0;
                     // Stamped here, where tokens enter the source: `invalidate` tells a rejected
                     // token from a newer one by it.
                     token.generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
@@ -71,8 +74,11 @@ impl Inner {
         }
     }
 
-    /// After Hydra rejected `registration` at the token endpoint: waits, deletes the client if
-    /// this source created it, and leaves the session to register again. Bounded: at most
+    /// After Hydra rejected `registration` at the token endpoint: waits, and leaves the session
+    /// to register again, which reads the client afresh (Hydra may have forgotten it, someone may
+    /// have set its secret, or made a client of their own under its id) and sets the secret only
+    /// where the ownership rules allow. Nothing is deleted: the client in Hydra may no longer be
+    /// the one this source registered. Bounded: at most
     /// [`MAX_REREGISTRATIONS`] per [`REREGISTRATION_WINDOW`] per source, with a doubling wait,
     /// and never past `deadline`; beyond that, [`Error::ClientRejected`].
     async fn recover(
@@ -103,12 +109,8 @@ impl Inner {
         // Recovered, but an operator wants to see why the client had to be registered again.
         self.stats.failed(&rejected);
         self.stats.reregistered();
-        if session.owned && registration.created {
-            // A client this source made and Hydra keeps rejecting goes before another is made.
-            self.flow.delete(&registration.client_id).await?;
-        }
         session.registration = None;
-        session.secret_rejected = true;
+        session.secret_rejections = session.secret_rejections.saturating_add(1);
         Ok(())
     }
 }

@@ -26,7 +26,8 @@ impl Drop for Handles {
 /// The source's own tasks, by their abort handles.
 #[derive(Default)]
 pub(super) struct Tasks {
-    /// No user holds the source any more: a task spawned now is aborted at once.
+    /// No user holds the source any more, or it was shut down: a task spawned now is aborted at
+    /// once.
     stopped: bool,
     /// The single flight's fetch under way (or the last one, finished).
     pub(super) lead: Option<AbortHandle>,

@@ -58,6 +58,11 @@ pub(crate) struct Marker {
     /// configured secret replaces a generated one at once; see [`SECRET_QUIET_PERIOD`].
     #[serde(default)]
     pub(crate) secret_configured: bool,
+    /// The revision: one random key, new with every write of the marker (`{"<uuid>": true}`).
+    /// A patch starts by removing the key it read ([`Marker::precondition`]), so it applies only
+    /// to the client as it was read. Absent in markers written before it existed.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub(crate) rev: Map<String, Value>,
 }
 
 impl Marker {
@@ -71,10 +76,39 @@ impl Marker {
             .filter(|m| m.v == 1)
     }
 
+    /// A new revision, for a marker about to be written.
+    pub(crate) fn new_rev() -> Map<String, Value> {
+        Map::from_iter([(uuid::Uuid::new_v4().to_string(), Value::Bool(true))])
+    }
+
+    /// The first operation of a patch of a client that carried this marker when it was read: a
+    /// `remove` of the marker's revision key (of the whole marker, for one written before
+    /// revisions), which the patch's last operation writes anew. If the client changed since, or
+    /// was swapped for one someone else made under its id, that path is not there and Hydra
+    /// applies none of the patch (it answers 500; a retry reads the client again). Hydra answers
+    /// 500 to JSON Patch `test`, the operation meant for this, in v2.3.0 and v26.2.0 alike.
+    pub(crate) fn precondition(&self) -> Result<types::JsonPatch, String> {
+        let marker = format!("/metadata/{}", pointer_token(MARKER_KEY));
+        let path = match self.rev.keys().next() {
+            Some(key) => format!("{marker}/rev/{}", pointer_token(key)),
+            None => marker,
+        };
+        types::JsonPatch::builder()
+            .op("remove")
+            .path(path)
+            .try_into()
+            .map_err(|e: types::error::ConversionError| e.to_string())
+    }
+
     /// How long ago the secret was set, by the local clock (zero if that is in the future).
     pub(crate) fn secret_age(&self) -> Duration {
         Duration::from_secs(now_unix().saturating_sub(self.secret_set_at))
     }
+}
+
+/// `key` as one reference token of a JSON Pointer (RFC 6901 §3).
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 pub(crate) fn now_unix() -> u64 {

@@ -108,6 +108,7 @@ fn marker(identity: &Identity, managed: Map<String, Value>) -> Marker {
         secret_set_by: identity.instance.clone(),
         secret_set_at: now_unix(),
         secret_configured: identity.secret_configured,
+        rev: Marker::new_rev(),
     }
 }
 
@@ -142,7 +143,7 @@ impl Flow {
     /// Step 1: registers the client on the admin API, or finds and reuses it when Hydra already
     /// has a client with this id (see [`Config`] for what the flow may change in it).
     pub async fn register(&self) -> Result<Registration, Error> {
-        Ok(self.register_with(false).await?.registration)
+        Ok(self.register_with(0).await?.registration)
     }
 
     /// Registers the client, or finds its existing one.
@@ -153,13 +154,16 @@ impl Flow {
     /// 404, `POST /admin/clients` with the id and secret fixed in [`Identity`]. An existing
     /// client (found, or a 409 from a POST that raced another replica or retried one that timed
     /// out) is:
-    /// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch,
-    ///   and the secret is set only if this source does not know it or Hydra rejected it
-    ///   (`secret_rejected`), and no other instance set it within
-    ///   [`ownership::SECRET_QUIET_PERIOD`];
+    /// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch that
+    ///   applies only to the client as it was read (see `Flow::patch`), and the secret is set
+    ///   only if this source does not know it or Hydra rejected it (`rejections`, in a row), and
+    ///   no other instance set it within [`ownership::SECRET_QUIET_PERIOD`]. After a first
+    ///   rejection, a secret another instance set from its configuration is tried as it is: it is
+    ///   most likely the one configured here too (replicas share it, and Hydra forgot the client
+    ///   and another replica made it again);
     /// - someone else's: used as it is when it can serve, else [`Error::ForeignClient`]; taken
     ///   over only if the configuration opts in.
-    pub(crate) async fn register_with(&self, secret_rejected: bool) -> Result<Registered, Error> {
+    pub(crate) async fn register_with(&self, rejections: u32) -> Result<Registered, Error> {
         let config = &self.config;
         let identity = &self.identity;
         let url = format!("{}/admin/clients", config.admin_url);
@@ -168,7 +172,7 @@ impl Flow {
         async {
             if config.client_id.is_some() {
                 match self.get_client().await {
-                    Ok(existing) => return self.reuse(secret_rejected, existing).await,
+                    Ok(existing) => return self.reuse(rejections, existing).await,
                     Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
                     Err(e) => return Err(Error::from_api(Stage::Register, &client_url, e)),
                 }
@@ -187,7 +191,7 @@ impl Flow {
                         .get_client()
                         .await
                         .map_err(|e| Error::from_api(Stage::Register, &client_url, e))?;
-                    self.reuse(secret_rejected, existing).await
+                    self.reuse(rejections, existing).await
                 }
                 Err(e) => Err(Error::from_api(Stage::Register, &url, e)),
             }
@@ -239,9 +243,10 @@ impl Flow {
 
     async fn reuse(
         &self,
-        secret_rejected: bool,
+        rejections: u32,
         existing: types::OAuth2Client,
     ) -> Result<Registered, Error> {
+        let secret_rejected = rejections > 0;
         let config = &self.config;
         let identity = &self.identity;
         let id = identity.client_id.as_str();
@@ -275,7 +280,11 @@ impl Flow {
             }
         };
         let known = marker.secret_set_by == identity.instance || identity.secret_configured;
-        let set_secret = secret_rejected || !known;
+        let theirs_may_be_ours = rejections == 1
+            && identity.secret_configured
+            && marker.secret_configured
+            && marker.secret_set_by != identity.instance;
+        let set_secret = !known || (secret_rejected && !theirs_may_be_ours);
         // Another instance's secret is protected for the quiet period, so replicas without a
         // shared secret cannot take it from each other; only a configured secret (the source of
         // truth) replaces a generated one at once.
@@ -357,8 +366,9 @@ fn foreign_serves(
 
 impl Flow {
     /// `PATCH /admin/clients/{id}` with the managed fields that differ, the secret when asked,
-    /// and the marker. (A JSON Patch `test` of the marker would make setting the secret atomic,
-    /// but Hydra v2.3.0 answers 500 to any patch with a `test` operation.)
+    /// and the marker with a new revision. For a client that carried the marker when it was read
+    /// (`marker`), the patch starts with [`Marker::precondition`], so it applies to that client as
+    /// it was read or not at all; a client taken over had none to check.
     async fn patch(
         &self,
         existing: &types::OAuth2Client,
@@ -372,6 +382,9 @@ impl Flow {
         let url = format!("{}/admin/clients/{id}", config.admin_url);
         let invalid = |reason: String| Error::config("client", reason);
         let mut ops = Vec::new();
+        if let Some(read) = marker {
+            ops.push(read.precondition().map_err(invalid)?);
+        }
         let marker_path = format!("/metadata/{MARKER_KEY}");
         for change in &changes {
             warn!(client_id = %id, field = change.field, old = %change.old, new = %change.new, "reconciling a managed field of this library's client");
@@ -403,14 +416,13 @@ impl Flow {
             next.secret_set_at = now_unix();
             next.secret_configured = identity.secret_configured;
         }
-        if marker != Some(&next) {
-            let value = serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?;
-            // A client whose metadata is not an object (taken over) gets one to hold the marker.
-            if !existing.metadata.as_ref().is_some_and(|m| m.0.is_object()) {
-                ops.push(ownership::add("/metadata", serde_json::json!({})).map_err(invalid)?);
-            }
-            ops.push(ownership::add(&marker_path, value).map_err(invalid)?);
+        next.rev = Marker::new_rev();
+        let value = serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?;
+        // A client whose metadata is not an object (taken over) gets one to hold the marker.
+        if !existing.metadata.as_ref().is_some_and(|m| m.0.is_object()) {
+            ops.push(ownership::add("/metadata", serde_json::json!({})).map_err(invalid)?);
         }
+        ops.push(ownership::add(&marker_path, value).map_err(invalid)?);
         self.apis
             .admin
             .patch_oauth2_client()
@@ -422,6 +434,28 @@ impl Flow {
             .map_err(|e| Error::from_api(Stage::Register, &url, e))?;
         info!(client_id = %id, fields = changes.len(), secret_set = set_secret, "patched this library's client");
         Ok(())
+    }
+
+    /// At shutdown: deletes the client this `Flow` created, if it still is that one, by the
+    /// marker read just before (Hydra has no conditional DELETE: a client swapped in between the
+    /// two requests is the one window left). A client already gone, or no longer this `Flow`'s,
+    /// is not an error.
+    pub(crate) async fn delete_created(&self) -> Result<(), Error> {
+        let id = self.identity.client_id.as_str();
+        let url = format!("{}/admin/clients/{id}", self.config.admin_url);
+        match self.get_client().await {
+            Ok(client)
+                if Marker::of(&client).is_some_and(|m| m.created_by == self.identity.instance) =>
+            {
+                self.delete(id).await
+            }
+            Ok(_) => {
+                info!(client_id = %id, "not deleting the client: it is no longer the one this source created");
+                Ok(())
+            }
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
+            Err(e) => Err(Error::from_api(Stage::Delete, &url, e)),
+        }
     }
 
     /// Deletes the client (`DELETE /admin/clients/{id}`); a client already gone is not an

@@ -79,7 +79,10 @@ fn a_fifo_as_the_ca_or_secret_file_is_refused_without_waiting_for_a_writer(
         let (name, reason) =
             outcome.map_err(|_| format!("{variable}: still opening the FIFO after 5 s"))?;
         assert_eq!(name, variable);
-        assert!(reason.contains("not a regular file"), "{variable}: {reason}");
+        assert!(
+            reason.contains("not a regular file"),
+            "{variable}: {reason}"
+        );
     }
     Ok(())
 }

@@ -107,6 +107,7 @@ async fn bss_requests_on_the_wire() -> TestResult {
         ".body.metadata[\"hydra-rs.flow\"].created_by" => "[random uuid]",
         ".body.metadata[\"hydra-rs.flow\"].secret_set_by" => "[random uuid]",
         ".body.metadata[\"hydra-rs.flow\"].secret_set_at" => "[now]",
+        ".body.metadata[\"hydra-rs.flow\"].rev" => "{[random uuid]: true}",
     });
     // The state is random per request.
     insta::assert_json_snapshot!("authorize", view(&public_requests[0])?, {

@@ -11,6 +11,7 @@
 mod flow_bss_wire;
 mod flow_faults;
 mod flow_hostile;
+mod flow_ownership;
 mod flow_read_path;
 mod flow_replicas;
 mod flow_secrets;
