@@ -148,10 +148,11 @@ config_fields! {
 ///   redirect URI, scope or grant); a value the flow set before and the configuration dropped
 ///   is removed again (an audience, the `jwt` strategy). Everything else (contacts, owner,
 ///   other metadata keys, lifespans) is never written. Each changed field is logged
-///   `old -> new` at `warn`. The patch applies only to the client as the flow read it: it
-///   starts by removing the marker's revision key, which the patch writes anew, so a client
-///   changed or swapped for someone else's in between is not written at all (Hydra refuses the
-///   patch; the flow reads the client again).
+///   `old -> new` at `warn`. The patch starts by removing the marker's revision key it read,
+///   which the patch writes anew, so a client another instance of the flow wrote in between, or
+///   that was swapped for someone else's, is not written at all (Hydra refuses the patch; the
+///   flow reads the client again). An administrator's edit in between that leaves the marker
+///   alone is not seen: Hydra has no conditional write.
 /// - **The secret** of a marked client is set (in the same patch) only when this instance does
 ///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
 ///   another instance setting it ([`Error::SecretHeldElsewhere`] instead). A configured secret

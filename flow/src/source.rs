@@ -10,7 +10,7 @@ mod recovery;
 mod tasks;
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,6 +75,9 @@ struct Inner {
     /// A refresh from the read path (stale-while-revalidate) is under way; readers in the last
     /// margin read this flag (a read, no write) before starting another.
     revalidating: AtomicBool,
+    /// [`TokenSource::shutdown`] was called: no fetch starts, and a fetch under way keeps
+    /// nothing. Set, and read where a token is stored, under the `flight` lock.
+    shut_down: AtomicBool,
     /// The generation of the last token fetched; each new one is stamped with the next.
     generation: AtomicU64,
     /// Downstream rejections (`invalidate`) in a row: how soon the next may throw a token away.
@@ -100,14 +103,9 @@ type Outcome = Result<Arc<AccessToken>, Arc<Error>>;
 #[derive(Default)]
 struct Session {
     registration: Option<Registration>,
-    /// Whether the registered client carries this library's marker: only such a client is ever
-    /// deleted (at shutdown), and only if this source created it.
-    owned: bool,
     /// Times in a row Hydra rejected the client since the last token: the next registration
     /// decides on the secret by it (see `Flow::register_with`).
     secret_rejections: u32,
-    /// [`TokenSource::shutdown`] was called: no request goes to Hydra any more.
-    shut_down: bool,
     /// When this source re-registered after a rejection, within the last window.
     reregistrations: std::collections::VecDeque<Instant>,
 }
@@ -195,6 +193,7 @@ impl TokenSource {
             }),
             flight: Mutex::default(),
             revalidating: AtomicBool::new(false),
+            shut_down: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             invalidations: Mutex::default(),
             tasks: Mutex::default(),
@@ -314,34 +313,36 @@ impl TokenSource {
         self.inner.session.lock().await.registration.clone()
     }
 
-    /// Ends the source, for every clone of it: its tasks stop, the token is dropped, and from
-    /// then on `token()` returns [`Error::ShutDown`] without a request. Then, if the
-    /// configuration says so ([`crate::ConfigBuilder::delete_on_shutdown`]), deletes the client
-    /// from Hydra, if this source created it and it still carries this source's marker (read
-    /// just before the delete); within the configured deadline.
+    /// Ends the source, for every clone of it: the token is dropped, the refreshes stop, and
+    /// from then on `token()` returns [`Error::ShutDown`] without a request (a caller that was
+    /// waiting for a fetch under way gets it as [`Error::Shared`]). A fetch under way ends after
+    /// the step it is in (bounded by the deadline), keeping nothing, so that a client it was
+    /// registering is known before the delete. Then, if the configuration says so
+    /// ([`crate::ConfigBuilder::delete_on_shutdown`]), deletes the client, if its marker, read
+    /// just before, says this source created it; within the configured deadline.
     pub async fn shutdown(self) -> Result<(), Error> {
-        lock(&self.inner.tasks).stop();
-        self.inner.cache.store(Arc::clone(&self.inner.empty));
-        let (registration, owned) = {
-            // Waits for a fetch under way, if its task has not ended yet; none starts after.
-            let mut session = self.inner.session.lock().await;
-            session.shut_down = true;
-            (session.registration.take(), session.owned)
-        };
-        let config = self.inner.flow.config();
-        match registration {
-            // Never a client someone else owns, nor one another replica made.
-            Some(registration) if config.delete_on_shutdown && owned && registration.created => {
-                tokio::time::timeout(config.deadline, self.inner.flow.delete_created())
-                    .await
-                    .unwrap_or(Err(Error::DeadlineExceeded {
-                        stage: Stage::Delete,
-                        deadline: config.deadline,
-                        attempts: 1,
-                        last: None,
-                    }))
-            }
-            _ => Ok(()),
+        {
+            // Under the lock a fetch stores its token under: a fetch that ends after this keeps
+            // nothing, and one that ended before has its token dropped here.
+            let _flight = lock(&self.inner.flight);
+            self.inner.shut_down.store(true, Ordering::Release);
+            self.inner.cache.store(Arc::clone(&self.inner.empty));
         }
+        lock(&self.inner.tasks).stop_refreshes();
+        // Waits for a fetch under way.
+        drop(self.inner.session.lock().await);
+        let config = self.inner.flow.config();
+        if !config.delete_on_shutdown {
+            return Ok(());
+        }
+        // Never a client someone else owns, nor one another replica made: the marker decides.
+        tokio::time::timeout(config.deadline, self.inner.flow.delete_created())
+            .await
+            .unwrap_or(Err(Error::DeadlineExceeded {
+                stage: Stage::Delete,
+                deadline: config.deadline,
+                attempts: 1,
+                last: None,
+            }))
     }
 }

@@ -80,6 +80,9 @@ impl TokenSource {
         // Whether a fetch this caller leads runs as a task of its own (see `Role::Lead` below).
         let mut detach = true;
         loop {
+            if self.inner.shut_down.load(Ordering::Acquire) {
+                return Err(Error::ShutDown);
+            }
             // The flight lock is never held across an await: this block decides, then it is
             // released.
             let role = {
@@ -201,16 +204,21 @@ impl TokenSource {
             let mut session = self.inner.session.lock().await;
             self.inner.fetch(&mut session).await
         };
-        match result {
+        // A token fetched while the source was shut down is not kept (checked where it is
+        // stored, under the lock `shutdown` sets the flag under).
+        let stored = result.map(Arc::new).and_then(|token| {
+            let mut flight = lock(&self.inner.flight);
+            if self.inner.shut_down.load(Ordering::Acquire) {
+                return Err(Error::ShutDown);
+            }
+            flight.failed = None;
+            flight.hold_off.reset();
+            self.store(Arc::clone(&token));
+            Ok(token)
+        });
+        match stored {
             Ok(token) => {
-                {
-                    let mut flight = lock(&self.inner.flight);
-                    flight.failed = None;
-                    flight.hold_off.reset();
-                }
                 let expires_at = token.expires_at();
-                let token = Arc::new(token);
-                self.store(Arc::clone(&token));
                 // Counted once stored: a status that shows a refresh shows a source holding it.
                 self.inner.stats.refreshed(expires_at);
                 publish.send_replace(Some(Ok(Arc::clone(&token))));

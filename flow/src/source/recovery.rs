@@ -30,19 +30,17 @@ impl Inner {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
         loop {
-            if session.shut_down {
+            if self.shut_down.load(Ordering::Acquire) {
                 return Err(Error::ShutDown);
             }
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
                 None => {
                     let rejections = session.secret_rejections;
-                    let registered = retrying(Stage::Register, deadline, attempts, || {
+                    let registration = retrying(Stage::Register, deadline, attempts, || {
                         self.flow.register_with(rejections)
                     })
                     .await?;
-                    session.owned = registered.owned;
-                    let registration = registered.registration;
                     if config.authorize {
                         retrying(Stage::Authorize, deadline, attempts, || {
                             self.flow.authorize(&registration)
@@ -50,6 +48,11 @@ impl Inner {
                         .await?;
                     }
                     session.registration = Some(registration.clone());
+                    // Shut down meanwhile: the registration is known (for the delete), but no
+                    // token is asked for.
+                    if self.shut_down.load(Ordering::Acquire) {
+                        return Err(Error::ShutDown);
+                    }
                     registration
                 }
             };

@@ -26,8 +26,7 @@ impl Drop for Handles {
 /// The source's own tasks, by their abort handles.
 #[derive(Default)]
 pub(super) struct Tasks {
-    /// No user holds the source any more, or it was shut down: a task spawned now is aborted at
-    /// once.
+    /// No user holds the source any more: a task spawned now is aborted at once.
     stopped: bool,
     /// The single flight's fetch under way (or the last one, finished).
     pub(super) lead: Option<AbortHandle>,
@@ -41,6 +40,17 @@ impl Tasks {
     pub(super) fn stop(&mut self) {
         self.stopped = true;
         for task in [&mut self.lead, &mut self.revalidate, &mut self.refresh] {
+            if let Some(task) = task.take() {
+                task.abort();
+            }
+        }
+    }
+
+    /// At [`TokenSource::shutdown`](super::TokenSource::shutdown): stops the refreshes. The fetch
+    /// under way, if any, is left to end by itself (it keeps nothing once the source is shut
+    /// down), so that a client it was registering is known when the source deletes its client.
+    pub(super) fn stop_refreshes(&mut self) {
+        for task in [&mut self.revalidate, &mut self.refresh] {
             if let Some(task) = task.take() {
                 task.abort();
             }

@@ -60,8 +60,9 @@ pub(crate) struct Marker {
     pub(crate) secret_configured: bool,
     /// The revision: one random key, new with every write of the marker (`{"<uuid>": true}`).
     /// A patch starts by removing the key it read ([`Marker::precondition`]), so it applies only
-    /// to the client as it was read. Absent in markers written before it existed.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    /// if no instance of the flow wrote the client since it was read. Required: a marker without
+    /// exactly one key here (written before revisions, or changed by hand) is not read, and its
+    /// client counts as someone else's.
     pub(crate) rev: Map<String, Value>,
 }
 
@@ -73,7 +74,7 @@ impl Marker {
         let marker = metadata.0.get(MARKER_KEY)?;
         serde_json::from_value::<Marker>(marker.clone())
             .ok()
-            .filter(|m| m.v == 1)
+            .filter(|m| m.v == 1 && m.rev.len() == 1)
     }
 
     /// A new revision, for a marker about to be written.
@@ -82,17 +83,19 @@ impl Marker {
     }
 
     /// The first operation of a patch of a client that carried this marker when it was read: a
-    /// `remove` of the marker's revision key (of the whole marker, for one written before
-    /// revisions), which the patch's last operation writes anew. If the client changed since, or
-    /// was swapped for one someone else made under its id, that path is not there and Hydra
-    /// applies none of the patch (it answers 500; a retry reads the client again). Hydra answers
-    /// 500 to JSON Patch `test`, the operation meant for this, in v2.3.0 and v26.2.0 alike.
+    /// `remove` of the marker's revision key, which the patch's last operation writes anew. If an
+    /// instance of the flow wrote the client since, or it was swapped for one someone else made
+    /// under its id, that path is not there and Hydra applies none of the patch (it answers 500;
+    /// a retry reads the client again). Hydra answers 500 to JSON Patch `test`, the operation
+    /// meant for this, in v2.3.0 and v26.2.0 alike. An edit that leaves the marker alone (an
+    /// administrator's patch of another field) is not seen: Hydra has no conditional write.
     pub(crate) fn precondition(&self) -> Result<types::JsonPatch, String> {
-        let marker = format!("/metadata/{}", pointer_token(MARKER_KEY));
-        let path = match self.rev.keys().next() {
-            Some(key) => format!("{marker}/rev/{}", pointer_token(key)),
-            None => marker,
-        };
+        let key = self.rev.keys().next().map_or("", String::as_str);
+        let path = format!(
+            "/metadata/{}/rev/{}",
+            pointer_token(MARKER_KEY),
+            pointer_token(key)
+        );
         types::JsonPatch::builder()
             .op("remove")
             .path(path)
@@ -356,6 +359,27 @@ mod tests {
     fn a_marker_that_does_not_parse_means_foreign() {
         let c = client(json!({"metadata": {MARKER_KEY: {"v": 1, "created_by": 3}}}));
         assert!(Marker::of(&c).is_none());
+        // Without exactly one revision key, a patch could not be made conditional on it.
+        let marker = |rev: Value| {
+            client(json!({"metadata": {MARKER_KEY: {
+                "v": 1, "created_by": "a", "managed": {}, "secret_set_by": "a",
+                "secret_set_at": 0, "secret_configured": false, "rev": rev,
+            }}}))
+        };
+        assert!(Marker::of(&marker(json!({"r1": true}))).is_some());
+        for rev in [
+            json!({}),
+            json!({"r1": true, "r2": true}),
+            json!("r1"),
+            Value::Null,
+        ] {
+            assert!(Marker::of(&marker(rev.clone())).is_none(), "{rev}");
+        }
+        let mut legacy = marker(Value::Null);
+        if let Some(m) = legacy.metadata.as_mut() {
+            m.0[MARKER_KEY].as_object_mut().map(|o| o.remove("rev"));
+        }
+        assert!(Marker::of(&legacy).is_none());
         let c = client(json!({"metadata": "not an object"}));
         assert!(Marker::of(&c).is_none());
     }

@@ -94,12 +94,6 @@ impl Identity {
     }
 }
 
-/// A registration and whether the client is this library's (carries its marker).
-pub(crate) struct Registered {
-    pub(crate) registration: Registration,
-    pub(crate) owned: bool,
-}
-
 fn marker(identity: &Identity, managed: Map<String, Value>) -> Marker {
     Marker {
         v: 1,
@@ -143,7 +137,7 @@ impl Flow {
     /// Step 1: registers the client on the admin API, or finds and reuses it when Hydra already
     /// has a client with this id (see [`Config`] for what the flow may change in it).
     pub async fn register(&self) -> Result<Registration, Error> {
-        Ok(self.register_with(0).await?.registration)
+        self.register_with(0).await
     }
 
     /// Registers the client, or finds its existing one.
@@ -163,7 +157,7 @@ impl Flow {
     ///   and another replica made it again);
     /// - someone else's: used as it is when it can serve, else [`Error::ForeignClient`]; taken
     ///   over only if the configuration opts in.
-    pub(crate) async fn register_with(&self, rejections: u32) -> Result<Registered, Error> {
+    pub(crate) async fn register_with(&self, rejections: u32) -> Result<Registration, Error> {
         let config = &self.config;
         let identity = &self.identity;
         let url = format!("{}/admin/clients", config.admin_url);
@@ -201,7 +195,7 @@ impl Flow {
     }
 
     /// The registration of a client Hydra just created from the POST to `url`.
-    fn created(&self, url: &str, client: types::OAuth2Client) -> Result<Registered, Error> {
+    fn created(&self, url: &str, client: types::OAuth2Client) -> Result<Registration, Error> {
         let identity = &self.identity;
         // The id was chosen here; a server that made the client under another one (or none)
         // would leave token requests failing with `invalid_client` for a client this source
@@ -218,15 +212,12 @@ impl Flow {
             });
         }
         info!("registered a new OAuth2 client");
-        Ok(Registered {
-            registration: Registration {
-                client_id: identity.client_id.clone(),
-                client_secret: identity.secret.clone(),
-                registration_access_token: client.registration_access_token,
-                token_auth_method: self.config.token_auth_method,
-                created: true,
-            },
-            owned: true,
+        Ok(Registration {
+            client_id: identity.client_id.clone(),
+            client_secret: identity.secret.clone(),
+            registration_access_token: client.registration_access_token,
+            token_auth_method: self.config.token_auth_method,
+            created: true,
         })
     }
 
@@ -245,7 +236,7 @@ impl Flow {
         &self,
         rejections: u32,
         existing: types::OAuth2Client,
-    ) -> Result<Registered, Error> {
+    ) -> Result<Registration, Error> {
         let secret_rejected = rejections > 0;
         let config = &self.config;
         let identity = &self.identity;
@@ -265,18 +256,12 @@ impl Flow {
                 let changes = ownership::plan(&existing, &previous, &ownership::desired(config));
                 let set_secret = !identity.secret_configured || secret_rejected;
                 self.patch(&existing, None, changes, set_secret).await?;
-                return Ok(Registered {
-                    registration: registration(false),
-                    owned: true,
-                });
+                return Ok(registration(false));
             }
             None => {
                 foreign_serves(config, identity, &existing, secret_rejected)?;
                 info!(client_id = %id, "using a client this library does not own, as it is");
-                return Ok(Registered {
-                    registration: registration(false),
-                    owned: false,
-                });
+                return Ok(registration(false));
             }
         };
         let known = marker.secret_set_by == identity.instance || identity.secret_configured;
@@ -307,10 +292,7 @@ impl Flow {
             self.patch(&existing, Some(&marker), changes, set_secret)
                 .await?;
         }
-        Ok(Registered {
-            registration: registration(marker.created_by == identity.instance),
-            owned: true,
-        })
+        Ok(registration(marker.created_by == identity.instance))
     }
 }
 
@@ -436,10 +418,10 @@ impl Flow {
         Ok(())
     }
 
-    /// At shutdown: deletes the client this `Flow` created, if it still is that one, by the
-    /// marker read just before (Hydra has no conditional DELETE: a client swapped in between the
-    /// two requests is the one window left). A client already gone, or no longer this `Flow`'s,
-    /// is not an error.
+    /// At shutdown: deletes the client under this `Flow`'s id if its marker, read just before,
+    /// says this `Flow` created it (Hydra has no conditional DELETE: a client swapped in between
+    /// the two requests is the one window left). A client already gone, one never made, or one
+    /// this `Flow` did not create is left alone, and is not an error.
     pub(crate) async fn delete_created(&self) -> Result<(), Error> {
         let id = self.identity.client_id.as_str();
         let url = format!("{}/admin/clients/{id}", self.config.admin_url);
@@ -450,7 +432,7 @@ impl Flow {
                 self.delete(id).await
             }
             Ok(_) => {
-                info!(client_id = %id, "not deleting the client: it is no longer the one this source created");
+                info!(client_id = %id, "not deleting the client: this source did not create it, or it was made again since");
                 Ok(())
             }
             Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),

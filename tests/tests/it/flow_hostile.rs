@@ -490,6 +490,7 @@ async fn stand_in_own_client_with_long_lists_is_reconciled_within_the_deadline()
         "metadata": { flow::MARKER_KEY: {
             "v": 1, "created_by": "x", "managed": { "scope": vec!["b"; ITEMS] },
             "secret_set_by": "x", "secret_set_at": 0, "secret_configured": true,
+            "rev": {"r1": true},
         }},
     });
     let admin = StandIn::start(vec![

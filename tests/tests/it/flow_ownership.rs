@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use flow::{Config, TokenSource};
 use hydra_tests::sdk::clients;
 use hydra_tests::stand_in::{Reply, StandIn, TOKEN};
-use hydra_tests::wire::WireRecorder;
+use hydra_tests::wire::{Hold, WireRecorder};
 use hydra_tests::TestHydra;
 use serde_json::{json, Value};
 
@@ -167,6 +167,56 @@ async fn after_shutdown_deleted_the_client_no_clone_of_the_source_makes_it_again
     assert!(left.is_empty(), "a client is back after shutdown: {left:?}");
     let err = result.err().ok_or("a token after shutdown")?;
     assert!(matches!(err.unshared(), flow::Error::ShutDown), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_in_hold_shutdown_during_a_registration_leaves_no_client_and_no_token() -> TestResult
+{
+    // A proxy holds the answer to the first registration: Hydra made the client at once, and the
+    // source learns it 2 s later. Meanwhile another clone shuts the source down. Before, the
+    // fetch was aborted, so the client it made was never deleted (or, the other way the race
+    // went, the fetch led again inline and kept a token after shutdown).
+    let hydra = TestHydra::start().await?;
+    let admin = WireRecorder::start_holding_first_post(
+        hydra.admin_url(),
+        Hold::Response(Duration::from_secs(2)),
+    )
+    .await?;
+    // No client id: the POST goes first, and its answer is the one held.
+    let config = Config::builder(admin.url(), hydra.public_url())
+        .scope("read")
+        .authorize(false)
+        .delete_on_shutdown(true)
+        .build()?;
+    let source = TokenSource::new(config)?;
+    let (fetcher, other) = (source.clone(), source.clone());
+    let fetching = tokio::spawn(async move { fetcher.token().await.map(|_| ()) });
+    // Until the POST has reached Hydra.
+    let started = Instant::now();
+    while admin.count("POST", "/admin/clients") == 0 && started.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    source.shutdown().await?;
+    let left: Vec<_> = clients(hydra.admin_url())
+        .await?
+        .into_iter()
+        .filter_map(|c| c.client_id)
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the client the fetch made is left: {left:?}"
+    );
+    let fetched = fetching.await?.expect_err("no token once shut down");
+    assert!(
+        matches!(fetched.unshared(), flow::Error::ShutDown),
+        "{fetched:?}"
+    );
+    let after = other.token().await.err().ok_or("a token after shutdown")?;
+    assert!(matches!(after, flow::Error::ShutDown), "{after:?}");
+    assert!(!other.status().has_token);
     Ok(())
 }
 
