@@ -208,9 +208,11 @@ impl Config {
         }
     }
 
-    /// Reads the configuration from the process environment; see [`Config::from_env_with`].
+    /// Reads the configuration from the process environment; see [`Config::from_env_with`]. A
+    /// value that is not valid UTF-8 is an error naming its variable.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_env_with(|name| std::env::var(name).ok())
+        let env = settings::process_env()?;
+        Self::from_env_with(|name| env.get(name).cloned())
     }
 
     /// Reads the configuration through `var`, a lookup of environment variables: the

@@ -77,12 +77,26 @@ fn wrap(text: &str, indent: &str, width: usize) -> String {
     out + &line + "\n"
 }
 
+/// One line to stderr. Not `eprintln!`, which panics when stderr is closed (`|& head -0`): the
+/// exit status still tells a script what happened.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "hydra-token: {line}");
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let parsed = match parse(&args) {
+    // Not `std::env::args`, which panics on an argument that is not valid UTF-8.
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    let parsed = match args
+        .map_err(|_| "an argument is not valid UTF-8".to_string())
+        .and_then(|args| parse(&args))
+    {
         Ok(parsed) => parsed,
         Err(why) => {
-            eprintln!("hydra-token: {why} (see --help)");
+            say(&format!("{why} (see --help)"));
             return ExitCode::from(2);
         }
     };
@@ -103,7 +117,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("hydra-token: cannot start the async runtime: {e}");
+            say(&format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -111,7 +125,7 @@ fn main() -> ExitCode {
         Ok(output) => print(&output),
         Err(e) => {
             // One line, whatever the error's own formatting.
-            eprintln!("hydra-token: {}", e.to_string().replace('\n', " "));
+            say(&e.to_string().replace('\n', " "));
             ExitCode::FAILURE
         }
     }
@@ -124,7 +138,7 @@ fn print(text: &str) -> ExitCode {
     match writeln!(std::io::stdout().lock(), "{text}") {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hydra-token: cannot write to stdout: {e}");
+            say(&format!("cannot write to stdout: {e}"));
             ExitCode::FAILURE
         }
     }
@@ -146,18 +160,27 @@ fn parse(args: &[String]) -> Result<Args, String> {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
             _ => (arg.as_str(), None),
         };
+        // A switch's value is fixed: `--take-over-foreign-client=false` read as the switch alone
+        // would do the opposite of what was written.
+        let no_value = || match inline {
+            Some(_) => Err(format!("{flag} takes no value")),
+            None => Ok(()),
+        };
         let variable = match flag {
             "-h" | "--help" => {
+                no_value()?;
                 parsed.help = true;
                 continue;
             }
             "--json" => {
+                no_value()?;
                 parsed.json = true;
                 continue;
             }
             _ => match find(flag) {
                 Some((env, Flag::Value { .. })) => env,
                 Some((env, Flag::Switch { value, .. })) => {
+                    no_value()?;
                     parsed.overrides.insert(env, value.into());
                     continue;
                 }
@@ -188,11 +211,9 @@ fn find(flag: &str) -> Option<(&'static str, Flag)> {
 }
 
 async fn run(args: &Args) -> Result<String, flow::Error> {
+    let env = flow::settings::process_env()?;
     let config = flow::Config::from_env_with(|name| {
-        args.overrides
-            .get(name)
-            .cloned()
-            .or_else(|| std::env::var(name).ok())
+        args.overrides.get(name).or_else(|| env.get(name)).cloned()
     })?;
     let token = flow::acquire_token_with(&config).await?;
     let access_token = token.secret().expose_secret();

@@ -290,6 +290,26 @@ const fn switch(flag: &'static str, value: &'static str) -> Flag {
     Flag::Switch { flag, value }
 }
 
+/// Every setting's variable that is set in this process's environment, by variable. A value
+/// that is not valid UTF-8 is an error naming its variable: read as unset, a secret file's path
+/// (any bytes, on Unix) would drop the secret and leave the flow to generate and set its own.
+/// [`Config::from_env`] reads the environment through it, and so does `hydra-token`.
+pub fn process_env() -> Result<std::collections::HashMap<&'static str, String>, Error> {
+    let mut env = std::collections::HashMap::new();
+    for setting in SETTINGS {
+        match std::env::var(setting.env) {
+            Ok(value) => {
+                env.insert(setting.env, value);
+            }
+            Err(std::env::VarError::NotPresent) => {}
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::config(setting.env, "is not valid UTF-8".into()));
+            }
+        }
+    }
+    Ok(env)
+}
+
 /// Reads every setting through `var` (empty values count as unset) into a builder.
 pub(super) fn read(var: impl Fn(&str) -> Option<String>) -> Result<ConfigBuilder, Error> {
     let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());

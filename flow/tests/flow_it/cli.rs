@@ -161,3 +161,96 @@ fn a_closed_stdout_is_a_failure_with_a_reason_not_a_panic() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot write to stdout"), "{stderr}");
 }
+
+#[test]
+fn a_closed_stderr_is_no_panic() {
+    // Both streams closed (`hydra-token --frobnicate |& head -0`): the usage error and the
+    // failure to print help have nowhere to go, and the exit status still says what happened.
+    for (args, status) in [(&["--frobnicate"][..], 2), (&["--help"][..], 1)] {
+        let (out_reader, out_writer) = std::io::pipe().expect("pipe");
+        let (err_reader, err_writer) = std::io::pipe().expect("pipe");
+        drop((out_reader, err_reader));
+        let code = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .stdout(out_writer)
+            .stderr(err_writer)
+            .status()
+            .expect("hydra-token runs")
+            .code();
+        assert_eq!(code, Some(status), "{args:?}");
+    }
+}
+
+#[test]
+fn a_switch_given_a_value_is_a_usage_error_not_switched_on() {
+    // `--take-over-foreign-client=false` read as the switch alone turned take-over on: the
+    // opposite of what was written, and the one setting that writes to someone else's client.
+    use flow::settings::{Flag, SETTINGS};
+    let mut switches: Vec<&str> = SETTINGS
+        .iter()
+        .flat_map(|s| s.flags)
+        .filter_map(|f| match *f {
+            Flag::Switch { flag, .. } => Some(flag),
+            _ => None,
+        })
+        .collect();
+    switches.extend(["--json", "--help"]);
+    assert!(
+        switches.contains(&"--take-over-foreign-client"),
+        "{switches:?}"
+    );
+    for switch in switches {
+        for value in ["false", "true", ""] {
+            let arg = format!("{switch}={value}");
+            let out = run(&[&arg], &[]);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{arg}: {stderr}");
+            assert!(stderr.contains("takes no value"), "{arg}: {stderr}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn arguments_and_settings_that_are_not_utf8_are_refused_by_name() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt as _;
+    let not_utf8 = OsStr::from_bytes(b"/run/secrets/secr\xe9t");
+    // An argument: a usage error, where `std::env::args` panicked.
+    let out = Command::new(BIN)
+        .arg("--client-id")
+        .arg(not_utf8)
+        .env_clear()
+        .output()
+        .expect("hydra-token runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not valid UTF-8"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A setting: read as unset, a secret file's path dropped the secret (and the client's secret
+    // was then set to a random one). Now an error naming the variable, before any request.
+    for variable in [
+        "HYDRA_CLIENT_SECRET_FILE",
+        "HYDRA_CLIENT_SECRET",
+        "HYDRA_ADMIN_URL",
+    ] {
+        let out = Command::new(BIN)
+            .env_clear()
+            .env("HYDRA_ADMIN_URL", "http://127.0.0.1:1")
+            .env("HYDRA_PUBLIC_URL", "http://127.0.0.1:1")
+            .env(variable, not_utf8)
+            .output()
+            .expect("hydra-token runs");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{variable}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "invalid configuration: {variable} is not valid UTF-8"
+            )),
+            "{variable}: {stderr}"
+        );
+    }
+}
