@@ -12,8 +12,10 @@ use crate::{AccessToken, TokenSource};
 /// downstream service answers 401, invalidates that token, fetches a new one and retries once.
 ///
 /// The 401 is returned as is, without a retry, when the request's body cannot be cloned (a
-/// stream), and when the source keeps the token: a service that rejects each new token gets one
-/// at most every so often (see [`TokenSource::invalidate`]), not one per request.
+/// stream), when it came from another origin than the request went to (a client that follows
+/// redirects; reqwest sends `Authorization` to no other origin, so that 401 says nothing about
+/// the token), and when the source keeps the token: a service that rejects each new token gets
+/// one at most every so often (see [`TokenSource::invalidate`]), not one per request.
 #[derive(Debug, Clone)]
 pub struct BearerAuth {
     source: TokenSource,
@@ -44,6 +46,7 @@ impl Middleware for BearerAuth {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let retry = request.try_clone();
+        let sent_to = request.url().origin();
         let token = self
             .source
             .token()
@@ -53,7 +56,9 @@ impl Middleware for BearerAuth {
             .clone()
             .run(authorize(request, &token)?, extensions)
             .await?;
-        let Some(retry) = retry.filter(|_| response.status() == StatusCode::UNAUTHORIZED) else {
+        let rejected =
+            response.status() == StatusCode::UNAUTHORIZED && response.url().origin() == sent_to;
+        let Some(retry) = retry.filter(|_| rejected) else {
             return Ok(response);
         };
         if !self.source.invalidate(&token) {

@@ -480,6 +480,50 @@ async fn stand_in_downstream_rejecting_every_token_does_not_cost_a_token_request
 }
 
 #[tokio::test]
+async fn stand_in_downstream_redirecting_to_a_401_elsewhere_keeps_the_token() -> TestResult {
+    // The service redirects to another origin, which answers 401. A client that follows
+    // redirects brings that 401 back, but the token never went there (reqwest drops
+    // `Authorization` across origins): it says nothing about the token. Before, each such 401
+    // threw a valid token away and fetched another, and lengthened the hold-off a real
+    // rejection then met.
+    const REQUESTS: usize = 5;
+    let hydra = TestHydra::start().await?;
+    let config = bss(hydra.admin_url(), hydra.public_url())
+        .client_id("bss-redirected-downstream")
+        .build()?;
+    let source = flow::TokenSource::new(config)?;
+    let elsewhere = StandIn::start(vec![Reply::with_type(
+        "401 Unauthorized",
+        "text/plain",
+        &[],
+        "",
+    )])
+    .await?;
+    let service = StandIn::start(vec![Reply::redirect(
+        "302 Found",
+        &format!("{}/moved", elsewhere.url()),
+    )])
+    .await?;
+    let client = reqwest_middleware::ClientBuilder::new(hydra_tests::client_following_redirects()?)
+        .with(flow::BearerAuth::new(source.clone()))
+        .build();
+    for _ in 0..REQUESTS {
+        let response = client
+            .get(format!("{}/hsm/v2/State/Components", service.url()))
+            .send()
+            .await?;
+        assert_eq!(response.status(), 401);
+    }
+    let status = source.status();
+    assert_eq!(status.refreshes, 1, "{status}");
+    assert_eq!(status.token_requests, 1, "{status}");
+    // Each request went once, with no retry.
+    assert_eq!(service.served(), REQUESTS, "{status}");
+    assert_eq!(elsewhere.served(), REQUESTS, "{status}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestResult {
     let hydra = TestHydra::builder()
         .env("TTL_ACCESS_TOKEN", "4s")
