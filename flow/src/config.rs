@@ -211,7 +211,7 @@ impl Config {
     /// Reads the configuration from the process environment; see [`Config::from_env_with`]. A
     /// value that is not valid UTF-8 is an error naming its variable.
     pub fn from_env() -> Result<Self, Error> {
-        let env = settings::process_env()?;
+        let env = settings::process_env(|_| false)?;
         Self::from_env_with(|name| env.get(name).cloned())
     }
 

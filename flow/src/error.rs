@@ -191,11 +191,10 @@ pub enum Error {
         last: Box<Error>,
     },
 
-    /// [`crate::TokenSource::shutdown`] was called on a clone of this source: it sends nothing
-    /// more to Hydra, and every clone's `token()` returns this.
-    #[error(
-        "the token source was shut down (TokenSource::shutdown); it sends nothing more to Hydra"
-    )]
+    /// [`crate::TokenSource::shutdown`] was called on a clone of this source: every clone's
+    /// `token()` returns this, without a request (a fetch that was under way ends after the step
+    /// it was in).
+    #[error("the token source was shut down (TokenSource::shutdown)")]
     ShutDown,
 
     /// A request to Hydra failed with this error, and more than one caller gets it: every caller

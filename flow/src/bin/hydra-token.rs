@@ -110,6 +110,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // A log line it cannot write would be reported with `eprintln!`, which panics when
+        // stderr is closed.
+        .log_internal_errors(false)
         .init();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -211,7 +214,8 @@ fn find(flag: &str) -> Option<(&'static str, Flag)> {
 }
 
 async fn run(args: &Args) -> Result<String, flow::Error> {
-    let env = flow::settings::process_env()?;
+    // A variable a flag overrides is not read, so its value need not be valid UTF-8.
+    let env = flow::settings::process_env(|name| args.overrides.contains_key(name))?;
     let config = flow::Config::from_env_with(|name| {
         args.overrides.get(name).or_else(|| env.get(name)).cloned()
     })?;

@@ -290,13 +290,16 @@ const fn switch(flag: &'static str, value: &'static str) -> Flag {
     Flag::Switch { flag, value }
 }
 
-/// Every setting's variable that is set in this process's environment, by variable. A value
-/// that is not valid UTF-8 is an error naming its variable: read as unset, a secret file's path
-/// (any bytes, on Unix) would drop the secret and leave the flow to generate and set its own.
-/// [`Config::from_env`] reads the environment through it, and so does `hydra-token`.
-pub fn process_env() -> Result<std::collections::HashMap<&'static str, String>, Error> {
+/// Every setting's variable that is set in this process's environment, by variable, but those
+/// `skip` names (`hydra-token`'s flags override them). A value that is not valid UTF-8 is an
+/// error naming its variable: read as unset, a secret file's path (any bytes, on Unix) would
+/// drop the secret and leave the flow to generate and set its own. [`Config::from_env`] reads
+/// the environment through it, and so does `hydra-token`.
+pub fn process_env(
+    skip: impl Fn(&str) -> bool,
+) -> Result<std::collections::HashMap<&'static str, String>, Error> {
     let mut env = std::collections::HashMap::new();
-    for setting in SETTINGS {
+    for setting in SETTINGS.iter().filter(|s| !skip(s.env)) {
         match std::env::var(setting.env) {
             Ok(value) => {
                 env.insert(setting.env, value);

@@ -45,8 +45,9 @@ fn holds_off(error: &Error) -> Option<Duration> {
 }
 
 /// Ends the flight when dropped, on every way out of the fetch: a leader cancelled, and a task
-/// aborted before it was ever polled (a source shut down, or a runtime shutting down, drops the
-/// task's future unpolled), which is why it is made with the flight, not inside the fetch. The
+/// aborted before it was ever polled (the last user's clone dropped, or a runtime shutting down,
+/// drops the task's future unpolled), which is why it is made with the flight, not inside the
+/// fetch. The
 /// waiters then see the sender gone and one of them leads; without it they would find the flight
 /// still running, with no one to end it, and go round for ever.
 struct EndFlight(Arc<Inner>);

@@ -41,6 +41,11 @@ impl Inner {
                         self.flow.register_with(rejections)
                     })
                     .await?;
+                    // Shut down meanwhile: nothing more is sent (shutdown's delete goes by the
+                    // marker, so the registration need not be kept).
+                    if self.shut_down.load(Ordering::Acquire) {
+                        return Err(Error::ShutDown);
+                    }
                     if config.authorize {
                         retrying(Stage::Authorize, deadline, attempts, || {
                             self.flow.authorize(&registration)
@@ -48,8 +53,6 @@ impl Inner {
                         .await?;
                     }
                     session.registration = Some(registration.clone());
-                    // Shut down meanwhile: the registration is known (for the delete), but no
-                    // token is asked for.
                     if self.shut_down.load(Ordering::Acquire) {
                         return Err(Error::ShutDown);
                     }

@@ -180,6 +180,26 @@ fn a_closed_stderr_is_no_panic() {
             .code();
         assert_eq!(code, Some(status), "{args:?}");
     }
+    // A run that logs (each retry is a warning) with stderr closed: the logger must not panic
+    // either. Nothing listens at the URLs, so the deadline ends it: exit 1.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (err_reader, err_writer) = std::io::pipe().expect("pipe");
+    drop(err_reader);
+    let code = Command::new(BIN)
+        .env_clear()
+        .env("HYDRA_ADMIN_URL", &url)
+        .env("HYDRA_PUBLIC_URL", &url)
+        .env("HYDRA_DEADLINE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(err_writer)
+        .status()
+        .expect("hydra-token runs")
+        .code();
+    assert_eq!(code, Some(1), "a run that logs, with stderr closed");
 }
 
 #[test]
@@ -253,4 +273,16 @@ fn arguments_and_settings_that_are_not_utf8_are_refused_by_name() {
             "{variable}: {stderr}"
         );
     }
+    // A variable a flag overrides is not read: its bytes do not matter.
+    let out = Command::new(BIN)
+        .args(["--admin-url", "http://127.0.0.1:1"])
+        .env_clear()
+        .env("HYDRA_ADMIN_URL", not_utf8)
+        .env("HYDRA_PUBLIC_URL", "http://127.0.0.1:1")
+        .env("HYDRA_DEADLINE", "1")
+        .output()
+        .expect("hydra-token runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("hydra-token: register:"), "{stderr}");
 }
