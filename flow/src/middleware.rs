@@ -15,8 +15,9 @@ use crate::{AccessToken, TokenSource};
 /// stream), when it came from another origin than the request went to (a client that follows
 /// redirects; reqwest sends `Authorization` to no other origin, so that 401 says nothing about
 /// the token; a chain of redirects that leaves the origin and comes back to it is not told
-/// apart, since a response does not show its hops), and when the source keeps the token: a service that rejects each new token gets
-/// one at most every so often (see [`TokenSource::invalidate`]), not one per request.
+/// apart, since a response does not show its hops), and when the source keeps the token: a
+/// service that rejects each new token gets one at most every so often (see
+/// [`TokenSource::invalidate`]), not one per request.
 #[derive(Debug, Clone)]
 pub struct BearerAuth {
     source: TokenSource,

@@ -144,6 +144,16 @@ impl std::fmt::Debug for CachedToken {
     }
 }
 
+impl Inner {
+    /// [`Error::ShutDown`] once [`TokenSource::shutdown`] was called.
+    fn not_shut_down(&self) -> Result<(), Error> {
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(Error::ShutDown);
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         lock(&self.tasks).stop();

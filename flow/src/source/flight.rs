@@ -47,9 +47,8 @@ fn holds_off(error: &Error) -> Option<Duration> {
 /// Ends the flight when dropped, on every way out of the fetch: a leader cancelled, and a task
 /// aborted before it was ever polled (the last user's clone dropped, or a runtime shutting down,
 /// drops the task's future unpolled), which is why it is made with the flight, not inside the
-/// fetch. The
-/// waiters then see the sender gone and one of them leads; without it they would find the flight
-/// still running, with no one to end it, and go round for ever.
+/// fetch. The waiters then see the sender gone and one of them leads; without it they would find
+/// the flight still running, with no one to end it, and go round for ever.
 struct EndFlight(Arc<Inner>);
 
 impl Drop for EndFlight {
@@ -81,9 +80,7 @@ impl TokenSource {
         // Whether a fetch this caller leads runs as a task of its own (see `Role::Lead` below).
         let mut detach = true;
         loop {
-            if self.inner.shut_down.load(Ordering::Acquire) {
-                return Err(Error::ShutDown);
-            }
+            self.inner.not_shut_down()?;
             // The flight lock is never held across an await: this block decides, then it is
             // released.
             let role = {
@@ -209,9 +206,7 @@ impl TokenSource {
         // stored, under the lock `shutdown` sets the flag under).
         let stored = result.map(Arc::new).and_then(|token| {
             let mut flight = lock(&self.inner.flight);
-            if self.inner.shut_down.load(Ordering::Acquire) {
-                return Err(Error::ShutDown);
-            }
+            self.inner.not_shut_down()?;
             flight.failed = None;
             flight.hold_off.reset();
             self.store(Arc::clone(&token));

@@ -30,9 +30,7 @@ impl Inner {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
         loop {
-            if self.shut_down.load(Ordering::Acquire) {
-                return Err(Error::ShutDown);
-            }
+            self.not_shut_down()?;
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
                 None => {
@@ -43,9 +41,7 @@ impl Inner {
                     .await?;
                     // Shut down meanwhile: nothing more is sent (shutdown's delete goes by the
                     // marker, so the registration need not be kept).
-                    if self.shut_down.load(Ordering::Acquire) {
-                        return Err(Error::ShutDown);
-                    }
+                    self.not_shut_down()?;
                     if config.authorize {
                         retrying(Stage::Authorize, deadline, attempts, || {
                             self.flow.authorize(&registration)
@@ -53,9 +49,7 @@ impl Inner {
                         .await?;
                     }
                     session.registration = Some(registration.clone());
-                    if self.shut_down.load(Ordering::Acquire) {
-                        return Err(Error::ShutDown);
-                    }
+                    self.not_shut_down()?;
                     registration
                 }
             };

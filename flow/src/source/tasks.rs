@@ -39,11 +39,10 @@ pub(super) struct Tasks {
 impl Tasks {
     pub(super) fn stop(&mut self) {
         self.stopped = true;
-        for task in [&mut self.lead, &mut self.revalidate, &mut self.refresh] {
-            if let Some(task) = task.take() {
-                task.abort();
-            }
+        if let Some(task) = self.lead.take() {
+            task.abort();
         }
+        self.stop_refreshes();
     }
 
     /// At [`TokenSource::shutdown`](super::TokenSource::shutdown): stops the refreshes. The fetch

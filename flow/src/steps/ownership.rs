@@ -96,11 +96,7 @@ impl Marker {
             pointer_token(MARKER_KEY),
             pointer_token(key)
         );
-        types::JsonPatch::builder()
-            .op("remove")
-            .path(path)
-            .try_into()
-            .map_err(|e: types::error::ConversionError| e.to_string())
+        operation("remove", path, None)
     }
 
     /// How long ago the secret was set, by the local clock (zero if that is in the future).
@@ -193,10 +189,15 @@ impl Change {
 }
 
 pub(crate) fn add(path: &str, value: Value) -> Result<types::JsonPatch, String> {
+    operation("add", path.to_string(), Some(value))
+}
+
+/// One JSON Patch operation (RFC 6902).
+fn operation(op: &str, path: String, value: Option<Value>) -> Result<types::JsonPatch, String> {
     types::JsonPatch::builder()
-        .op("add")
-        .path(path.to_string())
-        .value(Some(value))
+        .op(op)
+        .path(path)
+        .value(value)
         .try_into()
         .map_err(|e: types::error::ConversionError| e.to_string())
 }

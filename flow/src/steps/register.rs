@@ -167,7 +167,7 @@ impl Flow {
             if config.client_id.is_some() {
                 match self.get_client().await {
                     Ok(existing) => return self.reuse(rejections, existing).await,
-                    Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {}
+                    Err(e) if not_found(&e) => {}
                     Err(e) => return Err(Error::from_api(Stage::Register, &client_url, e)),
                 }
             }
@@ -294,6 +294,11 @@ impl Flow {
         }
         Ok(registration(marker.created_by == identity.instance))
     }
+}
+
+/// Hydra has no client under the id asked for.
+fn not_found(error: &ApiError) -> bool {
+    error.status() == Some(reqwest::StatusCode::NOT_FOUND)
 }
 
 /// Whether someone else's client can serve this configuration as it is.
@@ -435,7 +440,7 @@ impl Flow {
                 info!(client_id = %id, "not deleting the client: this source did not create it, or it was made again since");
                 Ok(())
             }
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(Error::from_api(Stage::Delete, &url, e)),
         }
     }
@@ -460,7 +465,7 @@ impl Flow {
                     info!("client deleted");
                     Ok(())
                 }
-                Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
+                Err(e) if not_found(&e) => Ok(()),
                 Err(e) => Err(Error::from_api(Stage::Delete, &url, e)),
             }
         }
