@@ -1,7 +1,13 @@
-//! [`Flow`] and its three requests, each through a generated `hydra-sdk` call and each in a file
-//! of its own as `impl Flow`: register the client on the admin API ([`Flow::register`], and
-//! [`Flow::delete`]), authorize it on `/oauth2/auth` ([`Flow::authorize`]), and request a token
-//! from `/oauth2/token` with the client-credentials grant ([`Flow::token`]).
+//! [`Flow`] and its three requests, each in a file of its own as `impl Flow`: register the
+//! client on the admin API ([`Flow::register`], and [`Flow::delete`]), authorize it on
+//! `/oauth2/auth` ([`Flow::authorize`]), and request a token from `/oauth2/token` with the
+//! client-credentials grant ([`Flow::token`]).
+//!
+//! Every request goes through `hydra-sdk`: a generated call, or, in two places, the request the
+//! generated call would build, sent by [`HydraApis::send`] through the same `execute` (the answer
+//! capped, an error status typed) and read as a smaller type than the call's: the token request
+//! with `client_secret_basic` (the generated builder cannot add a header), and the registration's
+//! `POST` (the flow reads two fields of the client Hydra answers with).
 //!
 //! Each step makes one attempt (registration: one logical attempt of up to four calls);
 //! retries and recovery are the caller's ([`crate::TokenSource`]).
@@ -16,7 +22,9 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hydra_sdk::Client;
+use hydra_sdk::{types, Client, ClientInfo as _, ResponseValue};
+use reqwest::header::{HeaderName, HeaderValue, ACCEPT};
+use serde::de::DeserializeOwned;
 
 use crate::config::Config;
 use crate::lock::lock;
@@ -90,6 +98,34 @@ impl HydraApis {
             public: Client::new_with_client(&config.public_url, http.clone()),
             http,
         })
+    }
+
+    /// A `POST` to `url` with the headers every generated call sends.
+    fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(
+                HeaderName::from_static("api-version"),
+                HeaderValue::from_static(Client::api_version()),
+            )
+    }
+
+    /// Sends `request` through `api`'s `execute`, as a generated call does, and reads the answer
+    /// as a generated call does: `T` for the `ok` status, Hydra's error for 4xx and 5xx.
+    async fn send<T: DeserializeOwned>(
+        api: &Client,
+        request: reqwest::RequestBuilder,
+        ok: u16,
+    ) -> Result<ResponseValue<T>, hydra_sdk::Error<types::ErrorOAuth2>> {
+        let response = api.execute(request.build()?).await?;
+        match response.status().as_u16() {
+            status if status == ok => ResponseValue::from_response(response).await,
+            400..=599 => Err(hydra_sdk::Error::ErrorResponse(
+                ResponseValue::from_response(response).await?,
+            )),
+            _ => Err(hydra_sdk::Error::UnexpectedResponse(response)),
+        }
     }
 }
 

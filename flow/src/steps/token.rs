@@ -8,7 +8,7 @@ use tracing::{info, info_span, Instrument};
 
 use super::access_token::{AccessToken, Issued};
 use super::register::Registration;
-use super::{missing, Flow};
+use super::{missing, Flow, HydraApis};
 use crate::config::TokenAuthMethod;
 use crate::{Error, Stage};
 
@@ -123,11 +123,10 @@ impl Flow {
         .await
     }
 
-    /// The generated `oauth2_token_exchange` call with extra headers: the same request and the
-    /// same reading of the answer (capped and typed by `hydra_sdk::Client::execute`), on the
-    /// shared HTTP client (the user's, when configured). The
-    /// generated builder has no way to add a header per request, and a client with the
-    /// credentials in its default headers would be one more connection pool per token request.
+    /// The generated `oauth2_token_exchange` call with extra headers, on the shared HTTP
+    /// client (the user's, when configured). The generated builder has no way to add a header
+    /// per request, and a client with the credentials in its default headers would be one more
+    /// connection pool per token request.
     async fn send_with_headers(
         &self,
         url: &str,
@@ -135,25 +134,8 @@ impl Flow {
         headers: reqwest::header::HeaderMap,
     ) -> Result<ResponseValue<types::OAuth2TokenExchange>, hydra_sdk::Error<types::ErrorOAuth2>>
     {
-        use reqwest::header::{HeaderValue, ACCEPT};
-        let request = self
-            .apis
-            .http
-            .post(url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .headers(headers)
-            .form(body)
-            .build()?;
-        // Through the SDK's `execute`, not reqwest's: the body capped and an error status typed,
-        // as for every generated call.
-        let response = self.apis.public.execute(request).await?;
-        match response.status().as_u16() {
-            200 => ResponseValue::from_response(response).await,
-            400..=599 => Err(hydra_sdk::Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(hydra_sdk::Error::UnexpectedResponse(response)),
-        }
+        let request = self.apis.post(url).headers(headers).form(body);
+        HydraApis::send(&self.apis.public, request, 200).await
     }
 }
 

@@ -5,6 +5,7 @@
 //! issue 9, and of the redirects): a panic, an unbounded read, a bad token accepted, a hammering
 //! retry, a retried TLS failure, a secret sent to where a redirect pointed.
 //! The body and error-status tests run with both token-endpoint auth methods ([`AUTH_METHODS`]).
+//! One test puts the stand-in in place of the admin API, for the registration's answer.
 
 use std::error::Error;
 use std::time::{Duration, Instant, SystemTime};
@@ -615,6 +616,40 @@ async fn stand_in_token_from_where_a_302_or_303_led_is_refused() -> TestResult {
         assert!(reason.contains(elsewhere.url()), "{err}");
         // Refused at once, not retried: the same client would follow the same redirect.
         assert_eq!(public.served(), 1, "{status}");
+    }
+    Ok(())
+}
+
+/// The registration's answer is read for the client id and the registration access token only;
+/// a client made under an id other than the one asked for is still refused, as is an answer
+/// that is not a client at all, and neither is sent to again.
+#[tokio::test]
+async fn stand_in_admin_api_creating_the_client_under_another_id_or_answering_no_client_is_refused(
+) -> TestResult {
+    let answers = [
+        (
+            r#"{"client_id":"someone-else","client_secret":"x","metadata":{}}"#,
+            "someone-else",
+        ),
+        (r#"{"client_name":"no id"}"#, "as asked"),
+        (r#"["not","a","client"]"#, "does not decode"),
+    ];
+    for (body, expected) in answers {
+        let admin = StandIn::start(vec![Reply::json("201 Created", &[], body)]).await?;
+        // No client id configured: the registration starts with the POST (a GET otherwise).
+        let config = Config::builder(admin.url(), "http://127.0.0.1:9")
+            .authorize(false)
+            .build()?;
+        let err = match flow::Flow::new(config)?.register().await {
+            Ok(registration) => return Err(format!("{body}: accepted as {registration:?}").into()),
+            Err(e) => e,
+        };
+        assert_eq!(err.stage(), Some(Stage::Register), "{body}: {err:?}");
+        assert!(
+            err.to_string().to_lowercase().contains(expected),
+            "{body}: {err}"
+        );
+        assert_eq!(admin.served(), 1, "{body}: {err}");
     }
     Ok(())
 }
