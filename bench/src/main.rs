@@ -335,7 +335,7 @@ async fn herd() -> Result {
             most = most.max(requests.load(Ordering::Relaxed));
         }
     }
-    Ok(json!({ "value": median(walls), "requests": most }))
+    Ok(json!({ "value": median(walls.clone()), "requests": most, "samples": walls }))
 }
 
 /// What the cold measures acquire with: a new client each time (no client id configured),

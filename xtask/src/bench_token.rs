@@ -74,11 +74,15 @@ const MEASURES: &[Measure] = &[
         key: "herd_1000_ms",
         label: "1000 cold callers: wall time (ms)",
         probe: "herd",
-        // Each sample is one round of 1000 callers (~8 ms). With 7 a run, flow's medians ranged
-        // from 7.2 to 9.5 ms across the three runs of one bench; 21 keep them steadier.
-        n: 21,
+        // Each sample is one round of 1000 callers (~7 ms), most of it Hydra's answer to the one
+        // token request, which on this machine comes in two spells (5.5 or 7.4 ms, sample by
+        // sample in one probe run). With three rounds of 21, a side's figure hung on which
+        // spells its three turns met (one run: flow's rounds 5.06, 7.07 and 7.59 ms against
+        // Go's 4.92, 5.60 and 6.79). Twelve rounds of 7, the figure the median of all of a
+        // side's samples, spread both sides over the same spells, as for the cold acquire.
+        n: 7,
         quick_n: 2,
-        rounds: 3,
+        rounds: 12,
         raw: false,
         also: Some(Also {
             field: "requests",
