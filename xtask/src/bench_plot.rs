@@ -9,8 +9,8 @@ const PANEL_H: f64 = 260.0;
 const LEFT: f64 = 60.0;
 const TOP: f64 = 40.0;
 const GAP: f64 = 50.0;
-/// The y axis, in ms: 1 µs to 1 s.
-const Y_MIN: f64 = 1e-3;
+/// The y axis, in ms: 10 ns (a cached read takes about 20) to 1 s.
+const Y_MIN: f64 = 1e-5;
 const Y_MAX: f64 = 1e3;
 
 /// `timelines`: Rust's, then Go's, each (seconds since start, slowest call of that moment in ms).
@@ -118,6 +118,8 @@ fn y_of(ms: f64) -> f64 {
 
 fn label(ms: f64) -> String {
     match ms {
+        m if m < 1e-4 => "10 ns".into(),
+        m if m < 1e-3 => "100 ns".into(),
         m if m < 0.01 => "1 µs".into(),
         m if m < 0.1 => "10 µs".into(),
         m if m < 1.0 => "100 µs".into(),
@@ -145,6 +147,14 @@ mod tests {
         // Seconds up to the last point (5 s), every other one labelled, in each panel.
         assert_eq!(svg.matches(r#"text-anchor="middle">4</text>"#).count(), 2);
         assert!(!svg.contains(r#"text-anchor="middle">5</text>"#), "{svg}");
+        // Every decade from 10 ns to 1 s is labelled, in each panel.
+        for label in ["10 ns", "100 ns", "1 µs", "10 µs", "100 µs", "1 ms", "1 s"] {
+            assert_eq!(
+                svg.matches(&format!(">{label}</text>")).count(),
+                2,
+                "{label}"
+            );
+        }
         // Out-of-range latencies are clamped to the axis, not drawn outside the panel.
         let top = super::TOP;
         assert!(svg.contains(&format!(r#"cy="{top:.1}" r="1.6""#)), "{svg}");

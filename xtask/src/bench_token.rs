@@ -228,6 +228,15 @@ impl Evidence {
     }
 }
 
+/// A probe's timeline, points of (ms since the start, the slowest call then in ns), as the plot
+/// takes it: (seconds, ms).
+fn timeline(points: &[Value]) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .filter_map(|p| Some((p[0].as_f64()? / 1e3, p[1].as_f64()? / 1e6)))
+        .collect()
+}
+
 fn measure(rust: &Path, go: &Path, urls: &hydra_launcher::Urls, quick: bool) -> Result<Run> {
     let setup = probe(rust, "setup", urls, &Value::Null, 1)?;
     let mut figures = Map::new();
@@ -269,10 +278,7 @@ fn measure(rust: &Path, go: &Path, urls: &hydra_launcher::Urls, quick: bool) -> 
                 }
                 evidence.gather(&r);
                 if let Some(points) = r["timeline"].as_array() {
-                    timelines[side] = points
-                        .iter()
-                        .filter_map(|p| Some((p[0].as_f64()? / 1000.0, p[1].as_f64()? / 1000.0)))
-                        .collect();
+                    timelines[side] = timeline(points);
                 }
             }
         }
@@ -385,4 +391,14 @@ fn check(command: &mut Command, what: &str) -> Result {
 
 fn worst(v: Vec<f64>) -> f64 {
     v.into_iter().reduce(f64::max).unwrap_or(f64::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_timeline_point_of_ms_and_ns_becomes_seconds_and_ms() {
+        let points = serde_json::json!([[20, 1_500_000], [4000, 21], "not a point"]);
+        let got = points.as_array().map(|p| super::timeline(p));
+        assert_eq!(got, Some(vec![(0.02, 1.5), (4.0, 0.000021)]));
+    }
 }
