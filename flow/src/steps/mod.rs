@@ -5,9 +5,9 @@
 //!
 //! Every request goes through `hydra-sdk`: a generated call, or, in two places, the request the
 //! generated call would build, sent by [`HydraApis::send`] through the same `execute` (the answer
-//! capped, an error status typed) and read as a smaller type than the call's: the token request
-//! with `client_secret_basic` (the generated builder cannot add a header), and the registration's
-//! `POST` (the flow reads two fields of the client Hydra answers with).
+//! capped, an error status typed): the token request with `client_secret_basic` (the generated
+//! builder cannot add a header), and the registration's `POST`, whose answer is read as a smaller
+//! type than the call's (the flow reads two fields of the client Hydra answers with).
 //!
 //! Each step makes one attempt (registration: one logical attempt of up to four calls);
 //! retries and recovery are the caller's ([`crate::TokenSource`]).

@@ -202,7 +202,8 @@ impl Flow {
         .await
     }
 
-    /// The generated `create_oauth2_client` call, whose answer is read as [`Created`].
+    /// The request the generated `create_oauth2_client` call sends, its answer read as
+    /// [`Created`].
     async fn create(
         &self,
         url: &str,
