@@ -427,6 +427,7 @@ impl Raw {
                 "secret_configured": false,
                 "secret_set_at": 1_796_316_421,
                 "secret_set_by": instance,
+                "rev": { uuid::Uuid::new_v4().to_string(): true },
             }},
         })
     }
@@ -463,9 +464,10 @@ impl Raw {
     }
 }
 
-/// The cold acquire's two requests through hydra-sdk as flow makes them: the generated create
-/// call (typed body, typed answer) and the token request through `Client::execute` (the
-/// generated call has no per-request header for Basic), its answer decoded by `from_response`.
+/// The cold acquire's two requests through hydra-sdk's generated calls: the generated create call
+/// (typed body, the whole client decoded from the answer, which flow no longer does: it reads two
+/// fields) and the token request through `Client::execute` (the generated call has no
+/// per-request header for Basic), its answer decoded by `from_response`, as flow does.
 async fn sdk_acquire(
     raw: &Raw,
     admin: &hydra_sdk::Client,
@@ -505,12 +507,13 @@ async fn sdk_acquire(
 /// turns sample by sample in this one process against one Hydra, so every sample has a `raw`
 /// one taken beside it: `raw` (as the `raw` measure); `raw_flow_body` (raw reqwest registering
 /// a body of flow's shape: what Hydra does with flow's body, apart from flow's code); `sdk` (the
-/// `raw` requests through hydra-sdk, as flow makes them); `flow` (`acquire_token_with`). The
+/// `raw` requests through hydra-sdk's generated calls); `flow` (`acquire_token_with`). The
 /// samples go back in ms, index by index, for `cargo xtask bench` to pair.
 ///
-/// And the typed decode of the client Hydra answers a registration with, in µs: with warm caches
-/// (decoded just before), and after a 64 MiB write has evicted them: between its requests a
-/// client waits on Hydra, whose work in the meantime can leave the caches cold.
+/// And the typed decode of a whole client as Hydra answers a registration (flow decodes one so
+/// when it looks up a configured client id), in µs: with warm caches (decoded just before), and
+/// after a 64 MiB write has evicted them: between its requests a client waits on Hydra, whose
+/// work in the meantime can leave the caches cold.
 async fn cold_parts() -> Result {
     let config = cold_config()?;
     let raw = Raw::new()?;

@@ -30,6 +30,8 @@ struct Measure {
     rounds: u32,
     /// Whether raw reqwest has a figure for it.
     raw: bool,
+    /// Report the largest of the rounds (a count that must hold in every round), not the median.
+    worst: bool,
     /// A second figure the same probe run reports.
     also: Option<Also>,
 }
@@ -53,6 +55,7 @@ const MEASURES: &[Measure] = &[
         quick_n: 200_000,
         rounds: 3,
         raw: false,
+        worst: false,
         also: Some(Also {
             field: "two_callers",
             key: "cached_read_2_callers_ns",
@@ -68,6 +71,8 @@ const MEASURES: &[Measure] = &[
         quick_n: 5,
         rounds: 3,
         raw: false,
+        // 0 calls over 1 ms is a goal for every round, not for the middle one.
+        worst: true,
         also: None,
     },
     Measure {
@@ -84,6 +89,7 @@ const MEASURES: &[Measure] = &[
         quick_n: 2,
         rounds: 12,
         raw: false,
+        worst: false,
         also: Some(Also {
             field: "requests",
             key: "herd_1000_token_requests",
@@ -106,6 +112,7 @@ const MEASURES: &[Measure] = &[
         quick_n: 3,
         rounds: 12,
         raw: true,
+        worst: false,
         also: None,
     },
     Measure {
@@ -116,6 +123,7 @@ const MEASURES: &[Measure] = &[
         quick_n: 10_000,
         rounds: 3,
         raw: false,
+        worst: false,
         also: None,
     },
 ];
@@ -282,16 +290,8 @@ fn measure(rust: &Path, go: &Path, urls: &hydra_launcher::Urls, quick: bool) -> 
                 }
             }
         }
-        // A side's figure: the median of its samples where the probe reports them (all rounds
-        // pooled), else the median of its rounds.
-        let [ours, theirs, raw]: [f64; 3] = std::array::from_fn(|side| {
-            let all = if samples[side].is_empty() {
-                &values[side]
-            } else {
-                &samples[side]
-            };
-            median(all.clone())
-        });
+        let [ours, theirs, raw]: [f64; 3] =
+            std::array::from_fn(|side| side_figure(&values[side], &samples[side], m.worst));
         if m.key == "cold_acquire_ms" {
             evidence.cold_samples = samples;
         }
@@ -389,12 +389,32 @@ fn check(command: &mut Command, what: &str) -> Result {
     Ok(())
 }
 
+/// A side's figure: the largest of its rounds for a measure that must hold in every round, else
+/// the median of its samples where the probe reports them (all rounds pooled), else the median of
+/// its rounds.
+fn side_figure(rounds: &[f64], samples: &[f64], worst_round: bool) -> f64 {
+    if worst_round {
+        worst(rounds.to_vec())
+    } else if samples.is_empty() {
+        median(rounds.to_vec())
+    } else {
+        median(samples.to_vec())
+    }
+}
+
 fn worst(v: Vec<f64>) -> f64 {
     v.into_iter().reduce(f64::max).unwrap_or(f64::NAN)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_count_that_must_hold_in_every_round_reports_its_worst_round() {
+        assert_eq!(super::side_figure(&[0.0, 3.0, 0.0], &[], true), 3.0);
+        assert_eq!(super::side_figure(&[0.0, 3.0, 0.0], &[], false), 0.0);
+        assert_eq!(super::side_figure(&[9.0], &[1.0, 2.0, 3.0], false), 2.0);
+    }
+
     #[test]
     fn a_timeline_point_of_ms_and_ns_becomes_seconds_and_ms() {
         let points = serde_json::json!([[20, 1_500_000], [4000, 21], "not a point"]);
