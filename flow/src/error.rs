@@ -199,7 +199,8 @@ pub enum Error {
 
     /// A request to Hydra failed with this error, and more than one caller gets it: every caller
     /// of a [`crate::TokenSource`] that waited for that one request, and, when asking again at
-    /// once cannot help (anything but [`Error::DeadlineExceeded`]), the caller that made it and
+    /// once cannot help (anything but [`Error::DeadlineExceeded`] and [`Error::ShutDown`]), the
+    /// caller that made it and
     /// those that come while the source holds off (see [`crate::TokenSource::token`]).
     /// [`Error::unshared`] looks through it; [`Error::stage`], [`Error::oauth2_error`] and
     /// [`Error::status`] do already.

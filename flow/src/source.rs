@@ -239,7 +239,8 @@ impl TokenSource {
     ///
     /// A fetch that fails in a way asking again at once cannot fix (an OAuth2 error such as
     /// `invalid_scope`, a malformed answer, [`Error::ClientRejected`], a `Retry-After` beyond the
-    /// deadline: anything but [`Error::DeadlineExceeded`]) holds off the next, since each token
+    /// deadline: anything but [`Error::DeadlineExceeded`] and [`Error::ShutDown`]) holds off the
+    /// next, since each token
     /// request costs Hydra a hash of the client secret: for 1 s, then 2 s, 4 s, … at most 60 s
     /// while fetches keep failing, or as long as the `Retry-After` asks (up to 10 minutes).
     /// Meanwhile this returns that error, as [`Error::Shared`], without a request. A token

@@ -98,7 +98,7 @@ impl Identity {
 /// What the flow reads of the client Hydra answers a registration with. The generated call
 /// decodes the whole client (about forty fields, the metadata as a JSON tree, two timestamps)
 /// for the flow to read two: in a cold acquire (`acquire_token_with`, register and token), that
-/// was 32,000 of the 291,000 instructions the process ran per acquire (callgrind).
+/// was about 32,000 instructions per acquire (callgrind, the whole process).
 #[derive(Deserialize)]
 struct Created {
     client_id: Option<String>,
