@@ -433,7 +433,11 @@ impl ConfigBuilder {
         };
         if let Some(id) = &c.client_id {
             check("client_id", check_text(id, MAX_CLIENT_ID))?;
-            if id.trim().is_empty() || id.contains(['/', '?', '#']) {
+            // Nothing the URL of `/admin/clients/{id}` would read as another path: a separator
+            // (`\` is one in an http URL, and the generated calls leave it as it is), a query or
+            // fragment, or a dot segment.
+            if id.trim().is_empty() || id.contains(['/', '\\', '?', '#']) || id == "." || id == ".."
+            {
                 return Err(Error::config(
                     name("client_id"),
                     format!("{} is not a usable client id", shown(id)),

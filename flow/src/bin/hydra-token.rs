@@ -79,6 +79,17 @@ fn wrap(text: &str, indent: &str, width: usize) -> String {
 
 /// One line to stderr. Not `eprintln!`, which panics when stderr is closed (`|& head -0`): the
 /// exit status still tells a script what happened.
+/// `text` on one line: a newline becomes a space, any other control character its escape.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => " ".to_string(),
+            c if c.is_control() => c.escape_default().collect(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 fn say(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "hydra-token: {line}");
@@ -127,8 +138,9 @@ fn main() -> ExitCode {
     match runtime.block_on(run(&parsed)) {
         Ok(output) => print(&output),
         Err(e) => {
-            // One line, whatever the error's own formatting.
-            say(&e.to_string().replace('\n', " "));
+            // One line, whatever the error's own formatting, and no control character a
+            // peer's text could carry into the terminal.
+            say(&one_line(&e.to_string()));
             ExitCode::FAILURE
         }
     }

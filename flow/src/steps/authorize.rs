@@ -5,6 +5,7 @@ use tracing::{info, info_span, Instrument};
 
 use super::register::Registration;
 use super::{missing, Flow};
+use crate::bounds::peer_text;
 use crate::{Error, Stage};
 
 /// A random `state` for the authorize request (RFC 6749 §10.12).
@@ -75,9 +76,9 @@ fn check_authorize_redirect(url: &str, location: &str, state: &str) -> Result<()
         return Err(Error::OAuth2 {
             stage: Stage::Authorize,
             status: None,
-            error,
-            error_description: get("error_description"),
-            error_hint: get("error_hint"),
+            error: peer_text(error),
+            error_description: get("error_description").map(peer_text),
+            error_hint: get("error_hint").map(peer_text),
             retry_after: None,
         });
     }

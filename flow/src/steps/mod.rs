@@ -143,10 +143,10 @@ struct HttpSettings {
 fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
     static SHARED: Mutex<Vec<(HttpSettings, reqwest::Client)>> = Mutex::new(Vec::new());
     let build = || {
-        config
-            .http_client_builder()
-            .build()
-            .map_err(|e| Error::config("http_client", format!("cannot build: {e}")))
+        config.http_client_builder().build().map_err(|e| {
+            let reason = format!("cannot build: {}", crate::bounds::with_sources(&e));
+            Error::config("http_client", reason)
+        })
     };
     if !config.ca_certificates.is_empty() {
         return build();

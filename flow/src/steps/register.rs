@@ -240,6 +240,23 @@ impl Flow {
         })
     }
 
+    /// A client read back by its id must be the client of that id. Whatever the URL layer does
+    /// with an id, the flow writes to or deletes no client it did not ask for.
+    fn check_same_id(&self, stage: Stage, client: &types::OAuth2Client) -> Result<(), Error> {
+        let id = self.identity.client_id.as_str();
+        if client.client_id.as_deref() == Some(id) {
+            return Ok(());
+        }
+        Err(Error::InvalidResponse {
+            stage,
+            url: format!("{}/admin/clients/{id}", self.config.admin_url),
+            reason: format!(
+                "the client read back is {}, not `{id}`",
+                crate::bounds::shown(client.client_id.as_deref().unwrap_or(""))
+            ),
+        })
+    }
+
     async fn get_client(&self) -> Result<types::OAuth2Client, ApiError> {
         let id = self.identity.client_id.as_str();
         self.apis
@@ -256,6 +273,7 @@ impl Flow {
         rejections: u32,
         existing: types::OAuth2Client,
     ) -> Result<Registration, Error> {
+        self.check_same_id(Stage::Register, &existing)?;
         let secret_rejected = rejections > 0;
         let config = &self.config;
         let identity = &self.identity;
@@ -450,14 +468,14 @@ impl Flow {
         let id = self.identity.client_id.as_str();
         let url = format!("{}/admin/clients/{id}", self.config.admin_url);
         match self.get_client().await {
-            Ok(client)
-                if Marker::of(&client).is_some_and(|m| m.created_by == self.identity.instance) =>
-            {
-                self.delete(id).await
-            }
-            Ok(_) => {
-                info!(client_id = %id, "not deleting the client: this source did not create it, or it was made again since");
-                Ok(())
+            Ok(client) => {
+                self.check_same_id(Stage::Delete, &client)?;
+                if Marker::of(&client).is_some_and(|m| m.created_by == self.identity.instance) {
+                    self.delete(id).await
+                } else {
+                    info!(client_id = %id, "not deleting the client: this source did not create it, or it was made again since");
+                    Ok(())
+                }
             }
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(Error::from_api(Stage::Delete, &url, e)),

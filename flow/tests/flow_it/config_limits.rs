@@ -189,3 +189,50 @@ fn timeouts_that_round_to_zero_or_overflow_are_refused() {
         .build()
         .expect("the bounds themselves are allowed");
 }
+
+/// A client id the URL would resolve to another path of the admin API is refused: `.` or `..` is
+/// a dot segment in `/admin/clients/{id}` (the look-up went to `/admin/clients/` or `/admin/`:
+/// the client was made, and every later run failed and could not delete it), and `\` is a `/`
+/// to an http URL (`x\..\victim` read, patched and could re-secret the client `victim`, which
+/// another deployment owned). Both found by outside audits against a real Hydra.
+#[test]
+fn a_client_id_the_url_would_resolve_to_another_path_is_refused() {
+    for id in [".", "..", "x\\..\\victim", "a\\b", "\\"] {
+        let (name, reason) = refused(from_env(&[("HYDRA_CLIENT_ID", id)]));
+        assert_eq!(name, "HYDRA_CLIENT_ID", "{id}");
+        assert!(reason.contains("not a usable client id"), "{id}: {reason}");
+        let (name, _) = refused(
+            Config::builder("http://127.0.0.1:4445", "http://127.0.0.1:4444")
+                .client_id(id)
+                .build(),
+        );
+        assert_eq!(name, "client_id", "{id}");
+    }
+    // Dots inside an id are an id like any other.
+    for id in ["...", "a..b", ".hidden", "bss."] {
+        assert!(from_env(&[("HYDRA_CLIENT_ID", id)]).is_ok(), "{id}");
+    }
+}
+
+/// A PEM block whose contents are not a certificate is refused under the CA file's name, with
+/// the reason, when the file is read (it was refused only when the HTTP client was built, as
+/// `http_client cannot build: builder error`).
+#[test]
+fn a_ca_file_with_a_block_that_is_no_certificate_is_refused_under_its_name(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("flow-ca-block-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("ca.pem");
+    std::fs::write(
+        &path,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )?;
+    let result = from_env(&[("HYDRA_CA_FILE", path.to_str().ok_or("utf-8 path")?)]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (name, reason) = refused(result);
+    assert_eq!(name, "HYDRA_CA_FILE");
+    // Which certificate, and why (rustls's reason), not only reqwest's "builder error".
+    assert!(reason.contains("certificate 1"), "{reason}");
+    assert!(reason.contains("BadEncoding"), "{reason}");
+    Ok(())
+}

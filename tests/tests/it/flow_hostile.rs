@@ -653,3 +653,81 @@ async fn stand_in_admin_api_creating_the_client_under_another_id_or_answering_no
     }
     Ok(())
 }
+
+/// An OAuth2 error's text comes from the peer (a JSON error body, or the authorize redirect's
+/// query). Printed as it came, a CR or an escape sequence in it rewrote the terminal line of
+/// `hydra-token`'s message and a newline forged a log line, and a description as long as the
+/// body cap made one line of megabytes (found by an outside audit). The error keeps the text
+/// with control characters escaped and cut to a bounded length; RFC 6749 §5.2 allows neither.
+#[tokio::test]
+async fn stand_in_oauth2_error_text_with_control_characters_is_escaped_and_bounded() -> TestResult {
+    fn assert_printable(err: &flow::Error, what: &str) {
+        let text = err.to_string();
+        assert!(
+            matches!(err.unshared(), flow::Error::OAuth2 { .. }),
+            "{what}: {err:?}"
+        );
+        let head: String = text.chars().take(300).collect();
+        assert!(!text.chars().any(char::is_control), "{what}: {head:?}");
+        assert!(text.contains("line1"), "{what}: {head}");
+        assert!(text.len() < 4096, "{what}: {} bytes", text.len());
+    }
+    let hydra = TestHydra::start().await?;
+    let long = "x".repeat(100_000);
+    let body = format!(
+        r#"{{"error":"invalid_request","error_description":"line1\r\nFORGED \u001b[31mRED{long}","error_hint":"hint\u0007"}}"#
+    );
+    for method in AUTH_METHODS {
+        let public = StandIn::start(vec![Reply::json("400 Bad Request", &[], &body)]).await?;
+        let (err, _) = refused_with(&hydra, &public, method).await?;
+        assert_printable(&err, &format!("token, {method:?}"));
+    }
+    let location = format!(
+        "http://127.0.0.1/callback?error=access_denied&error_description=line1%0D%0AFORGED%1B%5B31m{}",
+        "y".repeat(10_000)
+    );
+    let public = StandIn::start(vec![Reply::Raw(format!(
+        "HTTP/1.1 303 See Other\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ))])
+    .await?;
+    let config = config(&hydra, public.url())
+        .authorize(true)
+        .deadline(Duration::from_secs(5))
+        .build()?;
+    match flow::acquire_token_with(&config).await {
+        Ok(token) => return Err(format!("a token was accepted: {token:?}").into()),
+        Err(err) => {
+            assert_eq!(err.stage(), Some(Stage::Authorize), "{err:?}");
+            assert_printable(&err, "authorize");
+        }
+    }
+    Ok(())
+}
+
+/// A client read back by its id must be that client: an admin API answering the look-up of
+/// `mine` with a client of another id (as a path the URL resolved elsewhere did: an outside
+/// audit's `x\..\victim` reached and patched `victim`) is refused, and nothing more is sent to
+/// it (no patch, no registration).
+#[tokio::test]
+async fn stand_in_admin_api_answering_the_look_up_with_another_client_is_refused() -> TestResult {
+    let other = r#"{"client_id":"victim","client_name":"theirs","grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_post","scope":"read","metadata":{}}"#;
+    let admin = StandIn::start(vec![Reply::json("200 OK", &[], other)]).await?;
+    let config = Config::builder(admin.url(), "http://127.0.0.1:9")
+        .client_id("mine")
+        .client_secret("mine-secret")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let err = match flow::Flow::new(config)?.register().await {
+        Ok(registration) => return Err(format!("used {registration:?}").into()),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(err, flow::Error::InvalidResponse { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.stage(), Some(Stage::Register), "{err}");
+    assert!(err.to_string().contains("\"victim\""), "{err}");
+    assert_eq!(admin.served(), 1, "{err}");
+    Ok(())
+}
