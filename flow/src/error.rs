@@ -46,7 +46,10 @@ pub enum Error {
     },
 
     /// Hydra answered with an OAuth2 error (RFC 6749 §5.2): in a JSON body, or for the authorize
-    /// step, in the query or fragment of the redirect.
+    /// step, in the query or fragment of the redirect. The three texts are kept as sent, except
+    /// that a control character (which RFC 6749 does not allow in them) is escaped and a text
+    /// over 512 characters is cut, so that printing the error cannot rewrite a terminal line or
+    /// forge a log line.
     #[error("{stage}: Hydra refused the request{}: {error}{}{}", status_text(*.status),
         .error_description.as_ref().map(|d| format!(": {d}")).unwrap_or_default(),
         .error_hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]

@@ -77,8 +77,6 @@ fn wrap(text: &str, indent: &str, width: usize) -> String {
     out + &line + "\n"
 }
 
-/// One line to stderr. Not `eprintln!`, which panics when stderr is closed (`|& head -0`): the
-/// exit status still tells a script what happened.
 /// `text` on one line: a newline becomes a space, any other control character its escape.
 fn one_line(text: &str) -> String {
     text.chars()
@@ -90,6 +88,8 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// One line to stderr. Not `eprintln!`, which panics when stderr is closed (`|& head -0`): the
+/// exit status still tells a script what happened.
 fn say(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "hydra-token: {line}");
