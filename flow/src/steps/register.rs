@@ -175,7 +175,7 @@ impl Flow {
         let config = &self.config;
         let identity = &self.identity;
         let url = format!("{}/admin/clients", config.admin_url);
-        let client_url = format!("{url}/{}", identity.client_id);
+        let client_url = self.client_url();
         let span = info_span!("hydra.register", admin_url = %config.admin_url, client_id = %identity.client_id);
         async {
             if config.client_id.is_some() {
@@ -240,6 +240,14 @@ impl Flow {
         })
     }
 
+    /// `/admin/clients/{id}` of this flow's client, for errors.
+    fn client_url(&self) -> String {
+        format!(
+            "{}/admin/clients/{}",
+            self.config.admin_url, self.identity.client_id
+        )
+    }
+
     /// A client read back by its id must be the client of that id. Whatever the URL layer does
     /// with an id, the flow writes to or deletes no client it did not ask for.
     fn check_same_id(&self, stage: Stage, client: &types::OAuth2Client) -> Result<(), Error> {
@@ -249,7 +257,7 @@ impl Flow {
         }
         Err(Error::InvalidResponse {
             stage,
-            url: format!("{}/admin/clients/{id}", self.config.admin_url),
+            url: self.client_url(),
             reason: format!(
                 "the client read back is {}, not `{id}`",
                 crate::bounds::shown(client.client_id.as_deref().unwrap_or(""))
@@ -403,7 +411,7 @@ impl Flow {
         let config = &self.config;
         let identity = &self.identity;
         let id = identity.client_id.as_str();
-        let url = format!("{}/admin/clients/{id}", config.admin_url);
+        let url = self.client_url();
         let invalid = |reason: String| Error::config("client", reason);
         let mut ops = Vec::new();
         if let Some(read) = marker {
@@ -466,7 +474,7 @@ impl Flow {
     /// this `Flow` did not create is left alone, and is not an error.
     pub(crate) async fn delete_created(&self) -> Result<(), Error> {
         let id = self.identity.client_id.as_str();
-        let url = format!("{}/admin/clients/{id}", self.config.admin_url);
+        let url = self.client_url();
         match self.get_client().await {
             Ok(client) => {
                 self.check_same_id(Stage::Delete, &client)?;
