@@ -151,6 +151,9 @@ async fn setup() -> Result {
 /// is the median of its batches. `batches` holds each batch's three figures (1 caller, 2
 /// callers, 2 callers of separate sources), for the paired comparisons `cargo xtask bench` makes.
 /// `parts`: what the read is made of, each alone in a loop on this machine (see [`read_parts`]).
+/// `machine`: in the same batches, ns per step of a loop that touches neither memory nor a
+/// clock, on 1 thread and on each of 2 (see [`arithmetic`]): what a second busy core costs
+/// code that shares nothing at all on this machine.
 async fn cached() -> Result {
     const BATCHES: usize = 9;
     let (source, other) = (warm_source().await?, warm_source().await?);
@@ -161,12 +164,14 @@ async fn cached() -> Result {
         &[source.clone(), other],
     ];
     let mut figures = [vec![], vec![], vec![]];
+    let mut machine = vec![];
     for batch in 0..BATCHES {
         // Each kind goes first in turn.
         for k in 0..kinds.len() {
             let kind = (batch + k) % kinds.len();
             figures[kind].push(per_call(kinds[kind], calls).await?);
         }
+        machine.push([arithmetic(1, calls).await?, arithmetic(2, calls).await?]);
     }
     let batches: Vec<[f64; 3]> = (0..BATCHES)
         .map(|b| [figures[0][b], figures[1][b], figures[2][b]])
@@ -178,6 +183,7 @@ async fn cached() -> Result {
         "two_callers_separate_sources": separate,
         "batches": batches,
         "parts": read_parts(calls),
+        "machine": machine,
     }))
 }
 
@@ -198,6 +204,32 @@ fn read_parts(calls: u64) -> Value {
     }
     let clock = start.elapsed().as_nanos() as f64 / calls as f64;
     json!({ "arc_swap_load_ns": load, "coarse_clock_ns": clock })
+}
+
+/// `threads` tasks at once, each timing 16 × n steps of a multiply-add kept in a register (about
+/// a nanosecond each, so a batch lasts about as long as one of the reads'); the mean of their ns
+/// per step. Nothing here touches memory, an atomic or the clock, so whatever 2 threads cost
+/// over 1 is the machine's own (the hypervisor, the cores' shared clock and caches), not code.
+async fn arithmetic(threads: usize, calls: u64) -> Result<f64> {
+    let steps = 16 * calls;
+    let tasks: Vec<_> = (0..threads)
+        .map(|_| {
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let mut x = 1u64;
+                for i in 0..steps {
+                    x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+                }
+                black_box(x);
+                start.elapsed().as_nanos() as f64 / steps as f64
+            })
+        })
+        .collect();
+    let mut sum = 0.0;
+    for task in tasks {
+        sum += task.await?;
+    }
+    Ok(sum / threads as f64)
 }
 
 /// One batch: one caller per source in `sources`, all at once, n cached reads each; the mean of

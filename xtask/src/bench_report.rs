@@ -51,7 +51,8 @@ fn goals(run: &Run) -> Vec<(&'static str, bool, Vec<String>)> {
     let cold_go = get(figures, "cold_acquire_ms", "go");
     let cold_raw = get(figures, "cold_acquire_ms", "raw");
 
-    let two_callers = two_callers_detail(two, cached, &evidence.cached_batches);
+    let mut two_callers = two_callers_detail(two, cached, &evidence.cached_batches);
+    two_callers.extend(machine_detail(&evidence.machine_batches));
     let mut cold_vs_go = cold_detail([cold, cold_go, cold_raw], &evidence.cold_samples);
     cold_vs_go.extend(cold_parts_detail(&evidence.cold_parts));
 
@@ -136,6 +137,23 @@ fn two_callers_detail(two: f64, one: f64, batches: &[[f64; 3]]) -> Vec<String> {
         ));
     }
     detail
+}
+
+/// What a second busy core costs code that shares nothing at all: register arithmetic on each
+/// of 2 threads against 1, batch by batch beside the reads.
+fn machine_detail(batches: &[[f64; 2]]) -> Vec<String> {
+    if batches.is_empty() {
+        return vec![];
+    }
+    let one = median(batches.iter().map(|b| b[0]).collect());
+    let two = median(batches.iter().map(|b| b[1]).collect());
+    let pairs: Vec<[f64; 2]> = batches.iter().map(|b| [b[1], b[0]]).collect();
+    let (slower, n, p) = sign_test(&pairs);
+    vec![format!(
+        "the machine alone, register arithmetic touching no memory, on each of 2 threads \
+         against 1: {:+.2} %, slower in {slower} of {n} batches (sign test, p = {p:.2})",
+        percent(two, one)
+    )]
 }
 
 /// The cold acquire against Go's, over all samples; and raw reqwest's against Go's: what the
@@ -248,5 +266,19 @@ fn fmt(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_machine_control_reports_two_threads_against_one() {
+        let detail = super::machine_detail(&[[1.0, 1.02], [1.0, 1.01], [1.0, 0.99]]);
+        assert_eq!(detail.len(), 1);
+        assert!(
+            detail[0].contains("+1.00 %") && detail[0].contains("slower in 2 of 3 batches"),
+            "{detail:?}"
+        );
+        assert!(super::machine_detail(&[]).is_empty());
     }
 }

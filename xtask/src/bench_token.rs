@@ -205,6 +205,9 @@ pub(crate) struct Evidence {
     /// flow's ns/call for 1 caller, 2 callers, and 2 callers of separate sources, batch by
     /// batch (the three measured side by side).
     pub(crate) cached_batches: Vec<[f64; 3]>,
+    /// In the same batches, ns per step of register arithmetic on 1 thread and on each of 2:
+    /// what a second busy core costs code that shares nothing on this machine.
+    pub(crate) machine_batches: Vec<[f64; 2]>,
     /// What a cached read is made of, alone in a loop, round by round: ns for an arc-swap load
     /// and release, and for a coarse clock read.
     pub(crate) read_parts: Vec<[f64; 2]>,
@@ -224,6 +227,11 @@ impl Evidence {
                 (batch[0].as_f64(), batch[1].as_f64(), batch[2].as_f64())
             {
                 self.cached_batches.push([one, two, separate]);
+            }
+        }
+        for batch in r["machine"].as_array().into_iter().flatten() {
+            if let (Some(one), Some(two)) = (batch[0].as_f64(), batch[1].as_f64()) {
+                self.machine_batches.push([one, two]);
             }
         }
         let parts = &r["parts"];
@@ -420,5 +428,19 @@ mod tests {
         let points = serde_json::json!([[20, 1_500_000], [4000, 21], "not a point"]);
         let got = points.as_array().map(|p| super::timeline(p));
         assert_eq!(got, Some(vec![(0.02, 1.5), (4.0, 0.000021)]));
+    }
+
+    #[test]
+    fn the_cached_probe_s_batches_and_machine_control_are_gathered() {
+        let probe = serde_json::json!({
+            "batches": [[20.0, 20.2, 20.1], [21.0, 21.1]],
+            "machine": [[1.0, 1.01], "not a batch"],
+            "parts": {"arc_swap_load_ns": 12.0, "coarse_clock_ns": 4.0},
+        });
+        let mut evidence = super::Evidence::default();
+        evidence.gather(&probe);
+        assert_eq!(evidence.cached_batches, vec![[20.0, 20.2, 20.1]]);
+        assert_eq!(evidence.machine_batches, vec![[1.0, 1.01]]);
+        assert_eq!(evidence.read_parts, vec![[12.0, 4.0]]);
     }
 }
