@@ -295,7 +295,7 @@ impl TokenSource {
             .cache
             .compare_and_swap(&current, Arc::clone(&self.inner.empty));
         if Arc::ptr_eq(&previous, &current) {
-            self.inner.stats.invalidated();
+            self.inner.stats.dropped();
             if streak > 1 {
                 warn!(
                     rejected_in_a_row = streak,
@@ -339,6 +339,7 @@ impl TokenSource {
             self.inner.shut_down.store(true, Ordering::Release);
             self.inner.cache.store(Arc::clone(&self.inner.empty));
         }
+        self.inner.stats.dropped();
         lock(&self.inner.tasks).stop_refreshes();
         // Waits for a fetch under way.
         drop(self.inner.session.lock().await);

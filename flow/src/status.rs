@@ -122,8 +122,9 @@ impl Stats {
         let _ = expires_at;
     }
 
-    /// The cached token was dropped (a downstream service rejected it).
-    pub(crate) fn invalidated(&self) {
+    /// The cached token was dropped: a downstream service rejected it, or the source was shut
+    /// down.
+    pub(crate) fn dropped(&self) {
         #[cfg(feature = "metrics")]
         metrics::gauge!(names::HAS_TOKEN).set(0.0);
     }
@@ -163,7 +164,7 @@ pub mod names {
     /// Counter: fetches that ended in an error, and rejections that made the source register
     /// the client again (what [`crate::Status::last_error`] shows the last of).
     pub const ERRORS: &str = "hydra_token_errors_total";
-    /// Gauge: 1 while a token is held, 0 after it was invalidated.
+    /// Gauge: 1 while a token is held, 0 after it was invalidated or its source shut down.
     pub const HAS_TOKEN: &str = "hydra_token_has_token";
     /// Gauge: when the held token expires, in seconds since the Unix epoch.
     pub const EXPIRES_AT: &str = "hydra_token_expires_at_seconds";

@@ -176,5 +176,26 @@ async fn status_and_metrics_follow_a_refresh_and_a_reregistration() -> TestResul
             assert!(!shown.contains(secret.secret().expose_secret()), "{shown}");
         }
     }
+
+    // Shutdown drops the token: the status and the gauge both say so. A source of its own, so
+    // that the gauge's last value before the shutdown is the 1 its first token set (a snapshot
+    // resets gauges to 0, and none is taken in between).
+    let ending = TokenSource::new(
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_name("status-shutdown")
+            .authorize(false)
+            .build()?,
+    )?;
+    let clone = ending.clone();
+    ending.token().await?;
+    ending.shutdown().await?;
+    let ended = clone.status();
+    assert!(!ended.has_token && ended.expires_at.is_none(), "{ended}");
+    let metrics = totals.update(&snapshotter);
+    assert_eq!(
+        metrics.get(metric_names::HAS_TOKEN),
+        Some(&0.0),
+        "a source that was shut down still reports a token: {metrics:?}"
+    );
     Ok(())
 }
