@@ -38,33 +38,6 @@ pub(crate) fn with_sources(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The most of an OAuth2 error's text from Hydra (its `error`, `error_description` and
-/// `error_hint`) that an [`crate::Error`] keeps, in characters.
-pub(crate) const MAX_PEER_TEXT: usize = 512;
-
-/// Text the peer sent, as an error keeps it: control characters escaped, since a CR or an escape
-/// sequence would rewrite the terminal line it is printed on and a newline would forge a log line,
-/// and at most [`MAX_PEER_TEXT`] characters, not a line as long as the body cap. RFC 6749 §5.2
-/// allows neither in these fields, so a conforming server's text is kept as it is.
-pub(crate) fn peer_text(text: String) -> String {
-    if text.len() <= MAX_PEER_TEXT && !text.chars().any(char::is_control) {
-        return text;
-    }
-    let mut kept = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == MAX_PEER_TEXT {
-            kept.push('…');
-            break;
-        }
-        if c.is_control() {
-            kept.extend(c.escape_default());
-        } else {
-            kept.push(c);
-        }
-    }
-    kept
-}
-
 /// Checks a text setting: no control characters (a newline in a scope is sent to Hydra, which
 /// registers the client and then refuses every token request), at most `max` bytes.
 pub(crate) fn check_text(value: &str, max: usize) -> Result<(), String> {

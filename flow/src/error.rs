@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use hydra_sdk::ApiError;
 
-use crate::bounds::peer_text;
-
 /// The step of the sequence an error comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -291,9 +289,10 @@ impl Error {
             } if error.error.is_some() => Error::OAuth2 {
                 stage,
                 status: Some(status.as_u16()),
-                error: peer_text(error.error.unwrap_or_default()),
-                error_description: error.error_description.map(peer_text),
-                error_hint: error.error_hint.map(peer_text),
+                // The SDK keeps these escaped and cut (`hydra_sdk::peer_text`).
+                error: error.error.unwrap_or_default(),
+                error_description: error.error_description,
+                error_hint: error.error_hint,
                 retry_after,
             },
             ApiError::BodyTooLarge { status, limit } => Error::ResponseTooLarge {

@@ -9,7 +9,9 @@ use std::fmt;
 
 use crate::types;
 
-/// Hydra's error body, from whichever of its error shapes the operation declares.
+/// Hydra's error body, from whichever of its error shapes the operation declares. Its texts are
+/// the peer's, escaped and cut ([`peer_text`]), so printing one cannot rewrite a terminal line or
+/// forge a log line.
 ///
 /// Hydra answers OAuth2 and admin errors with RFC 6749 §5.2 fields (`errorOAuth2`). The spec also
 /// declares the older `genericError` for a few endpoints; Hydra v2.3.0 does not send it (see the
@@ -42,6 +44,59 @@ impl fmt::Display for HydraError {
     }
 }
 
+/// The most of one text from the peer (an error's `error`, `error_description`, `error_hint`,
+/// `error_debug`, or serde's reason for a body that does not decode) that an error keeps, in
+/// characters.
+pub const MAX_PEER_TEXT: usize = 512;
+
+/// Text the peer sent, as an error keeps it: control characters escaped, since a CR or an escape
+/// sequence would rewrite the terminal line it is printed on and a newline would forge a log line,
+/// and at most [`MAX_PEER_TEXT`] characters (then `…`), not a line as long as the body cap.
+/// RFC 6749 §5.2 allows neither in these fields, so a conforming server's text is kept as it is.
+///
+/// ```
+/// assert_eq!(hydra_sdk::peer_text("bad\r\nforged".into()), "bad\\r\\nforged");
+/// assert_eq!(hydra_sdk::peer_text("x".repeat(600)).chars().count(), 513);
+/// ```
+pub fn peer_text(text: String) -> String {
+    if text.len() <= MAX_PEER_TEXT && !text.chars().any(char::is_control) {
+        return text;
+    }
+    let mut kept = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_PEER_TEXT {
+            kept.push('…');
+            break;
+        }
+        if c.is_control() {
+            kept.extend(c.escape_default());
+        } else {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+impl HydraError {
+    /// Hydra's error fields as the SDK keeps them: each text through [`peer_text`]. The
+    /// `redirect_to` URL is kept as sent, for the caller to follow; messages never show it.
+    fn from_peer(
+        error: Option<String>,
+        error_description: Option<String>,
+        error_hint: Option<String>,
+        error_debug: Option<String>,
+        redirect_to: Option<String>,
+    ) -> Self {
+        HydraError {
+            error: error.map(peer_text),
+            error_description: error_description.map(peer_text),
+            error_hint: error_hint.map(peer_text),
+            error_debug: error_debug.map(peer_text),
+            redirect_to,
+        }
+    }
+}
+
 /// An error body type that a generated operation can return.
 pub trait ErrorBody {
     /// Hydra's error fields, whatever the shape.
@@ -59,13 +114,14 @@ macro_rules! oauth2_error_body {
         impl ErrorBody for $ty {
             fn into_hydra_error(self) -> HydraError {
                 let $body = self;
-                HydraError {
-                    error: $body.error,
-                    error_description: $body.error_description,
-                    error_hint: $body.error_hint,
-                    error_debug: $body.error_debug,
-                    redirect_to: $redirect_to,
-                }
+                let redirect_to = $redirect_to;
+                HydraError::from_peer(
+                    $body.error,
+                    $body.error_description,
+                    $body.error_hint,
+                    $body.error_debug,
+                    redirect_to,
+                )
             }
         }
     };
@@ -77,13 +133,13 @@ oauth2_error_body!(types::ErrorOAuth2OrRedirectTo, |body| body.redirect_to);
 
 impl ErrorBody for types::GenericError {
     fn into_hydra_error(self) -> HydraError {
-        HydraError {
-            error: self.status,
-            error_description: Some(self.message),
-            error_hint: self.reason,
-            error_debug: self.debug,
-            redirect_to: None,
-        }
+        HydraError::from_peer(
+            self.status,
+            Some(self.message),
+            self.reason,
+            self.debug,
+            None,
+        )
     }
 }
 
@@ -91,17 +147,18 @@ impl ErrorBody for types::HealthNotReadyStatus {
     fn into_hydra_error(self) -> HydraError {
         let mut errors: Vec<_> = self.errors.into_iter().collect();
         errors.sort();
-        HydraError {
-            error: Some("not_ready".into()),
-            error_description: Some(
-                errors
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            ..HydraError::default()
-        }
+        let description = errors
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        HydraError::from_peer(
+            Some("not_ready".into()),
+            Some(description),
+            None,
+            None,
+            None,
+        )
     }
 }
 
@@ -390,7 +447,9 @@ impl<E: ErrorBody> From<progenitor_client::Error<E>> for ApiError {
             | Error::ResponseBodyError(e)
             | Error::InvalidUpgrade(e) => from_reqwest(e),
             Error::InvalidResponsePayload(body, e) => ApiError::InvalidBody {
-                reason: e.to_string(),
+                // serde quotes what it found: a string from the body, escaped but as long as
+                // the body allows.
+                reason: peer_text(e.to_string()),
                 len: body.len(),
             },
             Error::UnexpectedResponse(response)

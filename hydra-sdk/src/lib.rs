@@ -25,7 +25,9 @@ mod secret;
 
 use std::time::Duration;
 
-pub use error::{redact_query, redact_url, ApiError, ApiResult, ErrorBody, HydraError};
+pub use error::{
+    peer_text, redact_query, redact_url, ApiError, ApiResult, ErrorBody, HydraError, MAX_PEER_TEXT,
+};
 pub use generated::*;
 /// Re-exported: the `reqwest` the generated client is built on.
 pub use reqwest;

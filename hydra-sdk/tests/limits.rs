@@ -174,3 +174,51 @@ async fn permanent_and_transient_statuses() {
         assert_eq!(err.is_transient(), transient, "{status}: {err:?}");
     }
 }
+
+#[tokio::test]
+async fn stand_in_hydra_error_text_is_escaped_and_cut() {
+    // Control characters would rewrite the terminal line or forge a log line; a description as
+    // long as the cap allows would make one line of it.
+    let long = "d".repeat(CAP as usize / 4);
+    let err = list_error(leak(format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n\
+         {{\"error\":\"x\\u001b]0;PWNED\\u0007\",\"error_description\":\"line1\\r\\nFORGED {long}\",\
+         \"error_hint\":\"\\u001b[31mred\",\"error_debug\":\"\\n{long}\"}}"
+    )))
+    .await;
+    let hydra = err.hydra_error().expect("Hydra's error");
+    assert_eq!(hydra.error.as_deref(), Some("x\\u{1b}]0;PWNED\\u{7}"));
+    assert!(
+        hydra
+            .error_description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("line1\\r\\nFORGED d") && d.ends_with('…')),
+        "{hydra:?}"
+    );
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert!(
+            shown.len() < 4 * hydra_sdk::MAX_PEER_TEXT,
+            "{} bytes",
+            shown.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn stand_in_an_undecodable_body_s_reason_is_cut() {
+    // serde's reason quotes the string it found, which can be nearly the whole body.
+    let err = list_error(leak(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n\"{}\"",
+        "s".repeat(CAP as usize / 2)
+    )))
+    .await;
+    let ApiError::InvalidBody { reason, len } = &err else {
+        panic!("expected InvalidBody, got {err:?}");
+    };
+    assert_eq!(*len, CAP as usize / 2 + 2);
+    assert!(
+        reason.chars().count() <= hydra_sdk::MAX_PEER_TEXT + 1,
+        "{reason}"
+    );
+}

@@ -5,8 +5,8 @@ use tracing::{info, info_span, Instrument};
 
 use super::register::Registration;
 use super::{missing, Flow};
-use crate::bounds::peer_text;
 use crate::{Error, Stage};
+use hydra_sdk::peer_text;
 
 /// A random `state` for the authorize request (RFC 6749 §10.12).
 fn generate_state() -> String {

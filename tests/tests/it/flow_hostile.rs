@@ -662,14 +662,17 @@ async fn stand_in_admin_api_creating_the_client_under_another_id_or_answering_no
 #[tokio::test]
 async fn stand_in_oauth2_error_text_with_control_characters_is_escaped_and_bounded() -> TestResult {
     fn assert_printable(err: &flow::Error, what: &str) {
-        let text = err.to_string();
         assert!(
             matches!(err.unshared(), flow::Error::OAuth2 { .. }),
             "{what}: {err:?}"
         );
+        assert!(err.to_string().contains("line1"), "{what}: {err}");
+        assert_printable_text(err, what);
+    }
+    fn assert_printable_text(err: &flow::Error, what: &str) {
+        let text = err.to_string();
         let head: String = text.chars().take(300).collect();
         assert!(!text.chars().any(char::is_control), "{what}: {head:?}");
-        assert!(text.contains("line1"), "{what}: {head}");
         assert!(text.len() < 4096, "{what}: {} bytes", text.len());
     }
     let hydra = TestHydra::start().await?;
@@ -681,6 +684,16 @@ async fn stand_in_oauth2_error_text_with_control_characters_is_escaped_and_bound
         let public = StandIn::start(vec![Reply::json("400 Bad Request", &[], &body)]).await?;
         let (err, _) = refused_with(&hydra, &public, method).await?;
         assert_printable(&err, &format!("token, {method:?}"));
+    }
+    // Without `error` the answer is no OAuth2 error, but its texts are the peer's all the same.
+    let body = format!(
+        r#"{{"error_description":"line1\r\nFORGED \u001b]0;PWNED\u0007{long}","error_hint":"\u001b[31mRED"}}"#
+    );
+    for method in AUTH_METHODS {
+        let public = StandIn::start(vec![Reply::json("400 Bad Request", &[], &body)]).await?;
+        let (err, _) = refused_with(&hydra, &public, method).await?;
+        assert!(err.to_string().contains("line1"), "{err}");
+        assert_printable_text(&err, &format!("token without `error`, {method:?}"));
     }
     let location = format!(
         "http://127.0.0.1/callback?error=access_denied&error_description=line1%0D%0AFORGED%1B%5B31m{}",
