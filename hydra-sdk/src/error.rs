@@ -529,20 +529,16 @@ fn is_tls_failure(e: &reqwest::Error) -> bool {
 
 /// A URL with any `user:password@` replaced by `…@` and its query and fragment values redacted
 /// ([`redact_query`]): for messages about URLs that may not even parse, so it works on the text.
+///
+/// Everything up to the last `@` is taken for a user and password. A password may hold `/`, `?`
+/// or `#` (a base64 one often holds `/`), which end the authority for a parser, so an `@` after
+/// one of them cannot be told from the end of a password; one that really was in a path or a
+/// query is redacted with the rest, the safe way to be wrong.
 pub fn redact_url(url: &str) -> String {
-    let url = redact_query(url);
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        // No authority to find; an `@` anywhere may still be a credential typed without scheme.
-        return match url.rfind('@') {
-            Some(at) => format!("…{}", &url[at..]),
-            None => url,
-        };
-    };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}…{}", &url[..scheme_end], &rest[at..]),
-        None => url,
+    let start = url.find("://").map_or(0, |i| i + 3);
+    match url[start..].rfind('@') {
+        Some(at) => redact_query(&format!("{}…{}", &url[..start], &url[start + at..])),
+        None => redact_query(url),
     }
 }
 

@@ -82,13 +82,29 @@ fn credentials_are_redacted_from_urls_that_do_not_parse() {
         ("http://user:pw@127.0.0.1:99999", "http://…@127.0.0.1:99999"),
         ("http://user:pw@[::1/x?code=1", "http://…@[::1/x?code=…"),
         ("user:pw@host", "…@host"),
-        ("http://127.0.0.1/a@b", "http://127.0.0.1/a@b"),
+        // A password may hold `/`, `?` or `#`, which end the authority for a parser: every `@`
+        // is taken for the end of a user and password, so one in a path is redacted too.
+        ("http://user:p/ss@127.0.0.1:4445", "http://…@127.0.0.1:4445"),
+        (
+            "http://user:p/ss@127.0.0.1:4445/x?y=1",
+            "http://…@127.0.0.1:4445/x?y=…",
+        ),
+        ("http://u:se?cret@h", "http://…@h"),
+        ("http://u:p?a=b@h", "http://…@h"),
+        ("http://u:se#cret@h/cb", "http://…@h/cb"),
+        ("http://127.0.0.1/a@b", "http://…@b"),
+        ("http://127.0.0.1/a", "http://127.0.0.1/a"),
     ] {
         assert_eq!(hydra_sdk::redact_url(url), shown);
     }
-    let err = hydra_sdk::normalize_base_url("http://admin:hunter2@127.0.0.1:99999")
-        .expect_err("bad port");
-    assert!(!err.to_string().contains("hunter2"), "{err}");
+    for url in [
+        "http://admin:hunter2@127.0.0.1:99999",
+        "http://admin:hun/ter2@127.0.0.1:4445",
+        "http://admin:hun?ter2@127.0.0.1:4445",
+    ] {
+        let err = hydra_sdk::normalize_base_url(url).expect_err("bad URL");
+        assert!(!err.to_string().contains("ter2"), "{err}");
+    }
 }
 
 #[tokio::test]
