@@ -36,5 +36,6 @@ fn generate(
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("hydra.rs"), generated.code)?;
     std::fs::write(out_dir.join("surface.txt"), generated.surface)?;
+    std::fs::write(out_dir.join("decoders.rs"), generated.success_decoders)?;
     Ok(())
 }

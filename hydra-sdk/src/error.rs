@@ -205,7 +205,9 @@ pub enum ApiError {
     /// timeout (see [`reqwest::Error::is_timeout`]), a body cut short.
     Transport(reqwest::Error),
     /// A response (success or error) whose body is not what the spec says, e.g. a proxy's HTML
-    /// error page. The body itself is not kept: it may be a token.
+    /// error page, or a success body of more JSON objects or values than the SDK decodes
+    /// ([`crate::MAX_JSON_OBJECTS`], [`crate::MAX_JSON_VALUES`]). The body itself is not kept:
+    /// it may be a token.
     InvalidBody {
         /// What did not decode, from serde.
         reason: String,
@@ -488,6 +490,12 @@ fn from_reqwest(e: reqwest::Error) -> ApiError {
         if let Some(redirected) = c.downcast_ref::<crate::response::RedirectFollowed>() {
             return ApiError::RedirectFollowed {
                 to: redirected.to.clone(),
+            };
+        }
+        if let Some(refused) = c.downcast_ref::<crate::response::UndecodableBody>() {
+            return ApiError::InvalidBody {
+                reason: refused.reason.clone(),
+                len: refused.len,
             };
         }
         if let Some(problem) = c.downcast_ref::<crate::response::ErrorStatus>() {

@@ -33,6 +33,7 @@ pub use generated::*;
 pub use reqwest;
 pub use response::{
     max_response_body, retry_after, set_max_response_body, BodyTooLarge, DEFAULT_MAX_RESPONSE_BODY,
+    MAX_JSON_OBJECTS, MAX_JSON_VALUES,
 };
 /// Re-exported so callers can read a [`Secret`] without depending on `secrecy` themselves.
 pub use secrecy::ExposeSecret;

@@ -222,3 +222,22 @@ async fn stand_in_an_undecodable_body_s_reason_is_cut() {
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn stand_in_a_body_of_more_objects_than_decoding_is_bounded_to_is_refused_undecoded() {
+    // Three bytes each, but each `{}` decodes into a whole client (about a kilobyte): a body under
+    // the default cap made of them decoded into gigabytes. The count is checked before decoding.
+    let objects = hydra_sdk::MAX_JSON_OBJECTS + 1;
+    assert!(3 * objects < CAP as usize);
+    let err = list_error(leak(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[{}{{}}]",
+        "{},".repeat(objects - 1)
+    )))
+    .await;
+    let ApiError::InvalidBody { reason, len } = &err else {
+        panic!("expected InvalidBody, got {err:?}");
+    };
+    assert_eq!(*len, 3 * objects + 1);
+    assert!(reason.contains("objects"), "{reason}");
+    assert!(!err.is_transient());
+}

@@ -113,6 +113,9 @@ pub struct Generated {
     pub code: String,
     /// One line per operation; see [`surface`].
     pub surface: String,
+    /// Each operation's success decoder, for the SDK's response hook; see
+    /// [`surface::success_decoders`].
+    pub success_decoders: String,
     /// What each fix-up did to this spec.
     pub fixups: Vec<fixups::Report>,
 }
@@ -251,9 +254,11 @@ pub fn generate(spec: &[u8], provenance: &Provenance) -> Result<Generated, Error
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| Error::Generator(format!("unparsable output: {e}")))?;
     let surface = surface::render(&value, &file).map_err(Error::Generator)?;
+    let success_decoders = surface::success_decoders(&file).map_err(Error::Generator)?;
     Ok(Generated {
         code: prettyplease::unparse(&file),
         surface,
+        success_decoders,
         fixups: reports,
     })
 }

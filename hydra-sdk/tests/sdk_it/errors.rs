@@ -197,3 +197,39 @@ fn base_urls_are_checked() {
         assert!(!err.to_string().contains("pw@"), "{err}");
     }
 }
+
+/// Stand-in for Hydra: a client whose lists hold more values than decoding is bounded to (a
+/// `""` is 3 bytes on the wire and a 24-byte `String` decoded, twice that while its `Vec`
+/// grows); refused before decoding, whatever the cap on the body.
+#[tokio::test]
+async fn stand_in_a_body_of_more_values_than_decoding_is_bounded_to_is_refused_undecoded() {
+    let values = hydra_sdk::MAX_JSON_VALUES;
+    let body = format!(
+        "{{\"client_id\":\"x\",\"contacts\":[{}\"\"]}}",
+        "\"\",".repeat(values)
+    );
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let (url, task) = common::capture_one(response).await;
+    let admin = Client::admin(&url).expect("client");
+    let err = ApiError::from(
+        admin
+            .get_oauth2_client()
+            .id("x")
+            .send()
+            .await
+            .expect_err("too many values"),
+    );
+    let _ = task.await;
+    let ApiError::InvalidBody { reason, len } = &err else {
+        panic!("expected InvalidBody, got {err:?}");
+    };
+    assert_eq!(*len, body.len());
+    assert!(reason.contains("values"), "{reason}");
+}

@@ -150,8 +150,10 @@ fn every_generated_type_holding_a_secret_redacts_it() {
     assert!(missing.is_empty(), "not checked for redaction: {missing:?}");
 }
 
-/// Stand-in for Hydra: a token response whose body does not decode. progenitor keeps the raw
-/// body in its error; the SDK's error must not.
+/// Stand-in for Hydra: a token response whose body does not decode. progenitor's error for a
+/// body it cannot decode keeps the body and prints it; no such body may reach progenitor, so
+/// neither the error `send()` returns (what `unwrap`, `?` into `Box<dyn Error>` or a log line
+/// print) nor the SDK's shows the token.
 #[tokio::test]
 async fn stand_in_undecodable_token_response_does_not_leak_the_token() {
     let response: &'static str = Box::leak(
@@ -171,8 +173,29 @@ async fn stand_in_undecodable_token_response_does_not_leak_the_token() {
         .send()
         .await;
     let _ = task.await;
-    let err = ApiError::from(result.expect_err("the body does not decode"));
-    assert!(matches!(err, ApiError::InvalidBody { .. }), "{err:?}");
+    let raw = result.expect_err("the body does not decode");
+    let boxed: Box<dyn std::error::Error> = Box::new(raw);
+    let mut shown = vec![boxed.to_string(), format!("{boxed:?}")];
+    let mut source = boxed.source();
+    while let Some(e) = source {
+        shown.extend([e.to_string(), format!("{e:?}")]);
+        source = e.source();
+    }
+    for text in &shown {
+        assert!(!text.contains(SECRET), "{text}");
+    }
+    let raw = *boxed
+        .downcast::<hydra_sdk::Error<types::ErrorOAuth2>>()
+        .expect("the generated call's error");
+    let err = ApiError::from(raw);
+    let ApiError::InvalidBody { reason, len } = &err else {
+        panic!("expected InvalidBody, got {err:?}");
+    };
+    assert!(
+        reason.contains("expires_in") || reason.contains("soon"),
+        "{reason}"
+    );
+    assert_eq!(*len, SECRET.len() + 39, "{err:?}");
     assert!(!format!("{err:?}").contains(SECRET));
     assert!(!err.to_string().contains(SECRET));
 }
