@@ -129,6 +129,73 @@ fn authorization(value: String) -> Result<reqwest::header::HeaderMap, ClientErro
     Ok(headers)
 }
 
+/// The most bytes of root certificates the files named by `SSL_CERT_FILE` and `SSL_CERT_DIR` may
+/// hold in all: a system bundle is a few hundred kilobytes.
+pub const MAX_NATIVE_ROOTS: u64 = 16 * 1024 * 1024;
+
+/// The most entries the directories `SSL_CERT_DIR` names may hold in all.
+const MAX_NATIVE_ROOT_ENTRIES: usize = 65_536;
+
+/// Checks the files `SSL_CERT_FILE` and `SSL_CERT_DIR` name, which building a `reqwest::Client`
+/// with the platform's root certificates (what [`http_client_builder`] builds, unless given
+/// certificates of its own) reads whole, on the calling thread, with no bound: a FIFO there
+/// blocked the build for ever, and `/dev/zero` grew until an allocation failed and the process
+/// aborted. The file, and each file in the directories that is read, must be a regular file, at
+/// most [`MAX_NATIVE_ROOTS`] bytes in all. Only `stat`s and directory listings: nothing is opened,
+/// so nothing here can block on a FIFO. The SDK's constructors call it; call it before building
+/// a client from [`http_client_builder`] yourself.
+pub fn check_native_roots_env() -> Result<(), ClientError> {
+    let refuse = |var: &str, path: &std::path::Path, why: &str| {
+        let shown: String = format!("{path:?}").chars().take(200).collect();
+        ClientError::Environment(format!("{var} names {shown}, which {why}"))
+    };
+    let mut total = 0u64;
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        let path = std::path::Path::new(&file);
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| refuse("SSL_CERT_FILE", path, &format!("cannot be read: {e}")))?;
+        if !metadata.is_file() {
+            return Err(refuse("SSL_CERT_FILE", path, "is not a regular file"));
+        }
+        total = metadata.len();
+    }
+    let dirs = std::env::var_os("SSL_CERT_DIR").unwrap_or_default();
+    let mut entries = 0;
+    for dir in std::env::split_paths(&dirs).filter(|d| !d.as_os_str().is_empty()) {
+        // A directory that cannot be listed is reported by the build; nothing of it is read.
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            entries += 1;
+            if entries > MAX_NATIVE_ROOT_ENTRIES {
+                return Err(refuse(
+                    "SSL_CERT_DIR",
+                    &dir,
+                    &format!("holds more than {MAX_NATIVE_ROOT_ENTRIES} entries"),
+                ));
+            }
+            // As the loader does: symlinks followed, only regular files read.
+            if let Ok(metadata) = std::fs::metadata(entry.path()) {
+                if metadata.is_file() {
+                    total = total.saturating_add(metadata.len());
+                }
+            }
+        }
+    }
+    if total > MAX_NATIVE_ROOTS {
+        let var = if dirs.is_empty() {
+            "SSL_CERT_FILE"
+        } else {
+            "SSL_CERT_FILE or SSL_CERT_DIR"
+        };
+        return Err(ClientError::Environment(format!(
+            "{var} names more than {MAX_NATIVE_ROOTS} bytes of root certificates"
+        )));
+    }
+    Ok(())
+}
+
 /// Why a [`Client`] could not be constructed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -139,6 +206,9 @@ pub enum ClientError {
     Http(reqwest::Error),
     /// A credential cannot be put in a header; the credential itself is not shown.
     InvalidCredential(String),
+    /// The environment names root certificates that cannot be read safely (see
+    /// [`check_native_roots_env`]).
+    Environment(String),
 }
 
 impl std::fmt::Display for ClientError {
@@ -147,6 +217,7 @@ impl std::fmt::Display for ClientError {
             ClientError::InvalidUrl(why) => write!(f, "invalid Hydra base URL: {why}"),
             ClientError::Http(e) => write!(f, "cannot build the HTTP client: {e}"),
             ClientError::InvalidCredential(why) => write!(f, "invalid credential: {why}"),
+            ClientError::Environment(why) => write!(f, "root certificates: {why}"),
         }
     }
 }
@@ -155,7 +226,9 @@ impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ClientError::Http(e) => Some(e),
-            ClientError::InvalidUrl(_) | ClientError::InvalidCredential(_) => None,
+            ClientError::InvalidUrl(_)
+            | ClientError::InvalidCredential(_)
+            | ClientError::Environment(_) => None,
         }
     }
 }
@@ -178,6 +251,7 @@ impl Client {
 
     fn with_defaults(base_url: &str) -> Result<Self, ClientError> {
         let base_url = normalize_base_url(base_url)?;
+        check_native_roots_env()?;
         let http = http_client_builder().build().map_err(ClientError::Http)?;
         Ok(Self::new_with_client(&base_url, http))
     }

@@ -286,3 +286,58 @@ fn arguments_and_settings_that_are_not_utf8_are_refused_by_name() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("hydra-token: register:"), "{stderr}");
 }
+
+/// `SSL_CERT_FILE` names the root certificates the HTTP client is built with (the platform's
+/// verifier reads it whole, at the build). Naming a FIFO blocked the build for ever, `/dev/zero`
+/// grew until an allocation failed (abort), a large file was read whole: each is refused at
+/// once, by name.
+#[test]
+fn an_ssl_cert_file_that_is_not_a_regular_file_of_sane_size_is_refused_at_once() {
+    let dir =
+        std::env::temp_dir().join(format!("hydra-token-ssl-cert-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let fifo = dir.join("fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let large = dir.join("large.pem");
+    std::fs::File::create(&large)
+        .and_then(|f| f.set_len(hydra_sdk::MAX_NATIVE_ROOTS + 1))
+        .expect("a sparse file");
+    for path in [
+        fifo.as_path(),
+        std::path::Path::new("/dev/zero"),
+        dir.as_path(),
+        large.as_path(),
+    ] {
+        let mut child = Command::new(BIN)
+            .args(["--client-id", "x", "--no-authorize"])
+            .env_clear()
+            .env("HYDRA_ADMIN_URL", "http://127.0.0.1:9")
+            .env("HYDRA_PUBLIC_URL", "http://127.0.0.1:9")
+            .env("HYDRA_CLIENT_SECRET", "ssl-cert-file-secret")
+            .env("HYDRA_DEADLINE", "2")
+            .env("SSL_CERT_FILE", path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hydra-token runs");
+        let started = std::time::Instant::now();
+        while child.try_wait().expect("wait").is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(15) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{path:?}: still running after 15 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("output");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{path:?}: {stderr}");
+        assert!(stderr.contains("SSL_CERT_FILE"), "{path:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{path:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
