@@ -200,11 +200,20 @@ pub enum Error {
     #[error("the token source was shut down (TokenSource::shutdown)")]
     ShutDown,
 
+    /// A fetch was asked for outside a running tokio runtime: none in the calling context, or
+    /// one shutting down (a handle of a runtime that was dropped). The HTTP client and the
+    /// deadline need one; nothing was sent.
+    #[error(
+        "no running tokio runtime to fetch a token on (the calling context has none, or its \
+         runtime is shutting down)"
+    )]
+    NoRuntime,
+
     /// A request to Hydra failed with this error, and more than one caller gets it: every caller
     /// of a [`crate::TokenSource`] that waited for that one request, and, when asking again at
-    /// once cannot help (anything but [`Error::DeadlineExceeded`] and [`Error::ShutDown`]), the
-    /// caller that made it and
-    /// those that come while the source holds off (see [`crate::TokenSource::token`]).
+    /// once cannot help (anything but [`Error::DeadlineExceeded`], [`Error::ShutDown`] and
+    /// [`Error::NoRuntime`]), the caller that made it and those that come while the source holds
+    /// off (see [`crate::TokenSource::token`]).
     /// [`Error::unshared`] looks through it; [`Error::stage`], [`Error::oauth2_error`] and
     /// [`Error::status`] do already.
     #[error(transparent)]
@@ -223,7 +232,7 @@ impl Error {
     /// The step the error comes from, if it comes from a request.
     pub fn stage(&self) -> Option<Stage> {
         match self {
-            Error::Config { .. } | Error::ShutDown => None,
+            Error::Config { .. } | Error::ShutDown | Error::NoRuntime => None,
             Error::OAuth2 { stage, .. }
             | Error::Transport { stage, .. }
             | Error::InvalidResponse { stage, .. }

@@ -186,6 +186,8 @@ impl TokenSource {
     /// that callers who give up leave it to the callers after them: a one-shot has none, and a
     /// task left running would go on sending (retries included) for a token no one reads.
     pub(crate) async fn fetch_once(config: Config) -> Result<AccessToken, Error> {
+        // reqwest and the deadline need a runtime; without one they panic.
+        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let source = Self::build(config, None)?;
         let mut session = source.inner.session.lock().await;
         source.inner.fetch(&mut session).await
@@ -239,8 +241,8 @@ impl TokenSource {
     ///
     /// A fetch that fails in a way asking again at once cannot fix (an OAuth2 error such as
     /// `invalid_scope`, a malformed answer, [`Error::ClientRejected`], a `Retry-After` beyond the
-    /// deadline: anything but [`Error::DeadlineExceeded`] and [`Error::ShutDown`]) holds off the
-    /// next, since each token
+    /// deadline: anything but [`Error::DeadlineExceeded`], [`Error::ShutDown`] and
+    /// [`Error::NoRuntime`]) holds off the next, since each token
     /// request costs Hydra a hash of the client secret: for 1 s, then 2 s, 4 s, … at most 60 s
     /// while fetches keep failing, or as long as the `Retry-After` asks (up to 10 minutes).
     /// Meanwhile this returns that error, as [`Error::Shared`], without a request. A token

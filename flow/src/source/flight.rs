@@ -38,7 +38,7 @@ pub(super) struct Flight {
 fn holds_off(error: &Error) -> Option<Duration> {
     match error {
         // After shutdown no request is made, so there is nothing to hold off.
-        Error::DeadlineExceeded { .. } | Error::ShutDown => None,
+        Error::DeadlineExceeded { .. } | Error::ShutDown | Error::NoRuntime => None,
         Error::RetryAfterBeyondDeadline { retry_after, .. } => Some(*retry_after),
         _ => Some(Duration::ZERO),
     }
@@ -77,8 +77,6 @@ impl TokenSource {
         &self,
         replacing: Option<u64>,
     ) -> Result<Arc<AccessToken>, Error> {
-        // Whether a fetch this caller leads runs as a task of its own (see `Role::Lead` below).
-        let mut detach = true;
         loop {
             self.inner.not_shut_down()?;
             // The flight lock is never held across an await: this block decides, then it is
@@ -113,23 +111,20 @@ impl TokenSource {
                     // instead of cancelling a request Hydra may have begun (and hashed the
                     // secret for) and making the next caller send another. The task carries the
                     // caller's span and subscriber, so the fetch logs where the caller does.
-                    let runtime = tokio::runtime::Handle::try_current()
-                        .ok()
-                        .filter(|_| detach);
-                    let Some(runtime) = runtime else {
-                        // No tokio runtime: inline.
-                        return self.lead_boxed(publish, end).await;
+                    //
+                    // Without a runtime there is nothing to fetch on (reqwest and the deadline
+                    // need one); `end`, dropped, ends the flight for any waiter.
+                    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                        return Err(Error::NoRuntime);
                     };
                     match self.spawn_lead(&runtime, publish, end).await {
                         Ok(result) => return result,
                         Err(e) => match e.try_into_panic() {
                             Ok(panic) => std::panic::resume_unwind(panic),
-                            // The runtime is shutting down and dropped the task (which ended
-                            // the flight): lead again, inline.
-                            Err(_) => {
-                                detach = false;
-                                continue;
-                            }
+                            // The runtime is shutting down and dropped the task unpolled (which
+                            // ended the flight; a waiter on another runtime leads there). Led
+                            // inline, the fetch's timers would panic on this runtime.
+                            Err(_) => return Err(Error::NoRuntime),
                         },
                     }
                 }
@@ -161,22 +156,10 @@ impl TokenSource {
         Box::pin(self.fetch_shared(replacing))
     }
 
-    /// [`Self::lead`], boxed. The fetch's state (registration, retries, the HTTP request) is
-    /// kilobytes: inline, it would make every [`Self::fetch_shared`] future that large, and each
-    /// of a thousand waiters would carry it. Not inlined, so that the future is built in this
-    /// function's stack frame (over 9 KB of it, probed page by page), not in that of every poll of
-    /// a waiter.
-    #[inline(never)]
-    fn lead_boxed(
-        &self,
-        publish: watch::Sender<Option<Outcome>>,
-        end: EndFlight,
-    ) -> Pin<Box<dyn Future<Output = Result<Arc<AccessToken>, Error>> + Send + '_>> {
-        Box::pin(self.lead(publish, end))
-    }
-
-    /// [`Self::lead`] as a task of its own, carrying the caller's span and subscriber. Not
-    /// inlined, for the reason [`Self::lead_boxed`] is not.
+    /// [`Self::lead`] as a task of its own, carrying the caller's span and subscriber. The
+    /// fetch's state (registration, retries, the HTTP request) is kilobytes: not inlined, so that
+    /// its future is built in this function's stack frame (over 9 KB of it, probed page by page),
+    /// not in that of every poll of a waiter.
     #[inline(never)]
     fn spawn_lead(
         &self,

@@ -10,3 +10,4 @@ mod config_limits;
 mod config_settings;
 mod demo;
 mod ownership;
+mod runtime;
