@@ -10,7 +10,7 @@ mod recovery;
 mod tasks;
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -78,8 +78,6 @@ struct Inner {
     /// [`TokenSource::shutdown`] was called: no fetch starts, and a fetch under way keeps
     /// nothing. Set, and read where a token is stored, under the `flight` lock.
     shut_down: AtomicBool,
-    /// The generation of the last token fetched; each new one is stamped with the next.
-    generation: AtomicU64,
     /// Downstream rejections (`invalidate`) in a row: how soon the next may throw a token away.
     invalidations: Mutex<cooldown::Cooldown>,
     /// The source's own tasks: stopped when the last user's clone is dropped.
@@ -206,7 +204,6 @@ impl TokenSource {
             flight: Mutex::default(),
             revalidating: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
             invalidations: Mutex::default(),
             tasks: Mutex::default(),
             stats: Box::default(),

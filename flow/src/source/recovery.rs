@@ -2,7 +2,7 @@
 //! client when the session has no registration, request the token and stamp its generation, and
 //! recover, within bounds, when Hydra rejects the client.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tracing::warn;
@@ -62,8 +62,10 @@ impl Inner {
                 Ok(mut token) => {
                     session.secret_rejections = 0;
                     // Stamped here, where tokens enter the source: `invalidate` tells a rejected
-                    // token from a newer one by it.
-                    token.generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+                    // token from a newer one by it. One count for the process, so that a token
+                    // of another source never matches this one's.
+                    static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+                    token.generation = GENERATIONS.fetch_add(1, Ordering::Relaxed) + 1;
                     return Ok(token);
                 }
                 Err(e) if e.is_invalid_client() => {

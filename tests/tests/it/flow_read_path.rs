@@ -156,3 +156,28 @@ async fn client_secret_basic_token_requests_reuse_one_connection() -> TestResult
     assert_eq!(public.counts(), vec![1]);
     Ok(())
 }
+
+/// A token one source handed out means nothing to another: every source used to count its
+/// tokens from 1, so `b.invalidate(&a's first token)` matched b's own first token and threw it
+/// away (and cost b a step of its hold-off).
+#[tokio::test]
+async fn invalidating_another_source_s_token_keeps_this_one_s() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("bss-invalidate-foreign")
+        .authorize(false)
+        .build()?;
+    let registration = flow::Flow::new(config.clone())?.register().await?;
+    let a = TokenSource::with_registration(config.clone(), registration.clone())?;
+    let b = TokenSource::with_registration(config, registration)?;
+    let (from_a, from_b) = (a.token().await?, b.token().await?);
+    assert!(b.invalidate(&from_a), "b's next token is not a's");
+    let kept = b.token().await?;
+    assert_eq!(
+        kept.secret().expose_secret(),
+        from_b.secret().expose_secret(),
+        "b threw its own token away"
+    );
+    assert_eq!(b.status().token_requests, 1, "{}", b.status());
+    Ok(())
+}
