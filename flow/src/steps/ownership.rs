@@ -68,13 +68,17 @@ pub(crate) struct Marker {
 
 impl Marker {
     /// The marker of `client`, or `None` when it has none (or one this version cannot read, which
-    /// is treated the same way: as someone else's client).
+    /// is treated the same way: as someone else's client). The instances it names are random
+    /// UUIDs, or empty on a client taken over: anything else was not written by the flow (and
+    /// would reach error messages as the secret's holder).
     pub(crate) fn of(client: &types::OAuth2Client) -> Option<Marker> {
         let metadata = client.metadata.as_ref()?;
         let marker = metadata.0.get(MARKER_KEY)?;
+        let instance = |id: &str| id.is_empty() || uuid::Uuid::try_parse(id).is_ok();
         serde_json::from_value::<Marker>(marker.clone())
             .ok()
             .filter(|m| m.v == 1 && m.rev.len() == 1)
+            .filter(|m| instance(&m.created_by) && instance(&m.secret_set_by))
     }
 
     /// A new revision, for a marker about to be written.
@@ -363,7 +367,7 @@ mod tests {
         // Without exactly one revision key, a patch could not be made conditional on it.
         let marker = |rev: Value| {
             client(json!({"metadata": {MARKER_KEY: {
-                "v": 1, "created_by": "a", "managed": {}, "secret_set_by": "a",
+                "v": 1, "created_by": INSTANCE, "managed": {}, "secret_set_by": INSTANCE,
                 "secret_set_at": 0, "secret_configured": false, "rev": rev,
             }}}))
         };
@@ -383,5 +387,32 @@ mod tests {
         assert!(Marker::of(&legacy).is_none());
         let c = client(json!({"metadata": "not an object"}));
         assert!(Marker::of(&c).is_none());
+    }
+
+    const INSTANCE: &str = "0b5e4a8e-3f9d-4c55-9a43-3c8f2d7a6e10";
+
+    #[test]
+    fn a_marker_whose_instances_are_not_uuids_means_foreign() {
+        // The instances are random UUIDs the flow writes, or empty on a client taken over; any
+        // other text is not the flow's, and it ended up in error messages as the secret's
+        // holder: control characters and megabytes of it.
+        let marker = |created_by: &str, secret_set_by: &str| {
+            client(json!({"metadata": {MARKER_KEY: {
+                "v": 1, "created_by": created_by, "managed": {}, "secret_set_by": secret_set_by,
+                "secret_set_at": 0, "secret_configured": false, "rev": {"r1": true},
+            }}}))
+        };
+        assert!(Marker::of(&marker(INSTANCE, INSTANCE)).is_some());
+        assert!(Marker::of(&marker("", "")).is_some(), "taken over");
+        for holder in ["a", "\u{1b}]0;PWNED\u{7}\r\nFORGED", &"h".repeat(100_000)] {
+            assert!(
+                Marker::of(&marker(INSTANCE, holder)).is_none(),
+                "{holder:.40}"
+            );
+            assert!(
+                Marker::of(&marker(holder, INSTANCE)).is_none(),
+                "{holder:.40}"
+            );
+        }
     }
 }

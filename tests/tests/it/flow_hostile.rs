@@ -489,8 +489,10 @@ async fn stand_in_own_client_with_long_lists_is_reconciled_within_the_deadline()
         "token_endpoint_auth_method": "client_secret_post",
         "client_name": "hydra-flow",
         "metadata": { flow::MARKER_KEY: {
-            "v": 1, "created_by": "x", "managed": { "scope": vec!["b"; ITEMS] },
-            "secret_set_by": "x", "secret_set_at": 0, "secret_configured": true,
+            "v": 1, "created_by": "0b5e4a8e-3f9d-4c55-9a43-3c8f2d7a6e10",
+            "managed": { "scope": vec!["b"; ITEMS] },
+            "secret_set_by": "0b5e4a8e-3f9d-4c55-9a43-3c8f2d7a6e10", "secret_set_at": 0,
+            "secret_configured": true,
             "rev": {"r1": true},
         }},
     });
