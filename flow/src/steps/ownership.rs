@@ -295,17 +295,70 @@ fn list(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// A JSON Patch document an administrator can send to make `client_id` serve, as a `curl`
-/// command (Hydra's `hydra update oauth2-client` replaces the whole client, so it is not shown).
+/// The longest command [`admin_fix`] prints; past it, the fix is said in words.
+const MAX_FIX: usize = 4096;
+
+/// A command an administrator can paste to make someone else's client serve this configuration:
+/// a JSON Patch with curl. A list gains only the items it lacks (`/field/-`), so a long list of
+/// theirs is neither repeated nor overwritten; every word is quoted for a POSIX shell, since a
+/// scope or URI may hold a `'` (or a `;`, a `$`) and the command is pasted by someone who may not
+/// have written the configuration. A command longer than [`MAX_FIX`] (a long scope of theirs)
+/// is not printed.
 pub(crate) fn admin_fix(admin_url: &str, client_id: &str, changes: &[Change]) -> String {
-    let patch: Vec<Value> = changes
-        .iter()
-        .map(|c| serde_json::json!({"op": "add", "path": format!("/{}", c.field), "value": c.new}))
-        .collect();
+    let mut patch: Vec<Value> = Vec::new();
+    for c in changes {
+        match (&c.old, &c.new) {
+            (Value::Array(have), Value::Array(want)) => {
+                // A set to look items up in: both lists may be as long as the body cap allows.
+                let have: HashSet<&Value> = have.iter().collect();
+                for item in want.iter().filter(|item| !have.contains(item)) {
+                    patch.push(serde_json::json!({
+                        "op": "add", "path": format!("/{}/-", c.field), "value": item
+                    }));
+                }
+            }
+            (_, new) => patch.push(serde_json::json!({
+                "op": "add", "path": format!("/{}", c.field), "value": new
+            })),
+        }
+    }
+    let url = format!("{admin_url}/admin/clients/{}", path_segment(client_id));
+    let command = format!(
+        "curl -X PATCH {} -H 'Content-Type: application/json' -d {}",
+        shell_word(&url),
+        shell_word(&Value::from(patch).to_string())
+    );
+    if command.len() <= MAX_FIX {
+        return command;
+    }
+    let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
     format!(
-        "curl -X PATCH {admin_url}/admin/clients/{client_id} -H 'Content-Type: application/json' -d '{}'",
-        Value::from(patch)
+        "a JSON Patch of {} on the admin API (a command for it would be {} bytes)",
+        fields.join(", "),
+        command.len()
     )
+}
+
+/// `id` as one path segment: what the generated calls send for `/admin/clients/{id}`.
+fn path_segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// `text` as one word for a POSIX shell: in single quotes, each `'` written as `'\''`.
+fn shell_word(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// A value from a client as an error shows it: JSON (control characters escaped), at most 200
+/// characters.
+pub(crate) fn shown_value(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -387,6 +440,35 @@ mod tests {
         assert!(Marker::of(&legacy).is_none());
         let c = client(json!({"metadata": "not an object"}));
         assert!(Marker::of(&c).is_none());
+    }
+
+    #[test]
+    fn the_fix_for_a_foreign_client_with_long_lists_stays_short() {
+        // Their lists, as long as the body cap allows, were repeated whole in the command (twice
+        // over, with the problems: 18 MB for a list of 300,000).
+        let theirs: Vec<Value> = (0..100_000).map(|i| json!(format!("grant-{i}"))).collect();
+        let mut wanted = theirs.clone();
+        wanted.push(json!("client_credentials"));
+        let grants = Change {
+            field: "grant_types",
+            old: Value::from(theirs),
+            new: Value::from(wanted),
+        };
+        let fix = admin_fix("http://127.0.0.1:4445", "x", std::slice::from_ref(&grants));
+        assert!(
+            fix.ends_with(
+                r#"-d '[{"op":"add","path":"/grant_types/-","value":"client_credentials"}]'"#
+            ),
+            "{fix:.300}"
+        );
+        assert!(shown_value(&grants.old).chars().count() <= 201);
+        let scope = Change {
+            field: "scope",
+            old: Value::from("s ".repeat(100_000)),
+            new: Value::from("s ".repeat(100_000) + "read"),
+        };
+        let fix = admin_fix("http://127.0.0.1:4445", "x", &[scope]);
+        assert!(fix.len() < 200 && fix.contains("scope"), "{fix:.300}");
     }
 
     const INSTANCE: &str = "0b5e4a8e-3f9d-4c55-9a43-3c8f2d7a6e10";

@@ -390,7 +390,14 @@ fn foreign_serves(
         client_id: id.clone(),
         problems: changes
             .iter()
-            .map(|c| format!("{} is {}, needs {}", c.field, c.old, c.new))
+            .map(|c| {
+                format!(
+                    "{} is {}, needs {}",
+                    c.field,
+                    ownership::shown_value(&c.old),
+                    ownership::shown_value(&c.new)
+                )
+            })
             .collect(),
         fix,
     })

@@ -242,10 +242,11 @@ async fn a_foreign_client_without_client_credentials_is_a_typed_error_naming_the
     .await?;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let before = get(&hydra, "login-app").await?;
+    // A scope may hold `'` and `;` (RFC 6749 §3.3): the command must quote them for the shell.
     let config = Config::builder(admin.url(), hydra.public_url())
         .client_id("login-app")
         .client_secret("login-app-secret")
-        .scope("read")
+        .scope("read it's;$(touch${IFS}pwned)")
         .authorize(false)
         .build()?;
     let err = flow::acquire_token_with(&config)
@@ -268,6 +269,53 @@ async fn a_foreign_client_without_client_credentials_is_a_typed_error_naming_the
     assert!(!fix.contains("login-app-secret"), "{fix}");
     assert_eq!(get(&hydra, "login-app").await?, before);
     assert_eq!(writes(&admin), Vec::<String>::new());
+
+    // The command as a POSIX shell reads it (with a `curl` that prints its arguments), sent as it
+    // says: then the client serves the configuration, and the shell ran nothing else.
+    let dir = std::env::temp_dir().join(format!("flow-fix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let shell = std::process::Command::new("sh")
+        .current_dir(&dir)
+        .arg("-c")
+        .arg(format!("curl() {{ printf '%s\\0' \"$@\"; }}; {fix}"))
+        .output()?;
+    assert!(
+        shell.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shell.stderr)
+    );
+    assert!(
+        !dir.join("pwned").exists(),
+        "the command ran a command of the scope's: {fix}"
+    );
+    std::fs::remove_dir_all(&dir)?;
+    let args: Vec<String> = String::from_utf8(shell.stdout)?
+        .split('\0')
+        .map(str::to_string)
+        .collect();
+    let arg_after = |flag: &str| {
+        let at = args.iter().position(|a| a == flag)?;
+        args.get(at + 1).cloned()
+    };
+    let (url, patch) = (arg_after("PATCH"), arg_after("-d"));
+    let (Some(url), Some(patch)) = (url, patch) else {
+        panic!("no URL or patch in {args:?}");
+    };
+    let patched = hydra
+        .http_client()?
+        .patch(&url)
+        .header("content-type", "application/json")
+        .body(patch)
+        .send()
+        .await?;
+    assert_eq!(patched.status(), 200, "{}", patched.text().await?);
+    let after = get(&hydra, "login-app").await?;
+    assert_eq!(
+        after["grant_types"],
+        json!(["authorization_code", "refresh_token", "client_credentials"]),
+        "their grants kept, the one needed added"
+    );
+    flow::acquire_token_with(&config).await?;
     Ok(())
 }
 
