@@ -217,8 +217,10 @@ impl Config {
 
     /// Reads the configuration through `var`, a lookup of environment variables: the
     /// variables of [`settings::SETTINGS`], listed with their meanings and defaults in
-    /// [the crate's settings table](crate#configuration). Empty values count as unset. A bad
-    /// value is an error that names its variable.
+    /// [the crate's settings table](crate#configuration). Empty values count as unset, but for
+    /// `HYDRA_CLIENT_SECRET` and `HYDRA_CLIENT_SECRET_FILE`, where an empty value is an error (read
+    /// as unset, it let the flow generate and set a secret of its own). A bad value is an error
+    /// that names its variable.
     pub fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         settings::read(var)?.build_named(settings::env_of)
     }

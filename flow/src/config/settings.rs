@@ -313,8 +313,21 @@ pub fn process_env(
     Ok(env)
 }
 
-/// Reads every setting through `var` (empty values count as unset) into a builder.
+/// The settings whose empty value is refused, not read as unset: without a secret the flow
+/// generates one, and sets it on a client its replicas may share, so an empty one (from an unset
+/// shell variable) must not pass for "no secret".
+const EMPTY_REFUSED: [&str; 2] = ["HYDRA_CLIENT_SECRET", "HYDRA_CLIENT_SECRET_FILE"];
+
+/// Reads every setting through `var` (empty values count as unset, but for [`EMPTY_REFUSED`])
+/// into a builder.
 pub(super) fn read(var: impl Fn(&str) -> Option<String>) -> Result<ConfigBuilder, Error> {
+    if let Some(name) = EMPTY_REFUSED
+        .into_iter()
+        .find(|name| var(name).is_some_and(|v| v.trim().is_empty()))
+    {
+        let reason = "is set but empty: give the secret, or unset it to have one generated";
+        return Err(Error::config(name, reason.into()));
+    }
     let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
     if let Some(missing) = SETTINGS
         .iter()

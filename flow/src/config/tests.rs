@@ -37,3 +37,33 @@ fn default_timeouts_are_within_the_sdks_and_the_deadline() {
     assert!(defaults.connect_timeout <= defaults.request_timeout);
     assert!(defaults.request_timeout < defaults.deadline);
 }
+
+#[test]
+fn a_secret_setting_that_is_set_but_empty_is_refused() {
+    // Read as unset, an empty secret (an unset shell variable in `HYDRA_CLIENT_SECRET=$SECRET`, or
+    // `--client-secret-file "$FILE"`) let the flow generate a secret of its own and, once the
+    // quiet period was over, set it on a client its replicas share.
+    for name in ["HYDRA_CLIENT_SECRET", "HYDRA_CLIENT_SECRET_FILE"] {
+        for empty in ["", "  "] {
+            let pairs = [
+                ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
+                ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
+                (name, empty),
+            ];
+            match Config::from_env_with(env(&pairs)) {
+                Err(Error::Config { name: got, reason }) => {
+                    assert_eq!(got, name, "{reason}");
+                    assert!(reason.contains("empty"), "{reason}");
+                }
+                other => panic!("{name}={empty:?}: {other:?}"),
+            }
+        }
+    }
+    // Other settings keep reading an empty value as unset.
+    let pairs = [
+        ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
+        ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
+        ("HYDRA_SCOPE", ""),
+    ];
+    assert!(Config::from_env_with(env(&pairs)).is_ok());
+}
