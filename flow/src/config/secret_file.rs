@@ -20,6 +20,8 @@ pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret
         NotOpened::Io(e) => Error::config(name, format!("cannot open {shown}: {e}")),
         NotOpened::NotRegular => Error::config(name, format!("{shown} is not a regular file")),
     })?;
+    #[cfg(unix)]
+    check_only_the_owner_writes(name, &file, &shown.to_string())?;
     if len > MAX_SECRET_FILE {
         return Err(Error::config(
             name,
@@ -44,6 +46,43 @@ pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret
         return Err(Error::config(name, format!("{shown} is empty")));
     }
     Ok(Secret::from(secret))
+}
+
+/// Whoever can write the secret file chooses the client's secret (the flow sets a configured
+/// secret on its client when Hydra rejects it), so, as ssh does with a key, the file must be
+/// this process's user's or root's, and writable by no one else. Checked on the opened file.
+#[cfg(unix)]
+fn check_only_the_owner_writes(
+    name: &'static str,
+    file: &std::fs::File,
+    shown: &str,
+) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt as _;
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::config(name, format!("cannot read {shown}: {e}")))?;
+    if metadata.mode() & 0o022 != 0 {
+        return Err(Error::config(
+            name,
+            format!(
+                "{shown} is writable by its group or by others (mode {:o}), who could choose \
+                 the client's secret; chmod go-w it",
+                metadata.mode() & 0o777
+            ),
+        ));
+    }
+    let owner = metadata.uid();
+    let me = rustix::process::geteuid().as_raw();
+    if owner != me && owner != 0 {
+        return Err(Error::config(
+            name,
+            format!(
+                "{shown} belongs to user {owner}, not to this process's ({me}) or root, and its \
+                 owner could choose the client's secret"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -105,6 +144,48 @@ mod tests {
         std::fs::write(&file, "\n").unwrap_or_else(|e| panic!("{e}"));
         refused(&path, "is empty");
         refused(&dir.join("absent").to_string_lossy(), "cannot open");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Whoever can write the file chooses the client's secret: the flow sets a configured secret
+    /// on its client when Hydra rejects it, so a file another user could write handed them the
+    /// service's identity. Refused, as ssh refuses such a key.
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("flow-secret-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.join("secret");
+        std::fs::write(&file, "s3cret\n").unwrap_or_else(|e| panic!("{e}"));
+        let path = file.to_string_lossy().into_owned();
+        let read = |mode: u32| {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("{e}"));
+            Config::from_env_with(env(&[
+                ("HYDRA_ADMIN_URL", "http://127.0.0.1:4445"),
+                ("HYDRA_PUBLIC_URL", "http://127.0.0.1:4444"),
+                ("HYDRA_CLIENT_SECRET_FILE", &path),
+            ]))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        for mode in [0o600, 0o640, 0o644, 0o400] {
+            assert_eq!(read(mode), Ok(()), "{mode:o}");
+        }
+        for mode in [0o666, 0o620, 0o602] {
+            let err = read(mode).expect_err("writable by others");
+            assert!(
+                err.contains("writable") && err.contains("chmod go-w"),
+                "{mode:o}: {err}"
+            );
+        }
+        // Another user's file (only root can make one here).
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&file, Some(65_534), None).unwrap_or_else(|e| panic!("{e}"));
+            let err = read(0o644).expect_err("another user's");
+            assert!(err.contains("belongs to user 65534"), "{err}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -156,8 +156,9 @@ pub static SETTINGS: &[Setting] = &[
         env: "HYDRA_CLIENT_SECRET_FILE",
         name: "client_secret_file",
         flags: &[value("--client-secret-file", "PATH")],
-        doc: "a file holding the secret (a regular file of at most 4 KiB; a trailing newline is \
-              trimmed); not with `HYDRA_CLIENT_SECRET`",
+        doc: "a file holding the secret (a regular file of at most 4 KiB, this user's or root's \
+              and writable by no one else; a trailing newline is trimmed); not with \
+              `HYDRA_CLIENT_SECRET`",
         default: Unset::Means("none"),
         not_with: Some("HYDRA_CLIENT_SECRET"),
         apply: |b, env, v| Ok(b.client_secret(read_secret_file(env, Path::new(&v))?)),
