@@ -204,7 +204,10 @@ impl TokenSource {
                 Ok(token)
             }
             Err(e) => {
-                self.inner.stats.failed(&e);
+                // A shutdown that ended the fetch is what was asked for, not a failure.
+                if !matches!(e, Error::ShutDown) {
+                    self.inner.stats.failed(&e);
+                }
                 let Some(at_least) = holds_off(&e) else {
                     drop(end);
                     // The caller that led keeps the error itself; waiters, if any, share it.

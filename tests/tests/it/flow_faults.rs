@@ -305,3 +305,26 @@ async fn an_oauth2_error_that_retrying_cannot_fix_is_returned_at_once() -> TestR
     assert_eq!(token.scope(), Some("read"));
     Ok(())
 }
+
+/// A shutdown while a fetch is under way ends the fetch, keeping nothing: that is what was asked
+/// for, not a failure, so the status shows no error (it showed "the token source was shut down"
+/// as the last error, and the error counter went up).
+#[tokio::test]
+async fn stand_in_late_token_a_shutdown_during_the_fetch_is_no_error_in_the_status() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let Reply::Raw(answer) = Reply::token(TOKEN) else {
+        return Err("Reply::token is raw".into());
+    };
+    let public = StandIn::start(vec![Reply::Late(Duration::from_millis(300), answer)]).await?;
+    let source = registered_source(config(&hydra, public.url()).build()?).await?;
+    let (caller, watcher) = (source.clone(), source.clone());
+    let fetch = tokio::spawn(async move { caller.token().await.map(|_| ()) });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    source.shutdown().await?;
+    let got = fetch.await?;
+    assert!(got.is_err(), "a token was handed out after the shutdown");
+    let status = watcher.status();
+    assert!(status.last_error.is_none(), "{status}");
+    assert!(!status.has_token, "{status}");
+    Ok(())
+}
