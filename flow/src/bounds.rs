@@ -14,6 +14,10 @@ pub(crate) const MAX_CLIENT_NAME: usize = 1024;
 pub(crate) const MAX_SCOPE: usize = 4096;
 pub(crate) const MAX_AUDIENCE: usize = 1024;
 pub(crate) const MAX_AUDIENCES: usize = 64;
+/// A base URL (it is repeated in every error and retry's log line) and a client secret (as long
+/// as a secret file may be).
+pub(crate) const MAX_URL: usize = 2048;
+pub(crate) const MAX_SECRET: usize = 4096;
 /// A CA bundle is a few certificates; a bigger file is a mistake (or `/dev/zero`).
 pub(crate) const MAX_CA_FILE: u64 = 1024 * 1024;
 

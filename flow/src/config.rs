@@ -12,7 +12,7 @@ use hydra_sdk::Secret;
 
 use crate::bounds::{
     check_scope, check_text, read_ca_file, shown, MAX_AUDIENCE, MAX_AUDIENCES, MAX_CLIENT_ID,
-    MAX_CLIENT_NAME, MAX_SCOPE, MAX_TIMEOUT, MIN_TIMEOUT,
+    MAX_CLIENT_NAME, MAX_SCOPE, MAX_SECRET, MAX_TIMEOUT, MAX_URL, MIN_TIMEOUT,
 };
 use crate::Error;
 
@@ -426,6 +426,19 @@ impl ConfigBuilder {
     /// `build`, with errors naming what `name` maps each setting to (an environment variable).
     fn build_named(mut self, name: impl Fn(&'static str) -> &'static str) -> Result<Config, Error> {
         let c = &mut self.config;
+        for (setting, url) in [("admin_url", &c.admin_url), ("public_url", &c.public_url)] {
+            if url.len() > MAX_URL {
+                let reason = format!("is longer than {MAX_URL} bytes");
+                return Err(Error::config(name(setting), reason));
+            }
+        }
+        if c.client_secret
+            .as_ref()
+            .is_some_and(|s| hydra_sdk::ExposeSecret::expose_secret(s).len() > MAX_SECRET)
+        {
+            let reason = format!("is longer than {MAX_SECRET} bytes");
+            return Err(Error::config(name("client_secret"), reason));
+        }
         c.admin_url = hydra_sdk::normalize_base_url(&c.admin_url)
             .map_err(|e| Error::config(name("admin_url"), e.to_string()))?;
         c.public_url = hydra_sdk::normalize_base_url(&c.public_url)

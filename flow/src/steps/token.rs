@@ -9,6 +9,7 @@ use tracing::{info, info_span, Instrument};
 use super::access_token::{AccessToken, Issued};
 use super::register::Registration;
 use super::{missing, Flow, HydraApis};
+use crate::bounds::MAX_SCOPE;
 use crate::config::TokenAuthMethod;
 use crate::{Error, Stage};
 
@@ -39,10 +40,19 @@ pub(crate) fn lifetime(expires_in: Option<i64>) -> Result<Duration, String> {
     }
 }
 
+/// The longest access token kept: far above any real one (a JWT with many claims is a few
+/// kilobytes), far below what would make every request carry megabytes in its header.
+const MAX_ACCESS_TOKEN: usize = 64 * 1024;
+
 /// RFC 6750 §2.1: a bearer token is a non-empty `b64token`,
 /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. Anything else (a CR/LF that
 /// would split the `Authorization` header, a space, a quote) is not a token that can be sent.
 fn check_access_token(token: &str) -> Result<(), String> {
+    if token.len() > MAX_ACCESS_TOKEN {
+        return Err(format!(
+            "access_token is longer than {MAX_ACCESS_TOKEN} bytes"
+        ));
+    }
     let body = token.trim_end_matches('=');
     if body.is_empty() {
         return Err("access_token is empty".into());
@@ -161,6 +171,10 @@ fn issued(
         .ok_or_else(|| missing(Stage::Token, url, "token_type"))?;
     check_token_type(&token_type).map_err(invalid)?;
     let expires_in = lifetime(response.expires_in).map_err(invalid)?;
+    // The granted scope is at most the one asked for, which is at most this long.
+    if response.scope.as_ref().is_some_and(|s| s.len() > MAX_SCOPE) {
+        return Err(invalid(format!("scope is longer than {MAX_SCOPE} bytes")));
+    }
     Ok(AccessToken::new(
         Issued {
             secret,

@@ -50,7 +50,22 @@ async fn stand_in_expires_in_at_the_top_of_its_range_prints_a_token_with_a_day(
 #[tokio::test]
 async fn stand_in_bad_tokens_exit_1_with_a_reason() -> Result<(), Box<dyn std::error::Error>> {
     let hydra = TestHydra::start().await?;
+    // A token of megabytes was accepted and sent on every request; a scope of megabytes was
+    // logged whole with the token's `Debug`.
+    let huge_token = format!(
+        r#"{{"access_token":"{}","token_type":"bearer","expires_in":60}}"#,
+        "t".repeat(64 * 1024 + 1)
+    );
+    let huge_scope = format!(
+        r#"{{"access_token":"ok","token_type":"bearer","expires_in":60,"scope":"{}"}}"#,
+        "s".repeat(4097)
+    );
     for (body, reason) in [
+        (
+            huge_token.as_str(),
+            "access_token is longer than 65536 bytes",
+        ),
+        (huge_scope.as_str(), "scope is longer than 4096 bytes"),
         (
             r#"{"access_token":"","token_type":"bearer","expires_in":60}"#,
             "access_token is empty",

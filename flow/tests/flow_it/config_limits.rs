@@ -147,15 +147,23 @@ fn overlong_settings_are_refused() {
     let long_name = "n".repeat(1025);
     let long_scope = "s".repeat(4097);
     let long_audience = "a".repeat(1025);
+    // A secret file holds at most 4 KiB; the variable held any length (a 100 KB one was sent).
+    let long_secret = "x".repeat(4097);
+    // Every retry's log line and the error repeated a URL whole (5,000 characters).
+    let long_url = format!("http://{}.example.org", "h".repeat(2048));
     for (variable, value) in [
         ("HYDRA_CLIENT_ID", long_id.as_str()),
         ("HYDRA_CLIENT_NAME", long_name.as_str()),
         ("HYDRA_SCOPE", long_scope.as_str()),
         ("HYDRA_AUDIENCE", long_audience.as_str()),
+        ("HYDRA_CLIENT_SECRET", long_secret.as_str()),
+        ("HYDRA_ADMIN_URL", long_url.as_str()),
+        ("HYDRA_PUBLIC_URL", long_url.as_str()),
     ] {
         let (name, reason) = refused(from_env(&[(variable, value)]));
         assert_eq!(name, variable, "{reason}");
         assert!(reason.contains("longer than"), "{reason}");
+        assert!(reason.len() < 200, "{reason}");
     }
     // The limits are not in the way of real values.
     let id = "c".repeat(255);
