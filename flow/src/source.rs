@@ -314,7 +314,8 @@ impl TokenSource {
     /// takes, and sends nothing.
     pub fn status(&self) -> Status {
         let current = self.inner.cache.load();
-        let has_token = !Arc::ptr_eq(&current, &self.inner.empty);
+        // A token past the point where `token()` stops handing it out is no token to report.
+        let has_token = !Arc::ptr_eq(&current, &self.inner.empty) && current.is_fresh();
         self.inner.stats.snapshot(has_token, current.expires_at())
     }
 

@@ -17,7 +17,9 @@ use crate::lock::lock;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Status {
-    /// Whether the source holds a token (it may still be in its refresh margin).
+    /// Whether the source holds a token `token()` hands out (it may be in its refresh margin):
+    /// not one dropped, nor one past the point where it is no longer handed out (its expiry,
+    /// less a margin for the request that carries it).
     pub has_token: bool,
     /// When the held token expires, by the wall clock; `None` without a token or without an
     /// expiry.
@@ -164,7 +166,9 @@ pub mod names {
     /// Counter: fetches that ended in an error, and rejections that made the source register
     /// the client again (what [`crate::Status::last_error`] shows the last of).
     pub const ERRORS: &str = "hydra_token_errors_total";
-    /// Gauge: 1 while a token is held, 0 after it was invalidated or its source shut down.
+    /// Gauge: 1 once a token was obtained, 0 after it was invalidated or its source shut down.
+    /// Unlike [`crate::Status::has_token`], it is not set to 0 when the token expires unreplaced
+    /// (nothing runs then to set it); [`EXPIRES_AT`] says when that is.
     pub const HAS_TOKEN: &str = "hydra_token_has_token";
     /// Gauge: when the held token expires, in seconds since the Unix epoch.
     pub const EXPIRES_AT: &str = "hydra_token_expires_at_seconds";

@@ -328,3 +328,33 @@ async fn stand_in_late_token_a_shutdown_during_the_fetch_is_no_error_in_the_stat
     assert!(!status.has_token, "{status}");
     Ok(())
 }
+
+/// A token past the point where it is no longer handed out is no token for the status: with the
+/// refresh failing, the status said `has_token` for a token that had expired, while every
+/// `token()` returned the refresh's error.
+#[tokio::test]
+async fn stand_in_token_expired_while_the_refresh_fails_is_no_token_in_the_status() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let refused = || Reply::json("400 Bad Request", &[], r#"{"error":"invalid_scope"}"#);
+    let public = StandIn::start(vec![
+        Reply::token(r#"{"access_token":"short","token_type":"bearer","expires_in":2}"#),
+        refused(),
+        refused(),
+        refused(),
+        refused(),
+    ])
+    .await?;
+    let source = registered_source(config(&hydra, public.url()).build()?).await?;
+    source.token().await?;
+    assert!(source.status().has_token, "{}", source.status());
+    // Not handed out from 1 s before its expiry (2 s) on; the refresh was refused.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        source.token().await.is_err(),
+        "an expired token was handed out"
+    );
+    let status = source.status();
+    assert!(!status.has_token, "{status}");
+    assert!(status.expires_at.is_none(), "{status}");
+    Ok(())
+}
