@@ -57,6 +57,18 @@ impl Drop for EndFlight {
     }
 }
 
+/// Clears the source's `revalidating` flag when dropped (see [`TokenSource::revalidate`]). Holds
+/// the source weakly, so that a refresh waiting out a hold-off does not keep it alive.
+struct EndRevalidating(Weak<Inner>);
+
+impl Drop for EndRevalidating {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.revalidating.store(false, Ordering::Release);
+        }
+    }
+}
+
 /// What a caller that needs a token from Hydra does.
 enum Role {
     /// Nobody is fetching: fetch, and publish the result here.
@@ -252,12 +264,16 @@ impl TokenSource {
         {
             return;
         }
+        // Clears the flag however the task ends: done, aborted, or dropped before it ever ran
+        // (spawned through a handle of a runtime that was dropped), which would otherwise leave
+        // it set for the source's life, and no reader in the margin would refresh again.
+        let done = EndRevalidating(Arc::downgrade(&self.inner));
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.inner.revalidating.store(false, Ordering::Release);
             return;
         };
         let source = self.for_task();
         let task = runtime.spawn(async move {
+            let _done = done;
             if let Err(e) = source.fetch_shared(Some(generation)).await {
                 warn!(error = %e, "refresh in the token's last margin failed");
                 // Readers in the margin start no other refresh while the source holds off: it
@@ -266,16 +282,10 @@ impl TokenSource {
                     .hold_off
                     .remaining(Instant::now());
                 if let Some(wait) = hold_off {
-                    let weak = Arc::downgrade(&source.inner);
                     drop(source);
                     tokio::time::sleep(wait).await;
-                    if let Some(inner) = weak.upgrade() {
-                        inner.revalidating.store(false, Ordering::Release);
-                    }
-                    return;
                 }
             }
-            source.inner.revalidating.store(false, Ordering::Release);
         });
         lock(&self.inner.tasks).keep(|t| &mut t.revalidate, task.abort_handle(), false);
     }

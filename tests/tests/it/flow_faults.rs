@@ -358,3 +358,63 @@ async fn stand_in_token_expired_while_the_refresh_fails_is_no_token_in_the_statu
     assert!(status.expires_at.is_none(), "{status}");
     Ok(())
 }
+
+/// The flag that says a refresh from the token's last margin is under way is cleared however
+/// that refresh's task ends, including dropped before it ever ran (started through a handle of a
+/// runtime that was dropped): it stayed set, readers in the margin started no refresh again,
+/// and the first read past the margin waited for Hydra.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_in_late_token_a_margin_refresh_dropped_unrun_does_not_stop_the_next() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let Reply::Raw(second) = Reply::token(TOKEN) else {
+        return Err("Reply::token is raw".into());
+    };
+    let public = StandIn::start(vec![
+        // Handed out until about 2.2 s (its last quarter, less the coarse clock's lag); refreshed
+        // from 1.7 s on (at least 500 ms before that).
+        Reply::token(r#"{"access_token":"first","token_type":"bearer","expires_in":3}"#),
+        Reply::Late(Duration::from_millis(200), second),
+    ])
+    .await?;
+    let source = registered_source(config(&hydra, public.url()).build()?).await?;
+    // The first token, on a runtime dropped right after: its background refresh goes with it.
+    let (first, dead) = {
+        let source = source.clone();
+        std::thread::spawn(move || -> Result<_, String> {
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime
+                .block_on(source.token())
+                .map_err(|e| e.to_string())?;
+            let handle = runtime.handle().clone();
+            drop(runtime);
+            Ok((Instant::now(), handle))
+        })
+        .join()
+        .map_err(|_| "the thread panicked")??
+    };
+    // In the margin, a read through the dead runtime's handle starts a refresh whose task is
+    // dropped unrun.
+    tokio::time::sleep_until((first + Duration::from_millis(1800)).into()).await;
+    {
+        let source = source.clone();
+        std::thread::spawn(move || dead.block_on(source.token()).map(|_| ()))
+            .join()
+            .map_err(|_| "the read panicked")??;
+    }
+    // Reads on this runtime until past the margin: one starts the refresh, none waits.
+    let mut waited = 0;
+    while first.elapsed() < Duration::from_millis(2600) {
+        let read = source.token();
+        match futures::FutureExt::now_or_never(read) {
+            Some(token) => drop(token?),
+            None => {
+                waited += 1;
+                source.token().await?;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(waited, 0, "reads waited for Hydra; {}", source.status());
+    assert_eq!(public.served(), 2, "{}", source.status());
+    Ok(())
+}
