@@ -33,7 +33,15 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub(crate) fn lifetime(expires_in: Option<i64>) -> Result<Duration, String> {
     match expires_in {
         None => Ok(ASSUMED_LIFETIME),
-        Some(seconds) if seconds <= 0 => Err(format!(
+        // Hydra rounds the lifespan down to whole seconds: one of 1 s (TTL_ACCESS_TOKEN=1s, or
+        // the client's client_credentials lifespan) answers 0.
+        Some(0) => Err(
+            "expires_in is 0: the token would be expired on arrival (Hydra rounds \
+                        the access-token lifespan down to whole seconds, so one of 1 s answers \
+                        0: give access tokens at least 2 s)"
+                .into(),
+        ),
+        Some(seconds) if seconds < 0 => Err(format!(
             "expires_in is {seconds}: the token would be expired on arrival"
         )),
         Some(seconds) => Ok(Duration::from_secs(seconds.unsigned_abs()).min(MAX_LIFETIME)),
@@ -192,6 +200,15 @@ fn issued(
 mod tests {
     use super::*;
     use hydra_sdk::Secret;
+
+    #[test]
+    fn a_lifetime_of_0_says_what_setting_gives_it() {
+        // A Hydra with TTL_ACCESS_TOKEN=1s answers expires_in 0 for every token.
+        let why = lifetime(Some(0)).expect_err("expired on arrival");
+        assert!(why.contains("at least 2 s"), "{why}");
+        assert!(lifetime(Some(-5)).is_err());
+        assert_eq!(lifetime(Some(1)), Ok(Duration::from_secs(1)));
+    }
 
     #[test]
     fn tokens_and_registrations_do_not_print_secrets() {
