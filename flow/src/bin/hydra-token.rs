@@ -28,9 +28,11 @@ const MORE: &str = "  --json
       this text
 
 The client secret comes only from HYDRA_CLIENT_SECRET, or from the file named by
-HYDRA_CLIENT_SECRET_FILE (a small regular file; a trailing newline is trimmed). A client
-this tool did not create is used as it is and never changed. On failure: a one-line reason on
-stderr, exit status 1; a usage error exits with 2.";
+HYDRA_CLIENT_SECRET_FILE (a small regular file; a trailing newline is trimmed). Without
+--client-id each run registers a new client, and nothing deletes it. A client this tool did
+not create is used as it is and never changed (unless --take-over-foreign-client). On
+failure: a one-line reason on stderr, exit status 1 (an invalid value too); a usage error (an
+unknown or refused flag, a flag without its value) exits with 2.";
 
 /// The help text: the options come from flow's settings table, so they cannot drift from it.
 fn usage() -> String {
@@ -231,6 +233,12 @@ async fn run(args: &Args) -> Result<String, flow::Error> {
     let config = flow::Config::from_env_with(|name| {
         args.overrides.get(name).or_else(|| env.get(name)).cloned()
     })?;
+    if config.client_id().is_none() {
+        say(
+            "warning: without --client-id (HYDRA_CLIENT_ID) each run registers a new client in \
+             Hydra, and nothing deletes it",
+        );
+    }
     let token = flow::acquire_token_with(&config).await?;
     let access_token = token.secret().expose_secret();
     if !args.json {

@@ -341,3 +341,28 @@ fn an_ssl_cert_file_that_is_not_a_regular_file_of_sane_size_is_refused_at_once()
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without a client id every run registers a new client, and nothing deletes it: a script run
+/// each minute made 1,440 clients a day without a word. It still works, and says so on stderr.
+#[tokio::test]
+async fn a_run_without_a_client_id_warns_that_it_leaves_a_client(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let hydra = TestHydra::start().await?;
+    let env = [
+        ("HYDRA_ADMIN_URL", hydra.admin_url()),
+        ("HYDRA_PUBLIC_URL", hydra.public_url()),
+    ];
+    let out = run(&["--no-authorize"], &env);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!out.stdout.is_empty());
+    assert!(
+        stderr.contains("--client-id") && stderr.contains("registers a new client"),
+        "{stderr}"
+    );
+    let out = run(&["--no-authorize", "--client-id", "cli-with-id"], &env);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("registers a new client"), "{stderr}");
+    Ok(())
+}
