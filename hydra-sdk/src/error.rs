@@ -49,8 +49,9 @@ impl fmt::Display for HydraError {
 /// characters.
 pub const MAX_PEER_TEXT: usize = 512;
 
-/// Text the peer sent, as an error keeps it: control characters escaped, since a CR or an escape
-/// sequence would rewrite the terminal line it is printed on and a newline would forge a log line,
+/// Text the peer sent, as an error keeps it: control and bidirectional formatting characters
+/// escaped ([`rewrites_text`]), since a CR or an escape sequence would rewrite the terminal line
+/// it is printed on, a newline would forge a log line and a right-to-left override reorder it,
 /// and at most [`MAX_PEER_TEXT`] characters (then `…`), not a line as long as the body cap.
 /// RFC 6749 §5.2 allows neither in these fields, so a conforming server's text is kept as it is.
 ///
@@ -59,7 +60,7 @@ pub const MAX_PEER_TEXT: usize = 512;
 /// assert_eq!(hydra_sdk::peer_text("x".repeat(600)).chars().count(), 513);
 /// ```
 pub fn peer_text(text: String) -> String {
-    if text.len() <= MAX_PEER_TEXT && !text.chars().any(char::is_control) {
+    if text.len() <= MAX_PEER_TEXT && !text.chars().any(rewrites_text) {
         return text;
     }
     let mut kept = String::new();
@@ -68,13 +69,25 @@ pub fn peer_text(text: String) -> String {
             kept.push('…');
             break;
         }
-        if c.is_control() {
+        if rewrites_text(c) {
             kept.extend(c.escape_default());
         } else {
             kept.push(c);
         }
     }
     kept
+}
+
+/// Whether printing `c` can change how the text around it reads: a control character (a CR, an
+/// escape sequence, a newline), or a bidirectional formatting character, which reorders what
+/// follows it on the line (the "Trojan Source" characters, CVE-2021-42574). [`peer_text`]
+/// escapes these.
+pub fn rewrites_text(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 impl HydraError {

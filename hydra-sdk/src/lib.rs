@@ -26,7 +26,8 @@ mod secret;
 use std::time::Duration;
 
 pub use error::{
-    peer_text, redact_query, redact_url, ApiError, ApiResult, ErrorBody, HydraError, MAX_PEER_TEXT,
+    peer_text, redact_query, redact_url, rewrites_text, ApiError, ApiResult, ErrorBody, HydraError,
+    MAX_PEER_TEXT,
 };
 pub use generated::*;
 /// Re-exported: the `reqwest` the generated client is built on.

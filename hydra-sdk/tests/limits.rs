@@ -183,11 +183,16 @@ async fn stand_in_hydra_error_text_is_escaped_and_cut() {
     let err = list_error(leak(format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n\
          {{\"error\":\"x\\u001b]0;PWNED\\u0007\",\"error_description\":\"line1\\r\\nFORGED {long}\",\
-         \"error_hint\":\"\\u001b[31mred\",\"error_debug\":\"\\n{long}\"}}"
+         \"error_hint\":\"\\u001b[31mred \\u202egnp.exe\",\"error_debug\":\"\\n{long}\"}}"
     )))
     .await;
     let hydra = err.hydra_error().expect("Hydra's error");
     assert_eq!(hydra.error.as_deref(), Some("x\\u{1b}]0;PWNED\\u{7}"));
+    // A right-to-left override reorders the rest of the line as it is shown.
+    assert_eq!(
+        hydra.error_hint.as_deref(),
+        Some("\\u{1b}[31mred \\u{202e}gnp.exe")
+    );
     assert!(
         hydra
             .error_description

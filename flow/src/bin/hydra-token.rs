@@ -79,12 +79,13 @@ fn wrap(text: &str, indent: &str, width: usize) -> String {
     out + &line + "\n"
 }
 
-/// `text` on one line: a newline becomes a space, any other control character its escape.
+/// `text` on one line: a newline becomes a space, any other character that would rewrite the
+/// line (a control or bidirectional formatting character) its escape.
 fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\n' => " ".to_string(),
-            c if c.is_control() => c.escape_default().collect(),
+            c if hydra_sdk::rewrites_text(c) => c.escape_default().collect(),
             c => c.to_string(),
         })
         .collect()
