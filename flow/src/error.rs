@@ -200,9 +200,10 @@ pub enum Error {
     #[error("the token source was shut down (TokenSource::shutdown)")]
     ShutDown,
 
-    /// A fetch was asked for outside a running tokio runtime: none in the calling context, or
-    /// one shutting down (a handle of a runtime that was dropped). The HTTP client and the
-    /// deadline need one; nothing was sent.
+    /// [`crate::acquire_token_with`] was called outside a running tokio runtime (it runs in the
+    /// caller's future, and the HTTP client and the deadline need one), or a token source's
+    /// fetch found none to run on: flow's own thread for it could not be started. Nothing was
+    /// sent.
     #[error(
         "no running tokio runtime to fetch a token on (the calling context has none, or its \
          runtime is shutting down)"

@@ -37,9 +37,11 @@ use tasks::{Handles, Tasks};
 ///   token in its last margin starts the refresh itself and goes on with the current token, so
 ///   readers do not wait on the network while the current token is valid.
 /// - **Single-flight.** However many callers arrive on a cold or expired cache, one request goes
-///   to Hydra; its one result wakes them all. It runs as a task of its own (in a tokio runtime),
-///   so callers that give up on it (a timeout around `token()`) do not cancel it, and the
-///   callers after them wait for it instead of sending another.
+///   to Hydra; its one result wakes them all. It runs as a task of its own, so callers that give
+///   up on it (a timeout around `token()`) do not cancel it, and the callers after them wait for
+///   it instead of sending another: on the caller's runtime when that is a multi-thread one, else
+///   on a thread of flow's own (a current-thread runtime runs a task only while something blocks
+///   on it, and a sync wrapper's is idle between calls).
 /// - **Self-healing, bounded.** When Hydra rejects the client (`invalid_client`: Hydra restarted
 ///   on an in-memory database, or the secret changed), it registers again and retries: at most
 ///   [`MAX_REREGISTRATIONS`] times per [`REREGISTRATION_WINDOW`]. The registration reads the

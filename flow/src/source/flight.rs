@@ -69,6 +69,40 @@ impl Drop for EndRevalidating {
     }
 }
 
+/// The runtime a fetch, a refresh from the last margin or a scheduled refresh runs on: the
+/// caller's when it is a multi-thread runtime, whose workers run its tasks for as long as it
+/// lives; otherwise flow's own ([`own_runtime`]). A current-thread runtime runs a task only while
+/// something blocks on it: a sync wrapper's, blocked on for each call and idle in between, left
+/// a fetch whose caller gave up sitting there, and every other caller waiting on it, with no
+/// bound. Without any tokio runtime (another executor) the fetch runs on flow's own as well.
+pub(super) fn fetch_runtime() -> Option<tokio::runtime::Handle> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            Some(handle)
+        }
+        _ => own_runtime(),
+    }
+}
+
+/// flow's own runtime: one thread per process, started on first use, that does nothing but
+/// drive the fetches given to it. `None` if it cannot be started.
+fn own_runtime() -> Option<tokio::runtime::Handle> {
+    static OWN: std::sync::OnceLock<Option<tokio::runtime::Handle>> = std::sync::OnceLock::new();
+    OWN.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("hydra-token-fetch".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .ok()?;
+        Some(handle)
+    })
+    .clone()
+}
+
 /// What a caller that needs a token from Hydra does.
 enum Role {
     /// Nobody is fetching: fetch, and publish the result here.
@@ -89,6 +123,8 @@ impl TokenSource {
         &self,
         replacing: Option<u64>,
     ) -> Result<Arc<AccessToken>, Error> {
+        // Set when the caller's runtime dropped the fetch's task unrun: it is shutting down.
+        let mut on_own = false;
         loop {
             self.inner.not_shut_down()?;
             // The flight lock is never held across an await: this block decides, then it is
@@ -123,19 +159,25 @@ impl TokenSource {
                     // instead of cancelling a request Hydra may have begun (and hashed the
                     // secret for) and making the next caller send another. The task carries the
                     // caller's span and subscriber, so the fetch logs where the caller does.
+                    // It runs where it is sure to be driven ([`fetch_runtime`]).
                     //
-                    // Without a runtime there is nothing to fetch on (reqwest and the deadline
-                    // need one); `end`, dropped, ends the flight for any waiter.
-                    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                        return Err(Error::NoRuntime);
+                    // Without a runtime to fetch on, `end`, dropped, ends the flight.
+                    let runtime = if on_own {
+                        own_runtime()
+                    } else {
+                        fetch_runtime()
                     };
+                    let runtime = runtime.ok_or(Error::NoRuntime)?;
                     match self.spawn_lead(&runtime, publish, end).await {
                         Ok(result) => return result,
                         Err(e) => match e.try_into_panic() {
                             Ok(panic) => std::panic::resume_unwind(panic),
-                            // The runtime is shutting down and dropped the task unpolled (which
-                            // ended the flight; a waiter on another runtime leads there). Led
-                            // inline, the fetch's timers would panic on this runtime.
+                            // The caller's runtime is shutting down and dropped the task unrun
+                            // (which ended the flight): lead again, on flow's own.
+                            Err(_) if !on_own => {
+                                on_own = true;
+                                continue;
+                            }
                             Err(_) => return Err(Error::NoRuntime),
                         },
                     }
@@ -268,7 +310,7 @@ impl TokenSource {
         // (spawned through a handle of a runtime that was dropped), which would otherwise leave
         // it set for the source's life, and no reader in the margin would refresh again.
         let done = EndRevalidating(Arc::downgrade(&self.inner));
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = fetch_runtime() else {
             return;
         };
         let source = self.for_task();
@@ -302,7 +344,7 @@ impl TokenSource {
     /// (Re)starts the background task that replaces token `generation` at `at`.
     fn schedule_refresh(&self, at: Instant, generation: u64) {
         let weak = Arc::downgrade(&self.inner);
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        let Some(handle) = fetch_runtime() else {
             return;
         };
         let task = handle.spawn(refresh_loop(weak, at, generation));

@@ -142,9 +142,12 @@ fn stand_in_slow_token_endpoint_a_fetch_dropped_with_its_runtime_leaves_no_calle
         let source = registered_source(config(&hydra, public.url()).build()?).await?;
         Ok::<_, Box<dyn Error>>((hydra, public, source))
     })?;
-    // The first caller leads on a runtime of its own, and gives up while the request is out;
-    // the fetch, a task of that runtime, stays there, not running.
-    let doomed = tokio::runtime::Builder::new_current_thread()
+    // The first caller leads on a (multi-thread) runtime of its own, and gives up while the
+    // request is out; the fetch, a task of that runtime, goes on there until the runtime is
+    // dropped. (A current-thread runtime's caller has its fetch run on flow's own runtime, see
+    // `stand_in_late_token_a_leader_that_gives_up_on_an_undriven_runtime_stalls_no_one`.)
+    let doomed = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()?;
     let gave_up = doomed
@@ -416,5 +419,49 @@ async fn stand_in_late_token_a_margin_refresh_dropped_unrun_does_not_stop_the_ne
     }
     assert_eq!(waited, 0, "reads waited for Hydra; {}", source.status());
     assert_eq!(public.served(), 2, "{}", source.status());
+    Ok(())
+}
+
+/// A caller that leads the fetch from a current-thread runtime (a sync wrapper's, blocked on
+/// only for each call) and gives up: the fetch must not depend on that runtime being driven
+/// again. It ran there, and every other caller waited, with no bound, until that runtime was
+/// driven or dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_in_late_token_a_leader_that_gives_up_on_an_undriven_runtime_stalls_no_one(
+) -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let Reply::Raw(answer) = Reply::token(TOKEN) else {
+        return Err("Reply::token is raw".into());
+    };
+    let public = StandIn::start(vec![Reply::Late(Duration::from_millis(300), answer)]).await?;
+    let source = registered_source(config(&hydra, public.url()).build()?).await?;
+    let (test_done, wait_for_the_test) = std::sync::mpsc::channel::<()>();
+    let wrapper = {
+        let source = source.clone();
+        std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let got = runtime.block_on(async {
+                tokio::time::timeout(Duration::from_millis(50), source.token()).await
+            });
+            if got.is_ok() {
+                return Err("the token came within 50 ms".into());
+            }
+            // The runtime lives on, driven by no one, until the test is done.
+            let _ = wait_for_the_test.recv_timeout(Duration::from_secs(20));
+            drop(runtime);
+            Ok(())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got = tokio::time::timeout(Duration::from_secs(5), source.token()).await;
+    drop(test_done);
+    wrapper.join().map_err(|_| "the wrapper panicked")??;
+    let token =
+        got.map_err(|_| "no token within 5 s while the wrapper's runtime sat undriven")??;
+    assert_eq!(token.secret().expose_secret(), "stand-in-token");
+    assert_eq!(public.served(), 1);
     Ok(())
 }
