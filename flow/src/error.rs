@@ -157,6 +157,23 @@ pub enum Error {
         quiet: Duration,
     },
 
+    /// This instance's configured secret is not the client's, which another instance set from
+    /// its own configuration within the quiet period: replicas configured with different
+    /// secrets, or a rotation under way. Setting it would lock that instance out, so the flow
+    /// stops instead; after the quiet period the configured secret is set.
+    #[error("register: the configured secret of client `{client_id}` is not the one another         instance ({holder}) set from its configuration {}s ago; replicas that share a client id         must be configured with the same secret (to rotate it, change it on every replica: one         that still has the old secret sets it again {}s after the last change)",
+        .ago.as_secs(), .quiet.as_secs())]
+    ConfiguredSecretsDiffer {
+        /// The client id.
+        client_id: String,
+        /// The instance that set the secret (a random id from the client's marker).
+        holder: String,
+        /// How long ago.
+        ago: Duration,
+        /// The quiet period.
+        quiet: Duration,
+    },
+
     /// Hydra kept answering `invalid_client` after the bounded number of re-registrations: the
     /// flow gives up instead of creating clients without end.
     #[error("token: Hydra keeps rejecting client `{client_id}` after {reregistrations} \
@@ -241,7 +258,9 @@ impl Error {
             | Error::DeadlineExceeded { stage, .. }
             | Error::RetryAfterBeyondDeadline { stage, .. }
             | Error::ForeignClient { stage, .. } => Some(*stage),
-            Error::SecretHeldElsewhere { .. } => Some(Stage::Register),
+            Error::SecretHeldElsewhere { .. } | Error::ConfiguredSecretsDiffer { .. } => {
+                Some(Stage::Register)
+            }
             Error::ClientRejected { .. } => Some(Stage::Token),
             Error::Shared(e) => e.stage(),
         }

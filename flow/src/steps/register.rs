@@ -322,11 +322,23 @@ impl Flow {
         if set_secret && marker.secret_set_by != identity.instance && !overrides {
             let ago = marker.secret_age();
             if ago < ownership::SECRET_QUIET_PERIOD {
-                return Err(Error::SecretHeldElsewhere {
-                    client_id: id.to_string(),
-                    holder: marker.secret_set_by.clone(),
-                    ago,
-                    quiet: ownership::SECRET_QUIET_PERIOD,
+                let (client_id, holder) = (id.to_string(), marker.secret_set_by.clone());
+                let quiet = ownership::SECRET_QUIET_PERIOD;
+                // Both configured: this one knows its secret, and it differs.
+                return Err(if identity.secret_configured {
+                    Error::ConfiguredSecretsDiffer {
+                        client_id,
+                        holder,
+                        ago,
+                        quiet,
+                    }
+                } else {
+                    Error::SecretHeldElsewhere {
+                        client_id,
+                        holder,
+                        ago,
+                        quiet,
+                    }
                 });
             }
         }

@@ -251,6 +251,23 @@ async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_nev
     );
     assert!(err.to_string().contains("HYDRA_CLIENT_SECRET"), "{err}");
     assert_eq!(admin.count("PATCH", "/admin/clients/bss-stable"), 0);
+
+    // A restart configured with another secret (a rotation, or replicas that disagree) does know
+    // its secret: the error says the two configurations differ, not to configure one.
+    let rotated = bss(admin.url(), hydra.public_url())
+        .client_id("bss-stable")
+        .client_secret("bss-stable-rotated-secret")
+        .authorize(false)
+        .build()?;
+    let err = flow::acquire_token_with(&rotated)
+        .await
+        .expect_err("another configured secret within the quiet period");
+    assert!(
+        matches!(err, flow::Error::ConfiguredSecretsDiffer { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("configured"), "{err}");
+    assert_eq!(admin.count("PATCH", "/admin/clients/bss-stable"), 0);
     Ok(())
 }
 
