@@ -124,6 +124,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal, and not there either with NO_COLOR set: a pipe or a
+        // log file gets plain text.
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         // A log line it cannot write would be reported with `eprintln!`, which panics when
         // stderr is closed.
         .log_internal_errors(false)

@@ -89,3 +89,26 @@ async fn stand_in_bad_tokens_exit_1_with_a_reason() -> Result<(), Box<dyn std::e
     }
     Ok(())
 }
+
+/// Log lines on stderr carry no colour codes when stderr is not a terminal (a pipe, a file, a
+/// log collector): they showed up there as `ESC[33m WARN` (only NO_COLOR turned them off).
+#[tokio::test]
+async fn stand_in_503_log_lines_to_a_pipe_have_no_colour_codes(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![
+        Reply::json(
+            "503 Service Unavailable",
+            &[],
+            r#"{"error":"temporarily_unavailable"}"#,
+        ),
+        Reply::token(hydra_tests::stand_in::TOKEN),
+    ])
+    .await?;
+    let out = hydra_token(&hydra, &public).await?;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("WARN"), "no log line to look at: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    Ok(())
+}
