@@ -75,7 +75,7 @@ impl Drop for EndRevalidating {
 /// something blocks on it: a sync wrapper's, blocked on for each call and idle in between, left
 /// a fetch whose caller gave up sitting there, and every other caller waiting on it, with no
 /// bound. Without any tokio runtime (another executor) the fetch runs on flow's own as well.
-pub(super) fn fetch_runtime() -> Option<tokio::runtime::Handle> {
+fn fetch_runtime() -> Option<tokio::runtime::Handle> {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             Some(handle)

@@ -3,6 +3,9 @@
 //! `operationId  rust_method  METHOD /path  body=T  ok=T  err=T`. Reading the types out of the
 //! generated builders (rather than predicting them from the spec) means the listing shows what
 //! callers actually get, so a spec bump or a fix-up change shows up as a small, reviewable diff.
+//!
+//! The same reading gives the SDK's response hook its table of success types
+//! ([`success_decoders`]).
 
 use std::collections::BTreeMap;
 
