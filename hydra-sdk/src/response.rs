@@ -9,8 +9,8 @@
 //! swapped there for one wrapped in [`http_body_util::Limited`]: whatever reads it (progenitor,
 //! or a caller streaming a `ByteStream`) gets an error at the cap, having buffered no more.
 //!
-//! A success body that a generated call decodes is also read there, and decoded once before
-//! progenitor sees it ([`check_success_body`]): a body of more JSON objects or values than
+//! A body that a generated call decodes is also read there, and decoded once before progenitor
+//! sees it ([`check_body`]): a body of more JSON objects or values than
 //! [`MAX_JSON_OBJECTS`] and [`MAX_JSON_VALUES`] is refused undecoded (bytes under the cap can
 //! decode into gigabytes), and one that does not decode is refused in an error that keeps serde's
 //! reason and the length, since progenitor's own error for it keeps the body (a token, a client
@@ -171,20 +171,29 @@ impl progenitor_client::ClientHooks for Client {
         info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<Response> {
         let response = self.execute(request).await?;
-        match decoders::success_decoder(info.operation_id) {
-            Some(decoder) if response.status().is_success() => {
-                check_success_body(response, decoder).await
+        let status = response.status();
+        if status.is_success() {
+            if let Some(decoder) = decoders::success_decoder(info.operation_id) {
+                return check_body(response, decoder).await;
             }
-            _ => Ok(response),
+        } else if status.is_client_error() || status.is_server_error() {
+            // Hydra's JSON error, as `execute` kept it, may still not be the operation's type.
+            if let Some(decoder) = decoders::error_decoder(info.operation_id) {
+                return check_body(response, decoder).await;
+            }
         }
+        Ok(response)
     }
 }
 
-/// Reads a success body (capped, as [`Client::execute`] left it) and hands it on only if it
-/// decodes, within [`MAX_JSON_OBJECTS`] and [`MAX_JSON_VALUES`]; otherwise replaces it by one that
-/// fails with [`UndecodableBody`]. An empty body is handed on: the generated code then reports it
-/// as it would have.
-async fn check_success_body(response: Response, decoder: Decoder) -> reqwest::Result<Response> {
+/// Reads a body (capped, as [`Client::execute`] left it) and hands it on only if it decodes,
+/// within [`MAX_JSON_OBJECTS`] and [`MAX_JSON_VALUES`]; otherwise replaces it by one that fails
+/// with [`UndecodableBody`] (a success) or [`ErrorStatus`] (an error status, as `execute` does
+/// with any error body that is not Hydra's error). An empty body is handed on: the generated code
+/// then reports it as it would have.
+async fn check_body(response: Response, decoder: Decoder) -> reqwest::Result<Response> {
+    let status = response.status();
+    let retry_after = retry_after(response.headers());
     let (head, body) = split(response);
     let bytes = body.collect().await?.to_bytes();
     if bytes.is_empty() {
@@ -205,14 +214,22 @@ async fn check_success_body(response: Response, decoder: Decoder) -> reqwest::Re
             .map(|e| crate::peer_text(e.to_string()))
     };
     Ok(match refused {
-        Some(reason) => join(
+        None => join(head, reqwest::Body::from(bytes)),
+        Some(reason) if status.is_success() => join(
             head,
             failing(UndecodableBody {
                 reason,
                 len: bytes.len(),
             }),
         ),
-        None => join(head, reqwest::Body::from(bytes)),
+        Some(_) => join(
+            head,
+            failing(ErrorStatus {
+                status,
+                retry_after,
+                over_limit: None,
+            }),
+        ),
     })
 }
 

@@ -20,6 +20,8 @@ struct Builder {
     err: Option<String>,
     /// `T` of `send`'s `ResponseValue<T>`, as generated.
     ok_type: Option<syn::Type>,
+    /// `E` of `send`'s `Error<E>`, as generated.
+    err_type: Option<syn::Type>,
     /// The `operation_id` its `send` passes to the client's hooks.
     operation_id: Option<String>,
 }
@@ -110,9 +112,8 @@ fn builders(file: &syn::File) -> BTreeMap<String, Builder> {
                         entry.ok_type = args.first().and_then(|t| generic_args(t).first().cloned());
                         entry.ok = entry.ok_type.as_ref().map(render_type);
                         entry.operation_id = operation_id(&f.block);
-                        entry.err = args
-                            .get(1)
-                            .and_then(|t| generic_args(t).first().map(render_type));
+                        entry.err_type = args.get(1).and_then(|t| generic_args(t).first().cloned());
+                        entry.err = entry.err_type.as_ref().map(render_type);
                     }
                 }
             }
@@ -122,26 +123,30 @@ fn builders(file: &syn::File) -> BTreeMap<String, Builder> {
     out
 }
 
-/// The table the SDK's response hook decodes success bodies with before progenitor does
-/// (`hydra-sdk/src/response.rs`): for each operation whose `send` decodes a JSON body, its
-/// `operation_id` and that body's type. progenitor's error for a body that does not decode keeps
-/// the body (a token, a client secret) and prints it; with the table the SDK refuses such a body
-/// first, in an error that keeps only serde's reason and the length. Operations whose body is
-/// `()` or a `ByteStream` decode nothing and are not in it.
+/// The tables the SDK's response hook decodes bodies with before progenitor does
+/// (`hydra-sdk/src/response.rs`): for each operation, by the `operation_id` its `send` passes to
+/// the client's hooks, the type of its success body and of its error body. progenitor's error
+/// for a body that does not decode keeps the body (a token, a client secret) and prints it; with
+/// the tables the SDK refuses such a body first, in an error that keeps no body. A body of `()`
+/// or a `ByteStream` is not decoded and is not in them.
 pub fn success_decoders(file: &syn::File) -> Result<String, String> {
-    let mut arms = Vec::new();
+    let (mut ok_arms, mut err_arms) = (Vec::new(), Vec::new());
     for (name, b) in builders(file) {
-        let Some(ty) = &b.ok_type else { continue };
-        let rendered = render_type(ty);
-        if rendered == "()" || rendered == "ByteStream" {
-            continue;
+        let id = || {
+            b.operation_id
+                .clone()
+                .ok_or(format!("no operation_id in the `send` of builder `{name}`"))
+        };
+        for (ty, arms) in [(&b.ok_type, &mut ok_arms), (&b.err_type, &mut err_arms)] {
+            let Some(ty) = ty else { continue };
+            if matches!(render_type(ty).as_str(), "()" | "ByteStream") {
+                continue;
+            }
+            let id = id()?;
+            arms.push(quote::quote! { #id => decode::<#ty>, });
         }
-        let id = b
-            .operation_id
-            .ok_or(format!("no operation_id in the `send` of builder `{name}`"))?;
-        arms.push(quote::quote! { #id => decode::<#ty>, });
     }
-    if arms.is_empty() {
+    if ok_arms.is_empty() || err_arms.is_empty() {
         return Err("no operation decodes a JSON body".into());
     }
     let tokens = quote::quote! {
@@ -150,7 +155,14 @@ pub fn success_decoders(file: &syn::File) -> Result<String, String> {
         /// from the generated client.
         pub(crate) fn success_decoder(operation_id: &str) -> Option<Decoder> {
             Some(match operation_id {
-                #(#arms)*
+                #(#ok_arms)*
+                _ => return None,
+            })
+        }
+        /// The decoder of each operation's error body (4xx and 5xx), likewise.
+        pub(crate) fn error_decoder(operation_id: &str) -> Option<Decoder> {
+            Some(match operation_id {
+                #(#err_arms)*
                 _ => return None,
             })
         }

@@ -233,3 +233,34 @@ async fn stand_in_a_body_of_more_values_than_decoding_is_bounded_to_is_refused_u
     assert_eq!(*len, body.len());
     assert!(reason.contains("values"), "{reason}");
 }
+
+/// Stand-in for Hydra: an error body that is JSON but not the operation's error type (here the
+/// readiness check's, whose `errors` map holds strings). progenitor's error for it kept the body
+/// and printed it; it is an error status without Hydra's error, as any other body that is not
+/// Hydra's error is.
+#[tokio::test]
+async fn stand_in_an_error_body_of_another_shape_is_a_status_and_not_kept() {
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 2\r\nconnection: close\r\n\r\n{\"errors\":{\"database\":5},\"x\":\"KEPT-BODY\"}",
+    )
+    .await;
+    let admin = Client::admin(&url).expect("client");
+    let raw = admin.is_ready().send().await.expect_err("503");
+    let _ = task.await;
+    for shown in [raw.to_string(), format!("{raw:?}")] {
+        assert!(!shown.contains("KEPT-BODY"), "{shown}");
+    }
+    let err = ApiError::from(raw);
+    let ApiError::Status {
+        status,
+        retry_after,
+        ..
+    } = &err
+    else {
+        panic!("expected Status, got {err:?}");
+    };
+    assert_eq!(status.as_u16(), 503);
+    assert_eq!(*retry_after, Some(std::time::Duration::from_secs(2)));
+    assert!(err.is_transient());
+}
