@@ -19,7 +19,7 @@ pub(super) fn write_all(root: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temporary = target.with_file_name(format!(".{name}.regen-tmp"));
-        if let Err(e) = std::fs::write(&temporary, bytes) {
+        if let Err(e) = write_new(&temporary, bytes) {
             let _ = std::fs::remove_file(&temporary);
             for (temporary, _, _) in &pending {
                 let _ = std::fs::remove_file(temporary);
@@ -40,6 +40,23 @@ pub(super) fn write_all(root: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<
         written.push(relative);
     }
     Ok(written)
+}
+
+/// Writes `bytes` to a file made anew at `path`, synced to disk. Whatever was at `path` (a
+/// temporary file a crashed run left, or a symlink to somewhere else) is removed first, not
+/// written through, and the file is created with `create_new`, which follows no symlink.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// The file's bytes, or `None` when there is no such file.
@@ -92,6 +109,24 @@ mod tests {
         assert!(write_all(dir.path(), &files).is_err());
         assert_eq!(read_optional(&dir.path().join("a"))?, Some(b"a".to_vec()));
         assert_eq!(std::fs::read_dir(dir.path())?.count(), 1);
+        Ok(())
+    }
+
+    /// A temporary file's name is known in advance: a symlink left there (by a crashed run, or
+    /// planted) was followed, so the write went to wherever it pointed, and the rename then put
+    /// the link itself in the target's place.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_where_the_temporary_file_goes_is_not_followed() -> Result {
+        let dir = TempDir::new("hydra-rs-regen-write-test")?;
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, b"not yours")?;
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join(".a.regen-tmp"))?;
+        write_all(dir.path(), &[("a".to_string(), b"new".to_vec())])?;
+        assert_eq!(read_optional(&elsewhere)?, Some(b"not yours".to_vec()));
+        let a = dir.path().join("a");
+        assert!(!std::fs::symlink_metadata(&a)?.file_type().is_symlink());
+        assert_eq!(read_optional(&a)?, Some(b"new".to_vec()));
         Ok(())
     }
 }
