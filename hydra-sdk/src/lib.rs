@@ -146,9 +146,12 @@ const MAX_NATIVE_ROOT_ENTRIES: usize = 65_536;
 /// so nothing here can block on a FIFO. The SDK's constructors call it; call it before building
 /// a client from [`http_client_builder`] yourself.
 pub fn check_native_roots_env() -> Result<(), ClientError> {
-    let refuse = |var: &str, path: &std::path::Path, why: &str| {
+    let refuse = |variable: &'static str, path: &std::path::Path, why: &str| {
         let shown: String = format!("{path:?}").chars().take(200).collect();
-        ClientError::Environment(format!("{var} names {shown}, which {why}"))
+        ClientError::Environment {
+            variable,
+            reason: format!("names {shown}, which {why}"),
+        }
     };
     let mut total = 0u64;
     if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
@@ -185,14 +188,15 @@ pub fn check_native_roots_env() -> Result<(), ClientError> {
         }
     }
     if total > MAX_NATIVE_ROOTS {
-        let var = if dirs.is_empty() {
-            "SSL_CERT_FILE"
+        let (variable, with) = if dirs.is_empty() {
+            ("SSL_CERT_FILE", "")
         } else {
-            "SSL_CERT_FILE or SSL_CERT_DIR"
+            ("SSL_CERT_DIR", " (with SSL_CERT_FILE, if set)")
         };
-        return Err(ClientError::Environment(format!(
-            "{var} names more than {MAX_NATIVE_ROOTS} bytes of root certificates"
-        )));
+        return Err(ClientError::Environment {
+            variable,
+            reason: format!("names more than {MAX_NATIVE_ROOTS} bytes of root certificates{with}"),
+        });
     }
     Ok(())
 }
@@ -209,7 +213,12 @@ pub enum ClientError {
     InvalidCredential(String),
     /// The environment names root certificates that cannot be read safely (see
     /// [`check_native_roots_env`]).
-    Environment(String),
+    Environment {
+        /// The variable, `SSL_CERT_FILE` or `SSL_CERT_DIR`.
+        variable: &'static str,
+        /// What is wrong with what it names.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for ClientError {
@@ -218,7 +227,7 @@ impl std::fmt::Display for ClientError {
             ClientError::InvalidUrl(why) => write!(f, "invalid Hydra base URL: {why}"),
             ClientError::Http(e) => write!(f, "cannot build the HTTP client: {e}"),
             ClientError::InvalidCredential(why) => write!(f, "invalid credential: {why}"),
-            ClientError::Environment(why) => write!(f, "root certificates: {why}"),
+            ClientError::Environment { variable, reason } => write!(f, "{variable} {reason}"),
         }
     }
 }
@@ -229,7 +238,7 @@ impl std::error::Error for ClientError {
             ClientError::Http(e) => Some(e),
             ClientError::InvalidUrl(_)
             | ClientError::InvalidCredential(_)
-            | ClientError::Environment(_) => None,
+            | ClientError::Environment { .. } => None,
         }
     }
 }

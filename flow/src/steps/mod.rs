@@ -144,8 +144,12 @@ fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
     static SHARED: Mutex<Vec<(HttpSettings, reqwest::Client)>> = Mutex::new(Vec::new());
     let build = || {
         // The build reads the platform's roots, whatever the environment names them to be.
-        hydra_sdk::check_native_roots_env()
-            .map_err(|e| Error::config("SSL_CERT_FILE", e.to_string()))?;
+        hydra_sdk::check_native_roots_env().map_err(|e| match e {
+            hydra_sdk::ClientError::Environment { variable, reason } => {
+                Error::config(variable, reason)
+            }
+            other => Error::config("http_client", other.to_string()),
+        })?;
         config.http_client_builder().build().map_err(|e| {
             let reason = format!("cannot build: {}", crate::bounds::with_sources(&e));
             Error::config("http_client", reason)
