@@ -339,7 +339,9 @@ pub(crate) fn admin_fix(admin_url: &str, client_id: &str, changes: &[Change]) ->
     )
 }
 
-/// `id` as one path segment: what the generated calls send for `/admin/clients/{id}`.
+/// `id` as one path segment, every byte but ASCII letters, digits and `*-._` percent-encoded: at
+/// least as strict as the generated calls' encoding, and the id is one the configuration checks
+/// allowed (no `/`, `\`, `?`, `#`, nor a dot segment).
 fn path_segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes())
         .collect::<String>()
