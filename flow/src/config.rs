@@ -213,7 +213,7 @@ impl Config {
     /// value that is not valid UTF-8 is an error naming its variable.
     pub fn from_env() -> Result<Self, Error> {
         let env = settings::process_env(|_| false)?;
-        Self::from_env_with(|name| env.get(name).cloned())
+        Self::from_env_with(|name| env.get(name).map(|value| String::clone(value)))
     }
 
     /// Reads the configuration through `var`, a lookup of environment variables: the

@@ -107,17 +107,28 @@ pub fn basic_auth_headers(
     client_secret: &Secret,
 ) -> Result<reqwest::header::HeaderMap, ClientError> {
     use base64::Engine as _;
-    // RFC 6749 §2.3.1: both parts are encoded with application/x-www-form-urlencoded first.
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let credentials = format!(
-        "{}:{}",
-        encode(client_id),
-        encode(client_secret.expose_secret())
-    );
-    authorization(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    ))
+    use zeroize::Zeroizing;
+    // RFC 6749 §2.3.1: both parts are encoded with application/x-www-form-urlencoded first. The
+    // copies of the secret made on the way are zeroed when dropped, as the `Secret` is, and each
+    // buffer is made at its final size, so that none is moved while it grows and leaves a copy
+    // behind. The header value is the HTTP client's to drop.
+    let encode = |s: &str| {
+        let pieces = || url::form_urlencoded::byte_serialize(s.as_bytes());
+        let mut out = Zeroizing::new(String::with_capacity(pieces().map(str::len).sum()));
+        pieces().for_each(|piece| out.push_str(piece));
+        out
+    };
+    let (id, secret) = (encode(client_id), encode(client_secret.expose_secret()));
+    let mut credentials = Zeroizing::new(String::with_capacity(id.len() + 1 + secret.len()));
+    credentials.push_str(&id);
+    credentials.push(':');
+    credentials.push_str(&secret);
+    const SCHEME: &str = "Basic ";
+    let encoded = base64::encoded_len(credentials.len(), true).unwrap_or(0);
+    let mut value = String::with_capacity(SCHEME.len() + encoded);
+    value.push_str(SCHEME);
+    base64::engine::general_purpose::STANDARD.encode_string(credentials.as_bytes(), &mut value);
+    authorization(value)
 }
 
 fn authorization(value: String) -> Result<reqwest::header::HeaderMap, ClientError> {

@@ -238,7 +238,7 @@ async fn run(args: &Args) -> Result<String, flow::Error> {
     // A variable a flag overrides is not read, so its value need not be valid UTF-8.
     let env = flow::settings::process_env(|name| args.overrides.contains_key(name))?;
     let config = flow::Config::from_env_with(|name| {
-        args.overrides.get(name).or_else(|| env.get(name)).cloned()
+        (args.overrides.get(name).cloned()).or_else(|| env.get(name).map(|v| String::clone(v)))
     })?;
     if config.client_id().is_none() {
         say(

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use hydra_sdk::Secret;
+use zeroize::Zeroizing;
 
 use crate::bounds::{open_regular_file, NotOpened};
 use crate::Error;
@@ -28,7 +29,9 @@ pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret
             format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
         ));
     }
-    let mut bytes = Vec::new();
+    // Room for the whole file up front, so reading never moves the bytes and leaves a copy
+    // behind; zeroed when dropped, as the `Secret` made of them is.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_SECRET_FILE as usize + 1));
     file.take(MAX_SECRET_FILE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::config(name, format!("cannot read {shown}: {e}")))?;
@@ -38,9 +41,9 @@ pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret
             format!("{shown} is larger than {MAX_SECRET_FILE} bytes"),
         ));
     }
-    let text = String::from_utf8(bytes)
+    let text = std::str::from_utf8(&bytes)
         .map_err(|_| Error::config(name, format!("{shown} is not UTF-8 text")))?;
-    let secret = text.strip_suffix('\n').unwrap_or(&text);
+    let secret = text.strip_suffix('\n').unwrap_or(text);
     let secret = secret.strip_suffix('\r').unwrap_or(secret);
     if secret.trim().is_empty() {
         return Err(Error::config(name, format!("{shown} is empty")));

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hydra_sdk::Secret;
+use zeroize::Zeroizing;
 
 use super::secret_file::read_secret_file;
 use super::{AccessTokenStrategy, Config, ConfigBuilder, TokenAuthMethod, DEFAULT_REDIRECT_URI};
@@ -295,15 +296,16 @@ const fn switch(flag: &'static str, value: &'static str) -> Flag {
 /// `skip` names (`hydra-token`'s flags override them). A value that is not valid UTF-8 is an
 /// error naming its variable: read as unset, a secret file's path (any bytes, on Unix) would
 /// drop the secret and leave the flow to generate and set its own. [`Config::from_env`] reads
-/// the environment through it, and so does `hydra-token`.
+/// the environment through it, and so does `hydra-token`. The values are zeroed when dropped,
+/// since one may be the client secret.
 pub fn process_env(
     skip: impl Fn(&str) -> bool,
-) -> Result<std::collections::HashMap<&'static str, String>, Error> {
+) -> Result<std::collections::HashMap<&'static str, Zeroizing<String>>, Error> {
     let mut env = std::collections::HashMap::new();
     for setting in SETTINGS.iter().filter(|s| !skip(s.env)) {
         match std::env::var(setting.env) {
             Ok(value) => {
-                env.insert(setting.env, value);
+                env.insert(setting.env, Zeroizing::new(value));
             }
             Err(std::env::VarError::NotPresent) => {}
             Err(std::env::VarError::NotUnicode(_)) => {
@@ -322,6 +324,8 @@ const EMPTY_REFUSED: [&str; 2] = ["HYDRA_CLIENT_SECRET", "HYDRA_CLIENT_SECRET_FI
 /// Reads every setting through `var` (empty values count as unset, but for [`EMPTY_REFUSED`])
 /// into a builder.
 pub(super) fn read(var: impl Fn(&str) -> Option<String>) -> Result<ConfigBuilder, Error> {
+    // The secret's value is looked up more than once; each copy not kept is zeroed when dropped.
+    let var = |name: &str| var(name).map(Zeroizing::new);
     if let Some(name) = EMPTY_REFUSED
         .into_iter()
         .find(|name| var(name).is_some_and(|v| v.trim().is_empty()))
@@ -338,14 +342,15 @@ pub(super) fn read(var: impl Fn(&str) -> Option<String>) -> Result<ConfigBuilder
     }
     let mut builder = Config::builder(String::new(), String::new());
     for setting in SETTINGS {
-        let Some(value) = get(setting.env) else {
+        let Some(mut value) = get(setting.env) else {
             continue;
         };
         if let Some(other) = setting.not_with.filter(|other| get(other).is_some()) {
             let reason = format!("is set together with {other}; set one");
             return Err(Error::config(setting.env, reason));
         }
-        builder = (setting.apply)(builder, setting.env, value)?;
+        // Moved, not copied, into the setting (the secret's into its `Secret`).
+        builder = (setting.apply)(builder, setting.env, std::mem::take(&mut *value))?;
     }
     Ok(builder)
 }
