@@ -161,7 +161,10 @@ pub enum Error {
     /// its own configuration within the quiet period: replicas configured with different
     /// secrets, or a rotation under way. Setting it would lock that instance out, so the flow
     /// stops instead; after the quiet period the configured secret is set.
-    #[error("register: the configured secret of client `{client_id}` is not the one another         instance ({holder}) set from its configuration {}s ago; replicas that share a client id         must be configured with the same secret (to rotate it, change it on every replica: one         that still has the old secret sets it again {}s after the last change)",
+    #[error("register: the configured secret of client `{client_id}` is not the one another \
+        instance ({holder}) set from its configuration {}s ago; replicas that share a client id \
+        must be configured with the same secret (to rotate it, change it on every replica: one \
+        that still has the old secret sets it again {}s after the last change)",
         .ago.as_secs(), .quiet.as_secs())]
     ConfiguredSecretsDiffer {
         /// The client id.
@@ -175,9 +178,9 @@ pub enum Error {
     },
 
     /// Hydra kept answering `invalid_client` after the bounded number of re-registrations: the
-    /// flow gives up instead of creating clients without end.
-    #[error("token: Hydra keeps rejecting client `{client_id}` after {reregistrations} \
-        re-registrations within {}s; giving up: {last}", .window.as_secs())]
+    /// flow gives up instead of creating clients without end. Or it answered so with too little
+    /// left of the deadline to wait and register again (`outlasts_deadline`).
+    #[error("token: {}; giving up: {last}", rejected(client_id, *reregistrations, *window, *outlasts_deadline))]
     ClientRejected {
         /// The client id.
         client_id: String,
@@ -185,6 +188,9 @@ pub enum Error {
         reregistrations: u32,
         /// The window they are counted in.
         window: Duration,
+        /// Whether it gave up before the bound, because the wait before registering again would
+        /// have outlasted the deadline.
+        outlasts_deadline: bool,
         /// The last rejection.
         last: Box<Error>,
     },
@@ -240,6 +246,22 @@ pub enum Error {
 
 fn status_text(status: Option<u16>) -> String {
     status.map(|s| format!(" with {s}")).unwrap_or_default()
+}
+
+/// [`Error::ClientRejected`]'s words for why it gave up: the bound, or the deadline.
+fn rejected(client_id: &str, made: u32, window: Duration, outlasts_deadline: bool) -> String {
+    let window = window.as_secs();
+    if outlasts_deadline {
+        format!(
+            "Hydra rejected client `{client_id}` ({made} re-registrations within {window}s so \
+             far), and waiting to register it again would outlast the deadline"
+        )
+    } else {
+        format!(
+            "Hydra keeps rejecting client `{client_id}` after {made} re-registrations within \
+             {window}s"
+        )
+    }
 }
 
 impl Error {

@@ -95,15 +95,15 @@ impl Inner {
             .reregistrations
             .retain(|t| now.saturating_duration_since(*t) < REREGISTRATION_WINDOW);
         let made = session.reregistrations.len();
-        let give_up = |last: Error| Error::ClientRejected {
-            client_id: registration.client_id.clone(),
-            reregistrations: u32::try_from(made).unwrap_or(u32::MAX),
-            window: REREGISTRATION_WINDOW,
-            last: Box::new(last),
-        };
         let wait = REREGISTRATION_BACKOFF.saturating_mul(1u32 << made.min(16));
         if made >= MAX_REREGISTRATIONS || wait >= deadline.remaining() {
-            return Err(give_up(rejected));
+            return Err(Error::ClientRejected {
+                client_id: registration.client_id.clone(),
+                reregistrations: u32::try_from(made).unwrap_or(u32::MAX),
+                window: REREGISTRATION_WINDOW,
+                outlasts_deadline: made < MAX_REREGISTRATIONS,
+                last: Box::new(rejected),
+            });
         }
         warn!(client_id = %registration.client_id, error = %rejected, wait_s = wait.as_secs(), "Hydra rejected the client; registering it again");
         tokio::time::sleep(wait).await;

@@ -222,7 +222,13 @@ async fn stand_in_persistent_invalid_client_registers_a_bounded_number_of_times_
     assert_eq!(secret_changes(&admin), k - 1);
     let last = last.ok_or("ran")?;
     assert!(
-        matches!(last.unshared(), flow::Error::ClientRejected { .. }),
+        matches!(
+            last.unshared(),
+            flow::Error::ClientRejected {
+                outlasts_deadline: false,
+                ..
+            }
+        ),
         "{last:?}"
     );
     assert_eq!(last.oauth2_error(), Some("invalid_client"));
@@ -231,6 +237,45 @@ async fn stand_in_persistent_invalid_client_registers_a_bounded_number_of_times_
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rejected_client_with_no_time_left_to_register_again_says_the_deadline_is_why(
+) -> TestResult {
+    // The client is the flow's, made with another secret; Hydra rejects this one, and the wait
+    // before registering again (1 s) is more than is left of a 0.9 s deadline. It gave up after
+    // 0 re-registrations, and said Hydra "keeps rejecting" it "after 0 re-registrations".
+    let hydra = TestHydra::start().await?;
+    let config = |secret: &str, deadline: Duration| {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("short-deadline")
+            .client_secret(secret)
+            .authorize(false)
+            .deadline(deadline)
+            .build()
+    };
+    flow::acquire_token_with(&config("the-first-secret", Duration::from_secs(10))?).await?;
+    let err = flow::acquire_token_with(&config("another-secret", Duration::from_millis(900))?)
+        .await
+        .expect_err("Hydra holds the first secret");
+    assert!(
+        matches!(
+            err.unshared(),
+            flow::Error::ClientRejected {
+                reregistrations: 0,
+                outlasts_deadline: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.oauth2_error(), Some("invalid_client"));
+    let text = err.to_string();
+    assert!(
+        text.contains("would outlast the deadline") && !text.contains("keeps rejecting"),
+        "{text}"
     );
     Ok(())
 }

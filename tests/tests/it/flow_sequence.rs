@@ -267,6 +267,9 @@ async fn a_hundred_restarts_with_a_stable_id_and_secret_leave_one_client_and_nev
         "{err:?}"
     );
     assert!(err.to_string().contains("configured"), "{err}");
+    // One line, as written: its source lines once lost their continuations, leaving runs of
+    // spaces in the message.
+    assert!(!err.to_string().contains("  "), "{err}");
     assert_eq!(admin.count("PATCH", "/admin/clients/bss-stable"), 0);
     Ok(())
 }
