@@ -151,8 +151,19 @@ fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
             other => Error::config("http_client", other.to_string()),
         })?;
         config.http_client_builder().build().map_err(|e| {
-            let reason = format!("cannot build: {}", crate::bounds::with_sources(&e));
-            Error::config("http_client", reason)
+            let e = crate::bounds::with_sources(&e);
+            // Without certificates of its own the build loads the platform's roots, from the
+            // files these variables name when set: the error is theirs, not a builder setting's.
+            let named = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+                .into_iter()
+                .find(|v| std::env::var_os(v).is_some());
+            match named {
+                Some(variable) if config.ca_certificates.is_empty() => Error::config(
+                    variable,
+                    format!("names root certificates the HTTP client cannot be built with: {e}"),
+                ),
+                _ => Error::config("http_client", format!("cannot build: {e}")),
+            }
         })
     };
     if !config.ca_certificates.is_empty() {

@@ -342,6 +342,39 @@ fn an_ssl_cert_file_that_is_not_a_regular_file_of_sane_size_is_refused_at_once()
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Regular files that hold no certificate pass the check above and fail the HTTP client's
+/// build; that error named `http_client`, a builder setting the command does not have, not the
+/// variable that named the files.
+#[test]
+fn root_certificates_that_do_not_load_are_reported_under_the_variable_that_names_them() {
+    let dir = std::env::temp_dir().join(format!("hydra-token-no-roots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "not a certificate\n").expect("a file");
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).expect("an empty directory");
+    for (variable, path) in [("SSL_CERT_FILE", &not_pem), ("SSL_CERT_DIR", &empty)] {
+        let out = Command::new(BIN)
+            .args(["--client-id", "x", "--no-authorize"])
+            .env_clear()
+            .env("HYDRA_ADMIN_URL", "http://127.0.0.1:9")
+            .env("HYDRA_PUBLIC_URL", "http://127.0.0.1:9")
+            .env("HYDRA_CLIENT_SECRET", "no-roots-secret")
+            .env("HYDRA_DEADLINE", "2")
+            .env(variable, path)
+            .output()
+            .expect("hydra-token runs");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{variable}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid configuration: {variable}")),
+            "{variable}: {stderr}"
+        );
+        assert!(!stderr.contains("http_client"), "{variable}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Without a client id every run registers a new client, and nothing deletes it: a script run
 /// each minute made 1,440 clients a day without a word. It still works, and says so on stderr.
 #[tokio::test]
