@@ -37,10 +37,10 @@ pub use steps::{
 ///
 /// This is the "default credentials" pattern of cloud SDKs: nothing to construct or pass around.
 /// The environment is read on the first call that finds the source missing; a configuration
-/// error is returned (and read again next time), never a panic. The source lives on the Tokio
-/// runtime of the call that built it, so use this from one runtime per process (a service's
-/// main one); [`default_token_source`] gives it to a health endpoint for
-/// [`TokenSource::status`]. For a configuration built in code, use [`acquire_token_with`] or a
+/// error is returned (and read again next time), never a panic. Its fetches and refreshes run
+/// on the runtime of the call that starts them when that is a multi-thread one, else on a thread
+/// of flow's own (see [`TokenSource`]), so any runtime, or none, may call it;
+/// [`default_token_source`] gives it to a health endpoint for [`TokenSource::status`]. For a configuration built in code, use [`acquire_token_with`] or a
 /// [`TokenSource`] of your own.
 pub async fn acquire_token() -> Result<CachedToken, Error> {
     default_token_source()?.token().await

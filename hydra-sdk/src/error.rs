@@ -217,10 +217,11 @@ pub enum ApiError {
     /// The request could not be sent or the response not read: connection refused, TLS, a
     /// timeout (see [`reqwest::Error::is_timeout`]), a body cut short.
     Transport(reqwest::Error),
-    /// A response (success or error) whose body is not what the spec says, e.g. a proxy's HTML
-    /// error page, or a success body of more JSON objects or values than the SDK decodes
-    /// ([`crate::MAX_JSON_OBJECTS`], [`crate::MAX_JSON_VALUES`]). The body itself is not kept:
-    /// it may be a token.
+    /// A success body that is not what the spec says, e.g. a proxy's HTML page answered with
+    /// `200`, or one of more JSON objects or values than the SDK decodes
+    /// ([`crate::MAX_JSON_OBJECTS`], [`crate::MAX_JSON_VALUES`]). (An error status whose body is
+    /// not Hydra's error is [`ApiError::Status`].) The body itself is not kept: it may be a
+    /// token.
     InvalidBody {
         /// What did not decode, from serde.
         reason: String,

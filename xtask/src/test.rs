@@ -236,7 +236,7 @@ fn skip_or_fail(ci: bool, leg: &str, reason: &str) -> Result {
     }
     eprintln!(
         "\n!!! SKIPPED: {leg}: {reason}\n!!! To run it: put Hydra v26.2.0's source archive at \
-         ../shared/hydra-v26.2.0/ (or set HYDRA_SOURCE, or HYDRA_BIN), and install PostgreSQL \
+         ../shared/hydra-v26.2.0/ (or set HYDRA_SOURCE), and install PostgreSQL \
          (apt-get install -y postgresql, or set PG_BIN_DIR). CI=true makes this a failure.\n"
     );
     Ok(())

@@ -22,17 +22,20 @@ Usage: hydra-token [OPTIONS]
 Options (each overrides the environment variable named beside it):";
 
 const MORE: &str = "  --json
-      print the token response as JSON (access_token, token_type, expires_in, expires_at,
-      scope) instead of the bare token
+      print the token as JSON (access_token, token_type, scope, and expires_in and expires_at
+      as the flow counts them: 300 s when Hydra sent no expires_in, at most a day) instead of
+      the bare token
   -h, --help
       this text
 
 The client secret comes only from HYDRA_CLIENT_SECRET, or from the file named by
-HYDRA_CLIENT_SECRET_FILE (a small regular file; a trailing newline is trimmed). Without
---client-id each run registers a new client, and nothing deletes it. A client this tool did
-not create is used as it is and never changed (unless --take-over-foreign-client). On
-failure: a one-line reason on stderr, exit status 1 (an invalid value too); a usage error (an
-unknown or refused flag, a flag without its value) exits with 2.";
+HYDRA_CLIENT_SECRET_FILE (a regular file of at most 4 KiB, this user's or root's and writable
+by no one else; a trailing newline is trimmed). Without --client-id each run registers a new
+client, and nothing deletes it. A client this tool did not create is used as it is and never
+changed (unless --take-over-foreign-client). Warnings (each retry, say) go to stderr, at the
+level RUST_LOG sets (default: warn), coloured only on a terminal and without NO_COLOR. On
+failure: a one-line reason as the last line on stderr, exit status 1 (an invalid value too); a
+usage error (an unknown or refused flag, a flag without its value) exits with 2.";
 
 /// The help text: the options come from flow's settings table, so they cannot drift from it.
 fn usage() -> String {

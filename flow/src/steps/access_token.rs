@@ -99,13 +99,15 @@ impl AccessToken {
         self.issued.scope.as_deref()
     }
 
-    /// The lifetime Hydra gave the token at issue (`expires_in`).
+    /// The lifetime the token is counted by, from its issue: Hydra's `expires_in`, or
+    /// [`crate::ASSUMED_LIFETIME`] when the answer had none, at most [`crate::MAX_LIFETIME`].
+    /// `Some` for every token the flow obtained.
     pub fn expires_in(&self) -> Option<Duration> {
         self.issued.expires_in
     }
 
-    /// When the token expires, by the wall clock; `None` when it does not expire or the time is
-    /// beyond what the clock can hold.
+    /// When the token expires, by the wall clock (its issue plus [`AccessToken::expires_in`]);
+    /// `None` when that is beyond what the clock can hold.
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.issued.issued_at.checked_add(self.issued.expires_in?)
     }
