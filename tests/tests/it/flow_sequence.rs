@@ -543,6 +543,79 @@ async fn stand_in_downstream_redirecting_to_a_401_elsewhere_keeps_the_token() ->
     Ok(())
 }
 
+/// A 401 to a request whose body is a stream (an upload) cannot be retried, but it still says
+/// the token is rejected. Before, the token was kept: every later request carried it, until the
+/// refresh at three quarters of its life (45 minutes for an hour's token). Hydra is real; the
+/// stand-in is the service that rejects the token.
+#[tokio::test]
+async fn stand_in_downstream_rejecting_a_streamed_request_invalidates_the_token() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = bss(hydra.admin_url(), hydra.public_url())
+        .client_id("bss-streamed-upload")
+        .build()?;
+    let source = flow::TokenSource::new(config)?;
+    let service = StandIn::start(vec![Reply::with_type(
+        "401 Unauthorized",
+        "text/plain",
+        &[],
+        "",
+    )])
+    .await?;
+    let client = reqwest_middleware::ClientBuilder::new(hydra_sdk::http_client_builder().build()?)
+        .with(flow::BearerAuth::new(source.clone()))
+        .build();
+    let before = source.token().await?.into_arc();
+    let upload = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+        b"boot parameters",
+    ))]);
+    let response = client
+        .put(format!("{}/boot/v1/bootparameters", service.url()))
+        .body(reqwest::Body::wrap_stream(upload))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 401);
+    // Not sent again (it cannot be), but the token is forgotten: the next one is new.
+    assert_eq!(service.served(), 1);
+    let after = source.token().await?;
+    assert_ne!(
+        after.secret().expose_secret(),
+        before.secret().expose_secret()
+    );
+    Ok(())
+}
+
+/// A request's own timeout bounds the whole call through the middleware, the wait for a token
+/// included. Before, the wait was bounded only by the flow's deadline (30 s by default): a
+/// request with a 500 ms timeout came back after as long as the token endpoint took. The token
+/// endpoint is a stand-in that never answers (a stall no real Hydra makes on demand).
+#[tokio::test]
+async fn stand_in_stalled_token_endpoint_a_request_timeout_bounds_the_wait_for_a_token(
+) -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let public = StandIn::start(vec![Reply::Stall]).await?;
+    let config = bss(hydra.admin_url(), public.url())
+        .client_id("bss-request-timeout")
+        .authorize(false)
+        .build()?;
+    let source = flow::TokenSource::new(config)?;
+    let service = StandIn::start(vec![Reply::with_type("200 OK", "text/plain", &[], "")]).await?;
+    let client = reqwest_middleware::ClientBuilder::new(hydra_sdk::http_client_builder().build()?)
+        .with(flow::BearerAuth::new(source.clone()))
+        .build();
+    let started = Instant::now();
+    let result = client
+        .get(format!("{}/hsm/v2/State/Components", service.url()))
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    let elapsed = started.elapsed();
+    let err = result.expect_err("no token within the timeout");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}: {err}");
+    assert!(err.to_string().contains("timeout"), "{err}");
+    assert_eq!(service.served(), 0);
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_token_is_refreshed_in_the_background_before_it_expires() -> TestResult {
     let hydra = TestHydra::builder()
