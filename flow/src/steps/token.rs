@@ -179,6 +179,17 @@ fn issued(
         .ok_or_else(|| missing(Stage::Token, url, "token_type"))?;
     check_token_type(&token_type).map_err(invalid)?;
     let expires_in = lifetime(response.expires_in).map_err(invalid)?;
+    // The lifetime counts from when the request was sent (Hydra's clock started no earlier), so
+    // an answer slower than the lifetime holds a token already expired.
+    let latency = obtained_at.elapsed();
+    if latency >= expires_in {
+        return Err(invalid(format!(
+            "the answer took {} ms, longer than the token's lifetime (expires_in {} s): it was \
+             expired on arrival",
+            latency.as_millis(),
+            expires_in.as_secs()
+        )));
+    }
     // The granted scope is at most the one asked for, which is at most this long.
     if response.scope.as_ref().is_some_and(|s| s.len() > MAX_SCOPE) {
         return Err(invalid(format!("scope is longer than {MAX_SCOPE} bytes")));
@@ -192,7 +203,7 @@ fn issued(
             obtained_at,
             issued_at,
         },
-        obtained_at.elapsed(),
+        latency,
     ))
 }
 

@@ -126,6 +126,35 @@ async fn stand_in_slow_token_endpoint_callers_that_give_up_do_not_start_a_reques
     Ok(())
 }
 
+/// A token whose answer comes later than its lifetime (counted, as every lifetime is, from when
+/// the request was sent) is expired on arrival: before, it was handed out, to the caller and to
+/// every caller waiting on the same fetch. The slow answer is a stand-in's.
+#[tokio::test]
+async fn stand_in_token_answered_after_its_lifetime_is_not_handed_out() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let answer = r#"{"access_token":"late-token","token_type":"bearer","expires_in":1}"#;
+    let Reply::Raw(token) = Reply::token(answer) else {
+        unreachable!("a token reply is raw bytes")
+    };
+    let public = StandIn::start(vec![Reply::Late(Duration::from_millis(1300), token)]).await?;
+    let config = config(&hydra, public.url()).build()?;
+    let err = flow::acquire_token_with(&config)
+        .await
+        .expect_err("expired on arrival");
+    assert!(
+        matches!(
+            &err,
+            flow::Error::InvalidResponse {
+                stage: Stage::Token,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("expired on arrival"), "{err}");
+    Ok(())
+}
+
 /// A fetch dropped mid-request (its runtime shut down under it) ends its flight: the callers
 /// waiting for it, on another runtime, are woken, and one of them fetches again. None waits
 /// forever for an outcome that will not come.
