@@ -161,8 +161,8 @@ pub(crate) enum Freshness {
 /// that took `latency`.
 ///
 /// The refresh comes three quarters into the lifetime, but never later than the end of use minus
-/// a lead of several request latencies, so that even for a 1 s `expires_in` the next token
-/// arrives before readers would have to wait. All arithmetic saturates: `expires_in` comes from
+/// a lead of several request latencies (at most half the usable life), so that even for a 1 s
+/// `expires_in` the next token arrives before readers would have to wait. All arithmetic saturates: `expires_in` comes from
 /// the network.
 fn schedule(
     now: coarsetime::Instant,
@@ -179,7 +179,11 @@ fn schedule(
     let usable = lifetime
         .saturating_sub(margin)
         .saturating_sub(COARSE_CLOCK_LAG);
-    let lead = MIN_REFRESH_LEAD.max(latency.saturating_mul(LATENCY_FACTOR));
+    // At most half the usable life: a Hydra slow enough for more (a fifth of the lifetime per
+    // answer) would otherwise be asked again as each answer came, all the more the slower it got.
+    let lead = MIN_REFRESH_LEAD
+        .max(latency.saturating_mul(LATENCY_FACTOR))
+        .min(usable / 2);
     let refresh = (lifetime / 4 * 3).min(usable.saturating_sub(lead));
     let at = |offset: Duration| now.saturating_add(offset.saturating_sub(age).into());
     (at(refresh), at(usable))
@@ -233,6 +237,19 @@ mod tests {
             let (refresh, usable) = offsets(s, 5);
             assert!(refresh < usable, "{s}: {refresh:?} {usable:?}");
         }
+    }
+
+    #[test]
+    fn a_slow_hydra_is_asked_at_most_twice_per_usable_life() {
+        // expires_in 10 s answered in 2.2 s: a lead of four latencies (8.8 s) put the refresh
+        // at 0.2 s, before the answer had even come, so each token's arrival started the next
+        // request, back to back for the life of the source; the slower Hydra, the more it was
+        // asked. The lead is at most half the usable life.
+        let (refresh, usable) = offsets(10, 2200);
+        assert!(refresh >= usable / 2, "{refresh:?} {usable:?}");
+        // Short tokens keep their lead.
+        let (refresh, usable) = offsets(3, 5);
+        assert_eq!(usable - refresh, MIN_REFRESH_LEAD);
     }
 
     #[test]
