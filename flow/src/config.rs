@@ -263,10 +263,24 @@ impl Config {
     /// The HTTP client builder every Hydra call starts from: the SDK's defaults (rustls, no
     /// redirects), this configuration's timeouts and extra CA certificates.
     pub(crate) fn http_client_builder(&self) -> reqwest::ClientBuilder {
-        hydra_sdk::http_client_builder()
+        let builder = hydra_sdk::http_client_builder()
             .timeout(self.request_timeout)
             .connect_timeout(self.connect_timeout)
-            .tls_certs_merge(self.ca_certificates.iter().cloned())
+            .tls_certs_merge(self.ca_certificates.iter().cloned());
+        if self.proxy_from_env() {
+            builder
+        } else {
+            builder.no_proxy()
+        }
+    }
+
+    /// Whether requests to Hydra may go through the proxies the environment names: not when
+    /// either API is on this machine (see [`hydra_sdk::is_loopback_url`]). One HTTP client
+    /// serves both, and one on loopback with the other elsewhere is a setup (a tunnel, a
+    /// sidecar) where the secrets must not reach a proxy, rather than one that needs it.
+    pub(crate) fn proxy_from_env(&self) -> bool {
+        !hydra_sdk::is_loopback_url(&self.admin_url)
+            && !hydra_sdk::is_loopback_url(&self.public_url)
     }
 }
 

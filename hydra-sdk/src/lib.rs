@@ -54,6 +54,11 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// to a login UI. Use this to add a custom CA, a proxy or default headers (say, for an admin API
 /// behind an authenticating proxy), then pass the result to [`Client::new_with_client`].
 ///
+/// As reqwest does, the client it builds sends through the proxies the environment names
+/// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`; `NO_PROXY` exempts hosts), secrets and all. The
+/// SDK's constructors turn them off for a base URL on this machine ([`is_loopback_url`]); call
+/// `.no_proxy()` yourself for a client you build for one.
+///
 /// ```
 /// let http = hydra_sdk::http_client_builder()
 ///     .timeout(std::time::Duration::from_secs(5))
@@ -273,8 +278,31 @@ impl Client {
     fn with_defaults(base_url: &str) -> Result<Self, ClientError> {
         let base_url = normalize_base_url(base_url)?;
         check_native_roots_env()?;
-        let http = http_client_builder().build().map_err(ClientError::Http)?;
+        let mut http = http_client_builder();
+        if is_loopback_url(&base_url) {
+            http = http.no_proxy();
+        }
+        let http = http.build().map_err(ClientError::Http)?;
         Ok(Self::new_with_client(&base_url, http))
+    }
+}
+
+/// Whether `url` names this machine: `localhost` (or a name under it), 127.0.0.0/8 or `::1`.
+///
+/// The SDK's constructors, and flow, build the clients for such a URL without the proxies the
+/// environment names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, which reqwest reads), as Go's
+/// net/http does: no proxy can reach this machine's loopback on its behalf, and a proxy would see
+/// every secret sent (a client secret, a token). For any other host the environment's proxies
+/// apply, and `NO_PROXY` names the hosts that skip them.
+pub fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -303,4 +331,32 @@ pub fn normalize_base_url(base_url: &str) -> Result<String, ClientError> {
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn loopback_urls_are_this_machine_only() {
+        for url in [
+            "http://127.0.0.1:4445",
+            "http://127.8.9.10",
+            "https://localhost:4444/",
+            "http://LOCALHOST.",
+            "http://hydra.localhost:4444",
+            "http://[::1]:4445",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "http://hydra.example.org",
+            "http://10.0.0.1:4445",
+            "http://[::2]",
+            "http://localhost.example.org",
+            "not a url",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
 }

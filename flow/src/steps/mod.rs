@@ -134,6 +134,7 @@ impl HydraApis {
 struct HttpSettings {
     request_timeout: Duration,
     connect_timeout: Duration,
+    proxy_from_env: bool,
 }
 
 /// Building a reqwest client loads the platform's root certificates (about 2 ms, even for plain
@@ -172,6 +173,7 @@ fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
     let settings = HttpSettings {
         request_timeout: config.request_timeout,
         connect_timeout: config.connect_timeout,
+        proxy_from_env: config.proxy_from_env(),
     };
     let mut shared = lock(&SHARED);
     if let Some((_, client)) = shared.iter().find(|(s, _)| *s == settings) {

@@ -375,6 +375,35 @@ fn root_certificates_that_do_not_load_are_reported_under_the_variable_that_names
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Proxies the environment names are not used for a Hydra on this machine: every request went to
+/// the proxy, the client secret and the token with it, although no proxy can reach this
+/// machine's loopback for it (Go's net/http skips loopback too). The proxy is a stand-in that
+/// counts what reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxies_from_the_environment_are_not_used_for_a_hydra_on_loopback(
+) -> Result<(), Box<dyn std::error::Error>> {
+    use hydra_tests::stand_in::{Reply, StandIn};
+    let hydra = TestHydra::start().await?;
+    let proxy = StandIn::start(vec![Reply::Raw(
+        "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n".into(),
+    )])
+    .await?;
+    let env = [
+        ("HYDRA_ADMIN_URL", hydra.admin_url()),
+        ("HYDRA_PUBLIC_URL", hydra.public_url()),
+        ("HYDRA_CLIENT_SECRET", "not-for-the-proxy"),
+        ("HYDRA_DEADLINE", "5"),
+        ("HTTP_PROXY", proxy.url()),
+        ("http_proxy", proxy.url()),
+        ("ALL_PROXY", proxy.url()),
+    ];
+    let out = run(&["--client-id", "cli-proxied", "--no-authorize"], &env);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(proxy.served(), 0, "{:?}", proxy.request_lines());
+    Ok(())
+}
+
 /// Without a client id every run registers a new client, and nothing deletes it: a script run
 /// each minute made 1,440 clients a day without a word. It still works, and says so on stderr.
 #[tokio::test]
