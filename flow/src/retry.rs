@@ -57,12 +57,30 @@ impl Attempts {
     }
 }
 
-/// Runs `attempt` until it succeeds, fails in a way retrying cannot fix, or the deadline passes.
+/// Set when the token source shuts down: a fetch under way sends nothing after it.
+pub(crate) type Stop = tokio::sync::watch::Receiver<bool>;
+
+/// Resolves once `stop` is set (or its source is gone).
+pub(crate) async fn stopped(stop: &mut Stop) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Sleeps for `wait`, or returns [`Error::ShutDown`] as soon as `stop` is set.
+pub(crate) async fn sleep_unless_stopped(wait: Duration, stop: &mut Stop) -> Result<(), Error> {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => Ok(()),
+        () = stopped(stop) => Err(Error::ShutDown),
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails in a way retrying cannot fix, the deadline passes, or
+/// `stop` is set ([`Error::ShutDown`]: no attempt starts after it, and no wait goes on).
 /// `attempts` counts requests per stage across one token request.
 pub(crate) async fn retrying<T, F, Fut>(
     stage: Stage,
     deadline: Deadline,
     attempts: &mut Attempts,
+    stop: &mut Stop,
     mut attempt: F,
 ) -> Result<T, Error>
 where
@@ -72,6 +90,9 @@ where
     let mut backoff = FIRST_BACKOFF;
     let mut retrying = false;
     loop {
+        if *stop.borrow() {
+            return Err(Error::ShutDown);
+        }
         if retrying {
             attempts.retries = attempts.retries.saturating_add(1);
         }
@@ -125,7 +146,7 @@ where
                 jittered
             }
         };
-        tokio::time::sleep(wait).await;
+        sleep_unless_stopped(wait, stop).await?;
         backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
     }
 }

@@ -80,6 +80,9 @@ struct Inner {
     /// [`TokenSource::shutdown`] was called: no fetch starts, and a fetch under way keeps
     /// nothing. Set, and read where a token is stored, under the `flight` lock.
     shut_down: AtomicBool,
+    /// Set with `shut_down`, for the fetch under way: its retries and waits watch it, and stop
+    /// after the request in flight.
+    stop: tokio::sync::watch::Sender<bool>,
     /// Downstream rejections (`invalidate`) in a row: how soon the next may throw a token away.
     invalidations: Mutex<cooldown::Cooldown>,
     /// The source's own tasks: stopped when the last user's clone is dropped.
@@ -206,6 +209,7 @@ impl TokenSource {
             flight: Mutex::default(),
             revalidating: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
+            stop: tokio::sync::watch::Sender::new(false),
             invalidations: Mutex::default(),
             tasks: Mutex::default(),
             stats: Box::default(),
@@ -329,8 +333,8 @@ impl TokenSource {
     /// Ends the source, for every clone of it: the token is dropped, the refreshes stop, and
     /// from then on `token()` returns [`Error::ShutDown`] without a request (a caller that was
     /// waiting for a fetch under way gets it as [`Error::Shared`]). A fetch under way ends after
-    /// the step it is in (bounded by the deadline), keeping nothing, so that a client it was
-    /// registering is known before the delete. Then, if the configuration says so
+    /// the request in flight (bounded by the request timeout), with no retry or wait after it,
+    /// keeping nothing, so that a client it was registering is known before the delete. Then, if the configuration says so
     /// ([`crate::ConfigBuilder::delete_on_shutdown`]), deletes the client, if its marker, read
     /// just before, says this source created it; within the configured deadline.
     pub async fn shutdown(self) -> Result<(), Error> {
@@ -339,6 +343,7 @@ impl TokenSource {
             // nothing, and one that ended before has its token dropped here.
             let _flight = lock(&self.inner.flight);
             self.inner.shut_down.store(true, Ordering::Release);
+            self.inner.stop.send_replace(true);
             self.inner.cache.store(Arc::clone(&self.inner.empty));
         }
         self.inner.stats.dropped();

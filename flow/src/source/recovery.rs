@@ -8,7 +8,7 @@ use std::time::Instant;
 use tracing::warn;
 
 use super::{Inner, Session, MAX_REREGISTRATIONS, REREGISTRATION_BACKOFF, REREGISTRATION_WINDOW};
-use crate::retry::{retrying, Attempts, Deadline};
+use crate::retry::{retrying, sleep_unless_stopped, Attempts, Deadline, Stop};
 use crate::steps::{AccessToken, Registration};
 use crate::{Error, Stage};
 
@@ -29,21 +29,23 @@ impl Inner {
     ) -> Result<AccessToken, Error> {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
+        let mut stop = self.stop.subscribe();
         loop {
             self.not_shut_down()?;
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
                 None => {
                     let rejections = session.secret_rejections;
-                    let registration = retrying(Stage::Register, deadline, attempts, || {
-                        self.flow.register_with(rejections)
-                    })
-                    .await?;
+                    let registration =
+                        retrying(Stage::Register, deadline, attempts, &mut stop, || {
+                            self.flow.register_with(rejections)
+                        })
+                        .await?;
                     // Shut down meanwhile: nothing more is sent (shutdown's delete goes by the
                     // marker, so the registration need not be kept).
                     self.not_shut_down()?;
                     if config.authorize {
-                        retrying(Stage::Authorize, deadline, attempts, || {
+                        retrying(Stage::Authorize, deadline, attempts, &mut stop, || {
                             self.flow.authorize(&registration)
                         })
                         .await?;
@@ -53,7 +55,7 @@ impl Inner {
                     registration
                 }
             };
-            let result = retrying(Stage::Token, deadline, attempts, || {
+            let result = retrying(Stage::Token, deadline, attempts, &mut stop, || {
                 self.stats.token_request();
                 self.flow.token(&registration)
             })
@@ -69,7 +71,8 @@ impl Inner {
                     return Ok(token);
                 }
                 Err(e) if e.is_invalid_client() => {
-                    self.recover(session, &registration, e, deadline).await?
+                    self.recover(session, &registration, e, deadline, &mut stop)
+                        .await?
                 }
                 Err(e) => return Err(e),
             }
@@ -89,6 +92,7 @@ impl Inner {
         registration: &Registration,
         rejected: Error,
         deadline: Deadline,
+        stop: &mut Stop,
     ) -> Result<(), Error> {
         let now = Instant::now();
         session
@@ -106,7 +110,7 @@ impl Inner {
             });
         }
         warn!(client_id = %registration.client_id, error = %rejected, wait_s = wait.as_secs(), "Hydra rejected the client; registering it again");
-        tokio::time::sleep(wait).await;
+        sleep_unless_stopped(wait, stop).await?;
         session.reregistrations.push_back(Instant::now());
         // Recovered, but an operator wants to see why the client had to be registered again.
         self.stats.failed(&rejected);

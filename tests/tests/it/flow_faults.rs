@@ -242,6 +242,37 @@ async fn requests_in_the_next_while(public: &StandIn) -> usize {
     public.served() - before
 }
 
+/// `shutdown()` during a fetch that Hydra keeps refusing with a 503 stops the fetch's retries:
+/// it ends after the request in flight, and its caller gets `ShutDown`. Before, the fetch went
+/// on retrying until its deadline (30 s by default, up to a day), sending requests after the
+/// shutdown, and `shutdown()` waited for all of it; with `delete_on_shutdown`, past a typical
+/// grace period of 30 s before its delete was even sent.
+#[tokio::test]
+async fn stand_in_503_shutdown_during_a_failing_fetch_stops_its_retries() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let (public, config) = refusing(&hydra).await?;
+    let source = registered_source(config).await?;
+    let caller = source.clone();
+    let fetch = tokio::spawn(async move { caller.token().await.map(|_| ()) });
+    while public.served() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let before = public.served();
+    let started = Instant::now();
+    source.shutdown().await?;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    let got = fetch.await?.expect_err("shut down");
+    assert!(matches!(got.unshared(), flow::Error::ShutDown), "{got:?}");
+    assert!(
+        public.served() - before <= 1,
+        "{} token requests after the shutdown began",
+        public.served() - before
+    );
+    assert_eq!(requests_in_the_next_while(&public).await, 0);
+    Ok(())
+}
+
 /// A source dropped while its fetch is under way takes the fetch with it: once the last handle
 /// is gone no caller can read the token, so nothing goes on sending (retries included) for it.
 #[tokio::test]
