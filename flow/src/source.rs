@@ -71,6 +71,9 @@ struct Inner {
     /// Held while talking to Hydra. It guards the registration, so two fetches never register
     /// twice.
     session: tokio::sync::Mutex<Session>,
+    /// The session's registration, as [`TokenSource::registration`] reads it: without waiting
+    /// for the session, which a fetch holds through all its retries.
+    registered: Mutex<Option<Registration>>,
     /// The fetch under way, if any (callers that need a token subscribe to it; its one result
     /// wakes them all at once), and the last one's failure while the source holds off.
     flight: Mutex<flight::Flight>,
@@ -148,6 +151,12 @@ impl std::fmt::Debug for CachedToken {
 }
 
 impl Inner {
+    /// Records `registration` in `session`, and where [`TokenSource::registration`] reads it.
+    fn record_registration(&self, session: &mut Session, registration: Option<Registration>) {
+        lock(&self.registered).clone_from(&registration);
+        session.registration = registration;
+    }
+
     /// [`Error::ShutDown`] once [`TokenSource::shutdown`] was called.
     fn not_shut_down(&self) -> Result<(), Error> {
         if self.shut_down.load(Ordering::Acquire) {
@@ -202,6 +211,7 @@ impl TokenSource {
             flow: Flow::new(config)?,
             cache: ArcSwap::new(Arc::clone(&empty)),
             empty,
+            registered: Mutex::new(registration.clone()),
             session: tokio::sync::Mutex::new(Session {
                 registration,
                 ..Session::default()
@@ -325,9 +335,10 @@ impl TokenSource {
         self.inner.stats.snapshot(has_token, current.expires_at())
     }
 
-    /// The client's registration, once the source has registered it.
+    /// The client's registration, once the source has registered it. Answers at once, also
+    /// while a fetch is under way.
     pub async fn registration(&self) -> Option<Registration> {
-        self.inner.session.lock().await.registration.clone()
+        lock(&self.inner.registered).clone()
     }
 
     /// Ends the source, for every clone of it: the token is dropped, the refreshes stop, and

@@ -50,7 +50,7 @@ impl Inner {
                         })
                         .await?;
                     }
-                    session.registration = Some(registration.clone());
+                    self.record_registration(session, Some(registration.clone()));
                     self.not_shut_down()?;
                     registration
                 }
@@ -115,7 +115,7 @@ impl Inner {
         // Recovered, but an operator wants to see why the client had to be registered again.
         self.stats.failed(&rejected);
         self.stats.reregistered();
-        session.registration = None;
+        self.record_registration(session, None);
         session.secret_rejections = session.secret_rejections.saturating_add(1);
         Ok(())
     }

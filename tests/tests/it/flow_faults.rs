@@ -273,6 +273,30 @@ async fn stand_in_503_shutdown_during_a_failing_fetch_stops_its_retries() -> Tes
     Ok(())
 }
 
+/// `registration()` answers at once while a fetch is under way: a health endpoint that shows it
+/// must not hang on a slow Hydra. Before, it waited for the fetch's lock, through all its
+/// retries (up to the deadline).
+#[tokio::test]
+async fn stand_in_503_registration_answers_at_once_during_a_failing_fetch() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let (public, config) = refusing(&hydra).await?;
+    let source = registered_source(config).await?;
+    let caller = source.clone();
+    let fetch = tokio::spawn(async move { caller.token().await.map(|_| ()) });
+    while public.served() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let registration = tokio::time::timeout(Duration::from_millis(500), source.registration())
+        .await
+        .map_err(|_| "registration() waited for the fetch")?;
+    assert_eq!(
+        registration.map(|r| r.client_id),
+        Some("faulty".to_string())
+    );
+    fetch.abort();
+    Ok(())
+}
+
 /// A source dropped while its fetch is under way takes the fetch with it: once the last handle
 /// is gone no caller can read the token, so nothing goes on sending (retries included) for it.
 #[tokio::test]
