@@ -147,7 +147,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&parsed)) {
+    let result = runtime.block_on(run(&parsed));
+    // Without waiting for the runtime's blocking threads: a DNS lookup still running there (the
+    // C library's resolver, which nothing can cancel) would hold the exit past the deadline
+    // for as long as the resolver takes to give up.
+    runtime.shutdown_background();
+    match result {
         Ok(output) => print(&output),
         Err(e) => {
             // One line, whatever the error's own formatting, and no control character a

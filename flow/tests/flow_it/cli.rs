@@ -404,6 +404,80 @@ async fn proxies_from_the_environment_are_not_used_for_a_hydra_on_loopback(
     Ok(())
 }
 
+/// A DNS outage: the resolver's server takes queries and never answers. The error came at the
+/// deadline, but the process exited only when the resolver gave up (10 s with the C library's
+/// defaults, or as long as `RES_OPTIONS` says): the runtime waited, at exit, for the lookups
+/// still blocking its threads. Run in a network and mount namespace of its own (`unshare`, as an
+/// unprivileged user too), whose only nameserver is [`dns_sink`]; nothing leaves it.
+#[test]
+fn a_stalled_dns_lookup_does_not_hold_the_exit_past_the_deadline() {
+    let dir = std::env::temp_dir().join(format!("hydra-token-dns-stall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:20 attempts:1\n",
+    )
+    .expect("resolv.conf");
+    let sink = std::env::current_exe().expect("this test binary");
+    let script = format!(
+        "ip link set lo up && mount --bind '{}' /etc/resolv.conf || exit 97
+         '{}' --ignored --exact cli::dns_sink --test-threads=1 >/dev/null 2>&1 &
+         sink=$!; sleep 0.5
+         start=$(date +%s%N); '{BIN}' --client-id x --no-authorize --deadline 2; rc=$?
+         echo \"took_ms=$(( ($(date +%s%N) - start) / 1000000 )) rc=$rc\" >&2
+         kill $sink; exit $rc",
+        resolv.display(),
+        sink.display(),
+    );
+    let out = Command::new("unshare")
+        .args(["--map-root-user", "--mount", "--net", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HYDRA_ADMIN_URL", "http://hydra.invalid:4445")
+        .env("HYDRA_PUBLIC_URL", "http://hydra.invalid:4444")
+        .env("HYDRA_CLIENT_SECRET", "dns-stall-secret")
+        .output()
+        .expect("unshare runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = text(&out.stderr);
+    assert_ne!(
+        out.status.code(),
+        Some(97),
+        "no namespace to run in: {stderr}"
+    );
+    assert!(
+        stderr.contains("register: no success within the deadline"),
+        "{stderr}"
+    );
+    let took = stderr
+        .split("took_ms=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .expect("the script timed the run");
+    assert!(
+        took < 4_000,
+        "exited {took} ms after it started, deadline 2 s: {stderr}"
+    );
+}
+
+/// The nameserver of [`a_stalled_dns_lookup_does_not_hold_the_exit_past_the_deadline`]: takes
+/// queries on 127.0.0.1:53 of its namespace and answers none, for 30 s at most.
+#[test]
+#[ignore = "run by a_stalled_dns_lookup_does_not_hold_the_exit_past_the_deadline, in a namespace"]
+fn dns_sink() {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:53").expect("port 53 of the namespace");
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .expect("a read timeout");
+    let started = std::time::Instant::now();
+    let mut query = [0u8; 512];
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        let _ = socket.recv_from(&mut query);
+    }
+}
+
 /// Without a client id every run registers a new client, and nothing deletes it: a script run
 /// each minute made 1,440 clients a day without a word. It still works, and says so on stderr.
 #[tokio::test]
