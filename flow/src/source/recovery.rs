@@ -30,11 +30,14 @@ impl Inner {
         let config = self.flow.config();
         let deadline = Deadline::after(config.deadline);
         let mut stop = self.stop.subscribe();
+        // Whether this fetch read the client (registered it) itself.
+        let mut read_the_client = false;
         loop {
             self.not_shut_down()?;
             let registration = match &session.registration {
                 Some(registration) => registration.clone(),
                 None => {
+                    read_the_client = true;
                     let rejections = session.secret_rejections;
                     let registration =
                         retrying(Stage::Register, deadline, attempts, &mut stop, || {
@@ -73,6 +76,15 @@ impl Inner {
                 Err(e) if e.is_invalid_client() => {
                     self.recover(session, &registration, e, deadline, &mut stop)
                         .await?
+                }
+                // Any other refusal (`invalid_scope`, an audience not allowed, a grant type not
+                // allowed) of a client read in an earlier fetch: someone may have changed it
+                // since (another instance configured otherwise, an administrator), so it is
+                // read again, once per fetch, which puts back what this configuration needs on
+                // the flow's own client, or tells what a foreign one lacks.
+                Err(e @ Error::OAuth2 { .. }) if !read_the_client => {
+                    warn!(client_id = %registration.client_id, error = %e, "Hydra refused the token request; reading the client again");
+                    self.record_registration(session, None);
                 }
                 Err(e) => return Err(e),
             }

@@ -537,3 +537,52 @@ async fn a_redirected_delete_never_deletes_a_client_the_flow_does_not_own() -> T
     }
     Ok(())
 }
+
+/// An administrator replaces the flow's client with one of their own under its id: the same
+/// secret, without the scope the source asks for. Hydra refused the source's next token request
+/// (`invalid_scope`), and that was all the source ever said. A refused token request now reads
+/// the client again, which names it foreign and says what it lacks; the administrator's client
+/// is not written.
+#[tokio::test]
+async fn a_client_replaced_by_an_administrators_own_is_named_foreign_on_the_next_fetch(
+) -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("replaced")
+        .client_secret("replaced-secret")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let source = flow::TokenSource::new(config)?;
+    let first = source.token().await?.into_arc();
+    Client::admin(hydra.admin_url())?
+        .delete_oauth2_client()
+        .id("replaced")
+        .send()
+        .await
+        .api()?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "replaced", "client_secret": "replaced-secret",
+            "grant_types": ["client_credentials"], "scope": "other",
+            "token_endpoint_auth_method": "client_secret_post",
+        }),
+    )
+    .await?;
+    assert!(source.invalidate(&first));
+    let err = source.token().await.expect_err("not the flow's client");
+    assert!(
+        matches!(err.unshared(), flow::Error::ForeignClient { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("read"), "{err}");
+    let client = Client::admin(hydra.admin_url())?
+        .get_oauth2_client()
+        .id("replaced")
+        .send()
+        .await
+        .api()?;
+    assert_eq!(client.scope.as_deref(), Some("other"));
+    Ok(())
+}

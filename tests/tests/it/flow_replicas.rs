@@ -280,6 +280,54 @@ async fn a_rejected_client_with_no_time_left_to_register_again_says_the_deadline
     Ok(())
 }
 
+/// Another instance of the service, configured without the scope this replica asks for (an
+/// older or newer version in a rolling update, an operator's `hydra-token` run), reconciles the
+/// shared client to its own settings and removes the scope. Hydra then refuses this replica's
+/// token requests (`invalid_scope`). Before, nothing read the client again: the replica failed
+/// until it was restarted. Now a refused token request reads the client again, once per fetch,
+/// and the replica puts back what it needs.
+#[tokio::test]
+async fn a_replica_whose_scope_another_instance_removed_puts_it_back() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = |scope: Option<&str>| {
+        let builder = Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("scope-removed")
+            .client_secret("scope-removed-shared-secret")
+            .authorize(false);
+        match scope {
+            Some(scope) => builder.scope(scope),
+            None => builder,
+        }
+        .build()
+    };
+    let replica = TokenSource::new(config(Some("read"))?)?;
+    let first = replica.token().await?.into_arc();
+    assert_eq!(first.scope(), Some("read"));
+    flow::acquire_token_with(&config(None)?).await?;
+    let admin = hydra_sdk::Client::admin(hydra.admin_url())?;
+    let client = admin
+        .get_oauth2_client()
+        .id("scope-removed")
+        .send()
+        .await?
+        .into_inner();
+    assert!(
+        !client
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .any(|s| s == "read"),
+        "the other instance did not remove the scope: {:?}",
+        client.scope
+    );
+    // Downstream rejects the token (or it expires): the replica must get a new one.
+    assert!(replica.invalidate(&first));
+    let again = replica.token().await?;
+    assert_eq!(again.scope(), Some("read"));
+    Ok(())
+}
+
 fn deletes(admin: &WireRecorder) -> usize {
     admin
         .requests()
