@@ -156,7 +156,8 @@ config_fields! {
 /// - **The secret** of a marked client is set (in the same patch) only when this instance does
 ///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
 ///   another instance setting it ([`Error::SecretHeldElsewhere`] instead, or
-///   [`Error::ConfiguredSecretsDiffer`] when both were configured). A configured secret
+///   [`Error::ConfiguredSecretsDiffer`] when both were configured); without a configured secret,
+///   never over one another instance set from its configuration. A configured secret
 ///   is the source of truth; after a first rejection, one another instance set from its
 ///   configuration is tried as it is before this one's is set (replicas share it).
 /// - **Deleting:** only at [`crate::TokenSource::shutdown`] with

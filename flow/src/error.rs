@@ -140,12 +140,13 @@ pub enum Error {
         fix: String,
     },
 
-    /// Another instance set this client's secret within the quiet period and this one does not
-    /// know it. Setting it again would lock that instance out, so the flow stops instead.
+    /// Another instance set this client's secret within the quiet period, or from its
+    /// configuration (at any time), and this one does not know it. Setting it again would lock
+    /// that instance out, so the flow stops instead.
     #[error("register: the secret of client `{client_id}` was set {}s ago by another instance \
         ({holder}) and this one does not know it; replicas that share a client id need a shared \
         secret: set HYDRA_CLIENT_SECRET or HYDRA_CLIENT_SECRET_FILE (a secret is set again only \
-        {}s after its last change)", .ago.as_secs(), .quiet.as_secs())]
+        {}s after its last change, and never over a configured one)", .ago.as_secs(), .quiet.as_secs())]
     SecretHeldElsewhere {
         /// The client id.
         client_id: String,

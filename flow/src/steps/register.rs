@@ -321,7 +321,10 @@ impl Flow {
         let overrides = identity.secret_configured && !marker.secret_configured;
         if set_secret && marker.secret_set_by != identity.instance && !overrides {
             let ago = marker.secret_age();
-            if ago < ownership::SECRET_QUIET_PERIOD {
+            // And a configured secret is never replaced by one an instance made up, however old:
+            // that instance (an operator's one-off run, say) would lock out every replica.
+            let configured_elsewhere = !identity.secret_configured && marker.secret_configured;
+            if ago < ownership::SECRET_QUIET_PERIOD || configured_elsewhere {
                 let (client_id, holder) = (id.to_string(), marker.secret_set_by.clone());
                 let quiet = ownership::SECRET_QUIET_PERIOD;
                 // Both configured: this one knows its secret, and it differs.

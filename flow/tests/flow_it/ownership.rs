@@ -586,3 +586,64 @@ async fn a_client_replaced_by_an_administrators_own_is_named_foreign_on_the_next
     assert_eq!(client.scope.as_deref(), Some("other"));
     Ok(())
 }
+
+/// An instance without a configured secret (an operator's `hydra-token --client-id` run, say)
+/// never replaces a secret the service's replicas set from their configuration, however long
+/// ago. Past the quiet period it set a secret of its own, locking every replica out until one of
+/// them set the configured secret back.
+#[tokio::test]
+async fn an_instance_without_a_secret_never_replaces_a_configured_one() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let configured = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("configured-secret")
+        .client_secret("the-fleets-secret")
+        .authorize(false)
+        .build()?;
+    flow::acquire_token_with(&configured).await?;
+    // The secret was set long ago: an administrator's edit of the marker's time, which stands in
+    // for the quiet period passing.
+    let admin = Client::admin(hydra.admin_url())?;
+    let client = admin
+        .get_oauth2_client()
+        .id("configured-secret")
+        .send()
+        .await
+        .api()?;
+    let mut metadata = serde_json::to_value(client.metadata.as_ref().ok_or("no metadata")?)?;
+    metadata[flow::MARKER_KEY]["secret_set_at"] = json!(1_000_000_000u64);
+    let patch: Vec<types::JsonPatch> = serde_json::from_value(json!([
+        { "op": "replace", "path": "/metadata", "value": metadata },
+    ]))?;
+    admin
+        .patch_oauth2_client()
+        .id("configured-secret")
+        .body(patch)
+        .send()
+        .await
+        .api()?;
+
+    let unconfigured = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("configured-secret")
+        .authorize(false)
+        .build()?;
+    let err = flow::acquire_token_with(&unconfigured)
+        .await
+        .expect_err("the fleet's secret is not this instance's to replace");
+    assert!(
+        matches!(err, flow::Error::SecretHeldElsewhere { .. }),
+        "{err:?}"
+    );
+    // The fleet's secret still works, as Hydra holds it (no instance set it back).
+    let status = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", hydra.public_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "configured-secret"),
+            ("client_secret", "the-fleets-secret"),
+        ])
+        .send()
+        .await?
+        .status();
+    assert_eq!(status, 200);
+    Ok(())
+}
