@@ -156,8 +156,9 @@ config_fields! {
 /// - **The secret** of a marked client is set (in the same patch) only when this instance does
 ///   not know it or Hydra rejected it, and never within [`crate::SECRET_QUIET_PERIOD`] of
 ///   another instance setting it ([`Error::SecretHeldElsewhere`] instead, or
-///   [`Error::ConfiguredSecretsDiffer`] when both were configured); without a configured secret,
-///   never over one another instance set from its configuration. A configured secret
+///   [`Error::ConfiguredSecretsDiffer`] when both were configured), and never over one another
+///   instance set from its configuration, but by a configured secret of a higher
+///   [`ConfigBuilder::client_secret_version`] (a rotation). A configured secret
 ///   is the source of truth; after a first rejection, one another instance set from its
 ///   configuration is tried as it is before this one's is set (replicas share it).
 /// - **Deleting:** only at [`crate::TokenSource::shutdown`] with
@@ -171,6 +172,7 @@ pub struct Config {
     public_url: String = String::new(), plain;
     client_id: Option<String> = None, plain;
     client_secret: Option<Secret> = None, redacted;
+    client_secret_version: u64 = 0, plain;
     client_name: String = "hydra-flow".into(), plain;
     scope: Option<String> = None, plain;
     registered_scope: Option<String> = None, plain;
@@ -307,6 +309,17 @@ impl ConfigBuilder {
     /// not create, it must be that client's secret: the flow never sets it.
     pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
         self.config.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The configured secret's version (0 unless set), for rotating it. Replicas that share a
+    /// client id must share its secret: a configured secret never replaces one another instance
+    /// set from its configuration, unless its version is higher, so one replica with a mistyped
+    /// or stale secret cannot lock the others out. To rotate the secret, configure the new one on
+    /// every replica with a higher version: the first to run sets it, and replicas with the old
+    /// one fail with [`crate::Error::ConfiguredSecretsDiffer`] until they have the new one.
+    pub fn client_secret_version(mut self, version: u64) -> Self {
+        self.config.client_secret_version = version;
         self
     }
 
@@ -454,6 +467,10 @@ impl ConfigBuilder {
         {
             let reason = format!("is longer than {MAX_SECRET} bytes");
             return Err(Error::config(name("client_secret"), reason));
+        }
+        if c.client_secret_version > 0 && c.client_secret.is_none() {
+            let reason = "is set without a configured secret (a generated one has no version)";
+            return Err(Error::config(name("client_secret_version"), reason.into()));
         }
         c.admin_url = hydra_sdk::normalize_base_url(&c.admin_url)
             .map_err(|e| Error::config(name("admin_url"), e.to_string()))?;

@@ -159,14 +159,15 @@ pub enum Error {
     },
 
     /// This instance's configured secret is not the client's, which another instance set from
-    /// its own configuration within the quiet period: replicas configured with different
-    /// secrets, or a rotation under way. Setting it would lock that instance out, so the flow
-    /// stops instead; after the quiet period the configured secret is set.
+    /// its own configuration, with a version no lower than this one's: replicas configured with
+    /// different secrets, or a rotation this replica has not had yet. Setting it would lock that
+    /// instance out, so the flow stops instead, however long ago that secret was set. A secret
+    /// of a higher version replaces it (see [`crate::ConfigBuilder::client_secret_version`]).
     #[error("register: the configured secret of client `{client_id}` is not the one another \
-        instance ({holder}) set from its configuration {}s ago; replicas that share a client id \
-        must be configured with the same secret (to rotate it, change it on every replica: one \
-        that still has the old secret sets it again {}s after the last change)",
-        .ago.as_secs(), .quiet.as_secs())]
+        instance ({holder}) set from its configuration {}s ago (version {holder_version}; this \
+        one's is version {version}); replicas that share a client id must be configured with the \
+        same secret (to rotate it, configure the new secret on every replica with a higher \
+        HYDRA_CLIENT_SECRET_VERSION)", .ago.as_secs())]
     ConfiguredSecretsDiffer {
         /// The client id.
         client_id: String,
@@ -174,8 +175,10 @@ pub enum Error {
         holder: String,
         /// How long ago.
         ago: Duration,
-        /// The quiet period.
-        quiet: Duration,
+        /// The version of the secret it set.
+        holder_version: u64,
+        /// This instance's configured secret's version.
+        version: u64,
     },
 
     /// Hydra kept answering `invalid_client` after the bounded number of re-registrations: the

@@ -165,6 +165,23 @@ pub static SETTINGS: &[Setting] = &[
         apply: |b, env, v| Ok(b.client_secret(read_secret_file(env, Path::new(&v))?)),
     },
     Setting {
+        env: "HYDRA_CLIENT_SECRET_VERSION",
+        name: "client_secret_version",
+        flags: &[value("--client-secret-version", "N")],
+        doc: "the configured secret's version: it replaces one another instance set from its \
+              configuration only if higher (to rotate the secret, give the new one a higher \
+              version)",
+        default: Unset::Is(|c| c.client_secret_version.to_string()),
+        not_with: None,
+        apply: |b, env, v| match v.trim().parse::<u64>() {
+            Ok(version) => Ok(b.client_secret_version(version)),
+            Err(_) => Err(Error::config(
+                env,
+                format!("{} is not a whole number", shown(&v)),
+            )),
+        },
+    },
+    Setting {
         env: "HYDRA_TAKE_OVER_FOREIGN_CLIENT",
         name: "take_over_foreign_client",
         flags: &[switch("--take-over-foreign-client", "true")],

@@ -18,10 +18,11 @@ use crate::config::Config;
 /// when (see "Ownership, replicas and secrets" in the crate docs).
 pub const MARKER_KEY: &str = "hydra-rs.flow";
 
-/// How long a secret set by one instance is protected from being set again by another instance
-/// that does not know it. Within this period a second instance fails with
+/// How long a secret one instance generated is protected from being set again by another
+/// instance that does not know it. Within this period a second instance fails with
 /// [`crate::Error::SecretHeldElsewhere`] instead of rotating, so replicas without a shared secret
-/// cannot invalidate each other more than once per period.
+/// cannot invalidate each other more than once per period. (A secret set from a configuration
+/// is protected for good: only a configured secret of a higher version replaces it.)
 pub const SECRET_QUIET_PERIOD: Duration = Duration::from_secs(600);
 
 /// The fields the flow manages, each with the value it wants (a string, or a list of strings;
@@ -58,6 +59,10 @@ pub(crate) struct Marker {
     /// configured secret replaces a generated one at once; see [`SECRET_QUIET_PERIOD`].
     #[serde(default)]
     pub(crate) secret_configured: bool,
+    /// The configured secret's version (see [`crate::ConfigBuilder::client_secret_version`]):
+    /// a configured secret replaces this one only if its version is higher.
+    #[serde(default)]
+    pub(crate) secret_version: u64,
     /// The revision: one random key, new with every write of the marker (`{"<uuid>": true}`).
     /// A patch starts by removing the key it read ([`Marker::precondition`]), so it applies only
     /// if no instance of the flow wrote the client since it was read. Required: a marker without

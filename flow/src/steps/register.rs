@@ -74,6 +74,8 @@ pub(crate) struct Identity {
     pub(crate) client_id: String,
     pub(crate) secret: Secret,
     pub(crate) secret_configured: bool,
+    /// The configured secret's version (see [`crate::ConfigBuilder::client_secret_version`]).
+    pub(crate) secret_version: u64,
     pub(crate) instance: String,
 }
 
@@ -90,6 +92,7 @@ impl Identity {
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             secret,
             secret_configured,
+            secret_version: config.client_secret_version,
             instance: uuid::Uuid::new_v4().to_string(),
         })
     }
@@ -113,6 +116,7 @@ fn marker(identity: &Identity, managed: Map<String, Value>) -> Marker {
         secret_set_by: identity.instance.clone(),
         secret_set_at: now_unix(),
         secret_configured: identity.secret_configured,
+        secret_version: identity.secret_version,
         rev: Marker::new_rev(),
     }
 }
@@ -165,7 +169,8 @@ impl Flow {
     /// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch that
     ///   applies only to the client as it was read (see `Flow::patch`), and the secret is set
     ///   only if this source does not know it or Hydra rejected it (`rejections`, in a row), and
-    ///   no other instance set it within [`ownership::SECRET_QUIET_PERIOD`]. After a first
+    ///   no other instance set it within [`ownership::SECRET_QUIET_PERIOD`] or from its
+    ///   configuration (unless this one's configured secret has a higher version). After a first
     ///   rejection, a secret another instance set from its configuration is tried as it is: it is
     ///   most likely the one configured here too (replicas share it, and Hydra forgot the client
     ///   and another replica made it again);
@@ -313,18 +318,22 @@ impl Flow {
         let theirs_may_be_ours = rejections == 1
             && identity.secret_configured
             && marker.secret_configured
+            && marker.secret_version == identity.secret_version
             && marker.secret_set_by != identity.instance;
         let set_secret = !known || (secret_rejected && !theirs_may_be_ours);
         // Another instance's secret is protected for the quiet period, so replicas without a
         // shared secret cannot take it from each other; only a configured secret (the source of
         // truth) replaces a generated one at once.
-        let overrides = identity.secret_configured && !marker.secret_configured;
+        // A configured secret of a higher version (a rotation) replaces another at once.
+        let overrides = identity.secret_configured
+            && (!marker.secret_configured || identity.secret_version > marker.secret_version);
         if set_secret && marker.secret_set_by != identity.instance && !overrides {
             let ago = marker.secret_age();
-            // And a configured secret is never replaced by one an instance made up, however old:
-            // that instance (an operator's one-off run, say) would lock out every replica.
-            let configured_elsewhere = !identity.secret_configured && marker.secret_configured;
-            if ago < ownership::SECRET_QUIET_PERIOD || configured_elsewhere {
+            // And one set from a configuration is never replaced otherwise, however old: not by
+            // another configured secret of the same version (a replica with a mistyped or stale
+            // secret would lock out all the others), nor by one an instance made up (an
+            // operator's one-off run, say).
+            if ago < ownership::SECRET_QUIET_PERIOD || marker.secret_configured {
                 let (client_id, holder) = (id.to_string(), marker.secret_set_by.clone());
                 let quiet = ownership::SECRET_QUIET_PERIOD;
                 // Both configured: this one knows its secret, and it differs.
@@ -333,7 +342,8 @@ impl Flow {
                         client_id,
                         holder,
                         ago,
-                        quiet,
+                        holder_version: marker.secret_version,
+                        version: identity.secret_version,
                     }
                 } else {
                     Error::SecretHeldElsewhere {
@@ -469,6 +479,7 @@ impl Flow {
             next.secret_set_by = identity.instance.clone();
             next.secret_set_at = now_unix();
             next.secret_configured = identity.secret_configured;
+            next.secret_version = identity.secret_version;
         }
         next.rev = Marker::new_rev();
         let value = serde_json::to_value(&next).map_err(|e| invalid(e.to_string()))?;

@@ -600,27 +600,7 @@ async fn an_instance_without_a_secret_never_replaces_a_configured_one() -> TestR
         .authorize(false)
         .build()?;
     flow::acquire_token_with(&configured).await?;
-    // The secret was set long ago: an administrator's edit of the marker's time, which stands in
-    // for the quiet period passing.
-    let admin = Client::admin(hydra.admin_url())?;
-    let client = admin
-        .get_oauth2_client()
-        .id("configured-secret")
-        .send()
-        .await
-        .api()?;
-    let mut metadata = serde_json::to_value(client.metadata.as_ref().ok_or("no metadata")?)?;
-    metadata[flow::MARKER_KEY]["secret_set_at"] = json!(1_000_000_000u64);
-    let patch: Vec<types::JsonPatch> = serde_json::from_value(json!([
-        { "op": "replace", "path": "/metadata", "value": metadata },
-    ]))?;
-    admin
-        .patch_oauth2_client()
-        .id("configured-secret")
-        .body(patch)
-        .send()
-        .await
-        .api()?;
+    secret_set_long_ago(&hydra, "configured-secret").await?;
 
     let unconfigured = Config::builder(hydra.admin_url(), hydra.public_url())
         .client_id("configured-secret")
@@ -634,16 +614,108 @@ async fn an_instance_without_a_secret_never_replaces_a_configured_one() -> TestR
         "{err:?}"
     );
     // The fleet's secret still works, as Hydra holds it (no instance set it back).
-    let status = reqwest::Client::new()
+    assert_eq!(
+        post_token_status(&hydra, "configured-secret", "the-fleets-secret").await?,
+        200
+    );
+    Ok(())
+}
+
+/// The client's marker says its secret was set long ago: an administrator's edit of the
+/// marker's time (its revision left as it is), which stands in for the quiet period passing.
+async fn secret_set_long_ago(hydra: &TestHydra, id: &str) -> TestResult {
+    let admin = Client::admin(hydra.admin_url())?;
+    let client = admin.get_oauth2_client().id(id).send().await.api()?;
+    let mut metadata = serde_json::to_value(client.metadata.as_ref().ok_or("no metadata")?)?;
+    metadata[flow::MARKER_KEY]["secret_set_at"] = json!(1_000_000_000u64);
+    let patch: Vec<types::JsonPatch> = serde_json::from_value(json!([
+        { "op": "replace", "path": "/metadata", "value": metadata },
+    ]))?;
+    admin
+        .patch_oauth2_client()
+        .id(id)
+        .body(patch)
+        .send()
+        .await
+        .api()?;
+    Ok(())
+}
+
+/// A client-credentials token straight from Hydra with the credentials in the form: does this
+/// secret work?
+async fn post_token_status(
+    hydra: &TestHydra,
+    id: &str,
+    secret: &str,
+) -> Result<u16, Box<dyn Error>> {
+    let response = reqwest::Client::new()
         .post(format!("{}/oauth2/token", hydra.public_url()))
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", "configured-secret"),
-            ("client_secret", "the-fleets-secret"),
+            ("client_id", id),
+            ("client_secret", secret),
         ])
         .send()
-        .await?
-        .status();
-    assert_eq!(status, 200);
+        .await?;
+    Ok(response.status().as_u16())
+}
+
+/// One replica configured with another secret than the fleet's (a typo, a stale secret file)
+/// never takes the shared client, however long ago the fleet's secret was set: past the quiet
+/// period it set its own, and every other replica was locked out. A secret of a higher version
+/// (a rotation) does replace it, at once, and then the replicas with the old one are refused.
+#[tokio::test]
+async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = |secret: &str, version: u64| {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("versioned")
+            .client_secret(secret)
+            .client_secret_version(version)
+            .authorize(false)
+            .build()
+    };
+    flow::acquire_token_with(&config("the-fleets-secret", 0)?).await?;
+    secret_set_long_ago(&hydra, "versioned").await?;
+
+    let err = flow::acquire_token_with(&config("a-mistyped-secret", 0)?)
+        .await
+        .expect_err("the same version: not this replica's to replace");
+    assert!(
+        matches!(err, flow::Error::ConfiguredSecretsDiffer { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        post_token_status(&hydra, "versioned", "the-fleets-secret").await?,
+        200
+    );
+
+    flow::acquire_token_with(&config("the-rotated-secret", 1)?).await?;
+    assert_eq!(
+        post_token_status(&hydra, "versioned", "the-rotated-secret").await?,
+        200
+    );
+    let err = flow::acquire_token_with(&config("the-fleets-secret", 0)?)
+        .await
+        .expect_err("an older version");
+    assert!(
+        matches!(
+            err,
+            flow::Error::ConfiguredSecretsDiffer {
+                holder_version: 1,
+                version: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("HYDRA_CLIENT_SECRET_VERSION"),
+        "{err}"
+    );
+    assert_eq!(
+        post_token_status(&hydra, "versioned", "the-rotated-secret").await?,
+        200
+    );
     Ok(())
 }
