@@ -524,8 +524,10 @@ impl Flow {
     }
 
     /// Deletes the client (`DELETE /admin/clients/{id}`); a client already gone is not an
-    /// error.
-    pub async fn delete(&self, client_id: &str) -> Result<(), Error> {
+    /// error. Only [`Flow::delete_created`] calls it, once the marker says this instance created
+    /// the client: it was public, and deleted any id it was given, owned or not (the SDK's
+    /// `delete_oauth2_client` is there for an administrator's own deletes).
+    async fn delete(&self, client_id: &str) -> Result<(), Error> {
         let admin_url = &self.config.admin_url;
         let url = format!("{admin_url}/admin/clients/{client_id}");
         let span = info_span!("hydra.delete", admin_url = %admin_url, client_id = %client_id);
