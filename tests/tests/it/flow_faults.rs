@@ -215,6 +215,32 @@ async fn refusing(hydra: &TestHydra) -> Result<(StandIn, Config), Box<dyn Error>
     Ok((public, config))
 }
 
+/// A source whose fetch is under way against [`refusing`]: a caller's `token()`, on a task of its
+/// own, that the token endpoint has refused once (within 5 s) and that goes on retrying.
+async fn fetch_refused_once(
+    hydra: &TestHydra,
+) -> Result<
+    (
+        StandIn,
+        flow::TokenSource,
+        tokio::task::JoinHandle<Result<(), flow::Error>>,
+    ),
+    Box<dyn Error>,
+> {
+    let (public, config) = refusing(hydra).await?;
+    let source = registered_source(config).await?;
+    let caller = source.clone();
+    let fetch = tokio::spawn(async move { caller.token().await.map(|_| ()) });
+    let started = Instant::now();
+    while public.served() == 0 {
+        if started.elapsed() > Duration::from_secs(5) {
+            return Err("no token request within 5 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok((public, source, fetch))
+}
+
 /// Runs `call` until the token endpoint has refused it once (within 5 s), then drops it: a
 /// caller that gives up, with a timeout of its own.
 async fn give_up_once_refused<F>(public: &StandIn, call: F) -> Result<(), String>
@@ -250,13 +276,7 @@ async fn requests_in_the_next_while(public: &StandIn) -> usize {
 #[tokio::test]
 async fn stand_in_503_shutdown_during_a_failing_fetch_stops_its_retries() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let (public, config) = refusing(&hydra).await?;
-    let source = registered_source(config).await?;
-    let caller = source.clone();
-    let fetch = tokio::spawn(async move { caller.token().await.map(|_| ()) });
-    while public.served() == 0 {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let (public, source, fetch) = fetch_refused_once(&hydra).await?;
     let before = public.served();
     let started = Instant::now();
     source.shutdown().await?;
@@ -279,13 +299,7 @@ async fn stand_in_503_shutdown_during_a_failing_fetch_stops_its_retries() -> Tes
 #[tokio::test]
 async fn stand_in_503_registration_answers_at_once_during_a_failing_fetch() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let (public, config) = refusing(&hydra).await?;
-    let source = registered_source(config).await?;
-    let caller = source.clone();
-    let fetch = tokio::spawn(async move { caller.token().await.map(|_| ()) });
-    while public.served() == 0 {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let (_public, source, fetch) = fetch_refused_once(&hydra).await?;
     let registration = tokio::time::timeout(Duration::from_millis(500), source.registration())
         .await
         .map_err(|_| "registration() waited for the fetch")?;
