@@ -223,7 +223,7 @@ pub enum Error {
 
     /// [`crate::TokenSource::shutdown`] was called on a clone of this source: every clone's
     /// `token()` returns this, without a request (a fetch that was under way ends after the
-    /// request in flight, and its callers get this too).
+    /// call in flight, and its callers get this too).
     #[error("the token source was shut down (TokenSource::shutdown)")]
     ShutDown,
 

@@ -22,9 +22,10 @@ use crate::{AccessToken, CachedToken, TokenSource};
 /// token gets one at most every so often (see [`TokenSource::invalidate`]), not one per request.
 ///
 /// A request's own timeout (`RequestBuilder::timeout`) bounds the whole call: the wait for a
-/// token, the request, and the retry. Past it the call fails with an error whose source is a
-/// [`std::io::Error`] of kind `TimedOut`. Without one, a wait for a token is bounded by the
-/// flow's deadline (`HYDRA_DEADLINE`).
+/// token, the request, and the retry. Past it the call fails with reqwest's timeout error
+/// (`reqwest::Error::is_timeout`) when it ran out during a request, or with a
+/// [`std::io::Error`] of kind `TimedOut` when it ran out waiting for a token or before the
+/// retry. Without one, a wait for a token is bounded by the flow's deadline (`HYDRA_DEADLINE`).
 #[derive(Debug, Clone)]
 pub struct BearerAuth {
     source: TokenSource,

@@ -344,8 +344,9 @@ impl TokenSource {
     /// Ends the source, for every clone of it: the token is dropped, the refreshes stop, and
     /// from then on `token()` returns [`Error::ShutDown`] without a request (a caller that was
     /// waiting for a fetch under way gets it as [`Error::Shared`]). A fetch under way ends after
-    /// the request in flight (bounded by the request timeout), with no retry or wait after it,
-    /// keeping nothing, so that a client it was registering is known before the delete. Then, if the configuration says so
+    /// the call in flight (a registration's read and the write it decides count as one; each
+    /// request bounded by the request timeout), with no retry or wait after it, keeping nothing,
+    /// so that a client it was registering is known before the delete. Then, if the configuration says so
     /// ([`crate::ConfigBuilder::delete_on_shutdown`]), deletes the client, if its marker, read
     /// just before, says this source created it; within the configured deadline.
     pub async fn shutdown(self) -> Result<(), Error> {

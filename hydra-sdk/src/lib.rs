@@ -287,7 +287,8 @@ impl Client {
     }
 }
 
-/// Whether `url` names this machine: `localhost` (or a name under it), 127.0.0.0/8 or `::1`.
+/// Whether `url` names this machine: `localhost` (or a name under it), 127.0.0.0/8, `::1`, or
+/// 127.0.0.0/8 mapped into IPv6.
 ///
 /// The SDK's constructors, and flow, build the clients for such a URL without the proxies the
 /// environment names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, which reqwest reads), as Go's
@@ -301,7 +302,10 @@ pub fn is_loopback_url(url: &str) -> bool {
             name == "localhost" || name.ends_with(".localhost")
         }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // `::1`, or an IPv4 loopback address mapped into IPv6 (`::ffff:127.0.0.1`).
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         None => false,
     }
 }
@@ -346,6 +350,7 @@ mod tests {
             "http://LOCALHOST.",
             "http://hydra.localhost:4444",
             "http://[::1]:4445",
+            "http://[::ffff:127.0.0.1]:4445",
         ] {
             assert!(is_loopback_url(url), "{url}");
         }
@@ -353,6 +358,7 @@ mod tests {
             "http://hydra.example.org",
             "http://10.0.0.1:4445",
             "http://[::2]",
+            "http://[::ffff:10.0.0.1]",
             "http://localhost.example.org",
             "not a url",
         ] {

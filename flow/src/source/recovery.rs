@@ -82,7 +82,9 @@ impl Inner {
                 // since (another instance configured otherwise, an administrator), so it is
                 // read again, once per fetch, which puts back what this configuration needs on
                 // the flow's own client, or tells what a foreign one lacks.
-                Err(e @ Error::OAuth2 { .. }) if !read_the_client => {
+                Err(e @ Error::OAuth2 { .. })
+                    if !read_the_client && self.flow.registers(&registration) =>
+                {
                     warn!(client_id = %registration.client_id, error = %e, "Hydra refused the token request; reading the client again");
                     self.record_registration(session, None);
                 }

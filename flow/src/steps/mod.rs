@@ -74,6 +74,15 @@ impl Flow {
     pub fn config(&self) -> &Config {
         &self.config
     }
+
+    /// Whether `registration` is of the client this flow registers, with the secret it holds:
+    /// not so for one given from elsewhere ([`crate::TokenSource::with_registration`]) with a
+    /// secret of its own, which reading the client again would judge by the wrong secret.
+    pub(crate) fn registers(&self, registration: &Registration) -> bool {
+        use hydra_sdk::ExposeSecret as _;
+        registration.client_id == self.identity.client_id
+            && registration.client_secret.expose_secret() == self.identity.secret.expose_secret()
+    }
 }
 
 /// The SDK clients for Hydra's two APIs, admin and public, built once from the configuration

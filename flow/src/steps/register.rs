@@ -320,21 +320,31 @@ impl Flow {
             && marker.secret_configured
             && marker.secret_version == identity.secret_version
             && marker.secret_set_by != identity.instance;
-        let set_secret = !known || (secret_rejected && !theirs_may_be_ours);
+        // A configured secret of a higher version (a rotation) is set at once, unrefused.
+        let rotates = identity.secret_configured
+            && marker.secret_configured
+            && identity.secret_version > marker.secret_version;
+        let set_secret = !known || rotates || (secret_rejected && !theirs_may_be_ours);
         // Another instance's secret is protected for the quiet period, so replicas without a
         // shared secret cannot take it from each other; only a configured secret (the source of
         // truth) replaces a generated one at once.
-        // A configured secret of a higher version (a rotation) replaces another at once.
-        let overrides = identity.secret_configured
-            && (!marker.secret_configured || identity.secret_version > marker.secret_version);
+        let overrides = identity.secret_configured && (!marker.secret_configured || rotates);
         if set_secret && marker.secret_set_by != identity.instance && !overrides {
             let ago = marker.secret_age();
             // And one set from a configuration is never replaced otherwise, however old: not by
             // another configured secret of the same version (a replica with a mistyped or stale
             // secret would lock out all the others), nor by one an instance made up (an
             // operator's one-off run, say).
-            if ago < ownership::SECRET_QUIET_PERIOD || marker.secret_configured {
-                let (client_id, holder) = (id.to_string(), marker.secret_set_by.clone());
+            // Nor, by an instance without one, the secret a client taken over with a configured
+            // secret kept (set by no instance): the replicas configured with it use it.
+            let kept = marker.secret_set_by.is_empty() && !identity.secret_configured;
+            if ago < ownership::SECRET_QUIET_PERIOD || marker.secret_configured || kept {
+                let client_id = id.to_string();
+                let holder = if marker.secret_set_by.is_empty() {
+                    "none: the secret the client had when it was taken over".to_string()
+                } else {
+                    marker.secret_set_by.clone()
+                };
                 let quiet = ownership::SECRET_QUIET_PERIOD;
                 // Both configured: this one knows its secret, and it differs.
                 return Err(if identity.secret_configured {
@@ -458,10 +468,11 @@ impl Flow {
             Some(read) => read.clone(),
             None => {
                 // Taken over, not created: no instance created it or set its secret yet.
+                // The secret it had stays unless set below: no instance set it, and its time
+                // is the take-over's.
                 let mut fresh = self::marker(identity, Map::new());
                 fresh.created_by = String::new();
                 fresh.secret_set_by = String::new();
-                fresh.secret_set_at = 0;
                 fresh.secret_configured = false;
                 fresh
             }

@@ -719,3 +719,101 @@ async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> Te
     );
     Ok(())
 }
+
+/// A client taken over with the fleet's configured secret (which the take-over keeps, unset) is
+/// no client whose secret an instance without one may replace: its marker said "generated, set
+/// long ago", and an operator's one-off run without the secret rotated it, locking the fleet out.
+#[tokio::test]
+async fn a_taken_over_clients_kept_secret_is_not_replaced_by_an_instance_without_one() -> TestResult
+{
+    let hydra = TestHydra::start().await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "taken", "client_secret": "the-fleets-secret",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_post",
+        }),
+    )
+    .await?;
+    let replica = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("taken")
+        .client_secret("the-fleets-secret")
+        .take_over_foreign_client(true)
+        .authorize(false)
+        .build()?;
+    flow::acquire_token_with(&replica).await?;
+    let unconfigured = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("taken")
+        .authorize(false)
+        .build()?;
+    let err = flow::acquire_token_with(&unconfigured)
+        .await
+        .expect_err("the fleet's secret is not this instance's to replace");
+    assert!(
+        matches!(err, flow::Error::SecretHeldElsewhere { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        post_token_status(&hydra, "taken", "the-fleets-secret").await?,
+        200
+    );
+    Ok(())
+}
+
+/// A source given a registration (`with_registration`) holds its secret there, not in its
+/// configuration: reading the client again after Hydra refused the scope judged it by the
+/// configuration (no secret) and reported that, hiding Hydra's `invalid_scope`.
+#[tokio::test]
+async fn a_refusal_for_a_given_registration_is_reported_as_hydra_said() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "given", "client_secret": "given-secret",
+            "grant_types": ["client_credentials"], "scope": "other",
+            "token_endpoint_auth_method": "client_secret_post",
+        }),
+    )
+    .await?;
+    let config = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("given")
+        .scope("read")
+        .authorize(false)
+        .build()?;
+    let registration = flow::Registration {
+        client_id: "given".into(),
+        client_secret: flow::Secret::from("given-secret"),
+        registration_access_token: None,
+        token_auth_method: TokenAuthMethod::ClientSecretPost,
+        created: false,
+    };
+    let source = flow::TokenSource::with_registration(config, registration)?;
+    let err = source.token().await.expect_err("scope refused");
+    assert_eq!(err.oauth2_error(), Some("invalid_scope"), "{err}");
+    Ok(())
+}
+
+/// The first replica configured with a secret of a higher version sets it at once, before any
+/// token request: it had to be refused first (`invalid_client`), wait the re-registration
+/// backoff and spend one of the re-registrations a source may make in ten minutes.
+#[tokio::test]
+async fn a_rotation_sets_the_new_secret_without_a_refusal_first() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = |secret: &str, version: u64| {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("rotated")
+            .client_secret(secret)
+            .client_secret_version(version)
+            .authorize(false)
+            .build()
+    };
+    flow::acquire_token_with(&config("old-secret", 0)?).await?;
+    let source = flow::TokenSource::new(config("new-secret", 1)?)?;
+    source.token().await?;
+    let status = source.status();
+    assert_eq!(status.reregistrations, 0, "{status}");
+    assert_eq!(status.token_requests, 1, "{status}");
+    assert!(status.last_error.is_none(), "{status}");
+    Ok(())
+}
