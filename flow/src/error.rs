@@ -161,13 +161,10 @@ pub enum Error {
     /// This instance's configured secret is not the client's, which another instance set from
     /// its own configuration, with a version no lower than this one's: replicas configured with
     /// different secrets, or a rotation this replica has not had yet. Setting it would lock that
-    /// instance out, so the flow stops instead, however long ago that secret was set. A secret
-    /// of a higher version replaces it (see [`crate::ConfigBuilder::client_secret_version`]).
-    #[error("register: the configured secret of client `{client_id}` is not the one another \
-        instance ({holder}) set from its configuration {}s ago (version {holder_version}; this \
-        one's is version {version}); replicas that share a client id must be configured with the \
-        same secret (to rotate it, configure the new secret on every replica with a higher \
-        HYDRA_CLIENT_SECRET_VERSION)", .ago.as_secs())]
+    /// instance out, so the flow stops instead, however long ago that secret was set; and from
+    /// then on it does not make the client again if the client is gone. A secret of a higher
+    /// version replaces it (see [`crate::ConfigBuilder::client_secret_version`]).
+    #[error("register: {}", secrets_differ(client_id, holder, *ago, *holder_version, *version))]
     ConfiguredSecretsDiffer {
         /// The client id.
         client_id: String,
@@ -250,6 +247,35 @@ pub enum Error {
 
 fn status_text(status: Option<u16>) -> String {
     status.map(|s| format!(" with {s}")).unwrap_or_default()
+}
+
+/// [`Error::ConfiguredSecretsDiffer`]'s words: what this replica's operator should do, which
+/// depends on whose secret is the newer.
+fn secrets_differ(
+    client_id: &str,
+    holder: &str,
+    ago: Duration,
+    holder_version: u64,
+    version: u64,
+) -> String {
+    let ago = ago.as_secs();
+    if holder_version > version {
+        format!(
+            "the configured secret of client `{client_id}` is out of date: another instance \
+             ({holder}) set one of version {holder_version} from its configuration {ago}s ago, \
+             and this one's is version {version}; give this replica the version-{holder_version} \
+             secret"
+        )
+    } else {
+        format!(
+            "the configured secret of client `{client_id}` is not the one another instance \
+             ({holder}) set from its configuration {ago}s ago, of the same version ({version}): a \
+             mistyped or stale secret, here or there; replicas that share a client id must be \
+             configured with the same secret, and this one does not make the client again while \
+             they differ. Raise HYDRA_CLIENT_SECRET_VERSION only to roll a new secret out to \
+             every replica: raised on one alone, its secret replaces the others'"
+        )
+    }
 }
 
 /// [`Error::ClientRejected`]'s words for why it gave up: the bound, or the deadline.

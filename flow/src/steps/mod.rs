@@ -46,6 +46,10 @@ pub struct Flow {
     apis: HydraApis,
     /// The client id, secret and instance id, fixed here so retries register the same client.
     identity: Identity,
+    /// Another instance's configured secret this one's was found to differ from, once it was:
+    /// from then on this flow does not make the client again if it is gone (see
+    /// `Flow::register_with`).
+    secret_conflict: std::sync::Arc<Mutex<Option<register::SecretConflict>>>,
 }
 
 impl fmt::Debug for Flow {
@@ -67,6 +71,7 @@ impl Flow {
             config,
             apis,
             identity,
+            secret_conflict: std::sync::Arc::default(),
         })
     }
 

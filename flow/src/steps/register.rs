@@ -98,6 +98,28 @@ impl Identity {
     }
 }
 
+/// Another instance's configured secret that this one's differs from (see
+/// [`Error::ConfiguredSecretsDiffer`]).
+#[derive(Debug, Clone)]
+pub(crate) struct SecretConflict {
+    holder: String,
+    /// When it was set, in seconds since the Unix epoch (the marker's `secret_set_at`).
+    set_at: u64,
+    holder_version: u64,
+}
+
+impl SecretConflict {
+    fn error(&self, client_id: &str, version: u64) -> Error {
+        Error::ConfiguredSecretsDiffer {
+            client_id: client_id.to_string(),
+            holder: self.holder.clone(),
+            ago: std::time::Duration::from_secs(now_unix().saturating_sub(self.set_at)),
+            holder_version: self.holder_version,
+            version,
+        }
+    }
+}
+
 /// What the flow reads of the client Hydra answers a registration with. The generated call
 /// decodes the whole client (about forty fields, the metadata as a JSON tree, two timestamps)
 /// for the flow to read two: in a cold acquire (`acquire_token_with`, register and token), that
@@ -185,10 +207,17 @@ impl Flow {
         async {
             if config.client_id.is_some() {
                 match self.get_client().await {
-                    Ok(existing) => return self.reuse(rejections, existing).await,
+                    Ok(existing) => return self.reuse_found(rejections, existing).await,
                     Err(e) if not_found(&e) => {}
                     Err(e) => return Err(Error::from_api(Stage::Register, &client_url, e)),
                 }
+            }
+            // A configured secret found to differ from the one another instance set from its
+            // configuration does not make the client again: the replicas configured with that
+            // one notice the client gone only at their next refresh, and this one would win the
+            // race, with a secret none of them has.
+            if let Some(conflict) = crate::lock::lock(&self.secret_conflict).as_ref() {
+                return Err(conflict.error(&identity.client_id, identity.secret_version));
             }
             let created = self.create(&url, &new_client(config, identity)?).await;
             match created.api() {
@@ -198,13 +227,26 @@ impl Flow {
                         .get_client()
                         .await
                         .map_err(|e| Error::from_api(Stage::Register, &client_url, e))?;
-                    self.reuse(rejections, existing).await
+                    self.reuse_found(rejections, existing).await
                 }
                 Err(e) => Err(Error::from_api(Stage::Register, &url, e)),
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// [`Flow::reuse`]; a client this flow could use ends an earlier secret conflict.
+    async fn reuse_found(
+        &self,
+        rejections: u32,
+        existing: types::OAuth2Client,
+    ) -> Result<Registration, Error> {
+        let result = self.reuse(rejections, existing).await;
+        if result.is_ok() {
+            *crate::lock::lock(&self.secret_conflict) = None;
+        }
+        result
     }
 
     /// The request the generated `create_oauth2_client` call sends, its answer read as
@@ -348,13 +390,14 @@ impl Flow {
                 let quiet = ownership::SECRET_QUIET_PERIOD;
                 // Both configured: this one knows its secret, and it differs.
                 return Err(if identity.secret_configured {
-                    Error::ConfiguredSecretsDiffer {
-                        client_id,
+                    let conflict = SecretConflict {
                         holder,
-                        ago,
+                        set_at: marker.secret_set_at,
                         holder_version: marker.secret_version,
-                        version: identity.secret_version,
-                    }
+                    };
+                    let error = conflict.error(&client_id, identity.secret_version);
+                    *crate::lock::lock(&self.secret_conflict) = Some(conflict);
+                    error
                 } else {
                     Error::SecretHeldElsewhere {
                         client_id,

@@ -685,6 +685,7 @@ async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> Te
         matches!(err, flow::Error::ConfiguredSecretsDiffer { .. }),
         "{err:?}"
     );
+    assert!(err.to_string().contains("mistyped or stale"), "{err}");
     assert_eq!(
         post_token_status(&hydra, "versioned", "the-fleets-secret").await?,
         200
@@ -709,8 +710,9 @@ async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> Te
         ),
         "{err:?}"
     );
+    // The replica left behind is told to take the new secret, not to raise its version.
     assert!(
-        err.to_string().contains("HYDRA_CLIENT_SECRET_VERSION"),
+        err.to_string().contains("out of date") && err.to_string().contains("version-1 secret"),
         "{err}"
     );
     assert_eq!(
@@ -815,5 +817,51 @@ async fn a_rotation_sets_the_new_secret_without_a_refusal_first() -> TestResult 
     assert_eq!(status.reregistrations, 0, "{status}");
     assert_eq!(status.token_requests, 1, "{status}");
     assert!(status.last_error.is_none(), "{status}");
+    Ok(())
+}
+
+/// A replica configured with a mistyped secret (the fleet's version) is refused while the
+/// fleet's client exists; when the client is gone (Hydra forgot it, an administrator deleted
+/// it), it must not be the one to make it again, with its secret: it raced the correctly
+/// configured replicas, which notice only at their next refresh, and won, locking them all out.
+#[tokio::test]
+async fn a_replica_whose_secret_differs_does_not_make_the_lost_client_again() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = |secret: &str| {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("lost")
+            .client_secret(secret)
+            .authorize(false)
+            .build()
+    };
+    flow::acquire_token_with(&config("the-fleets-secret")?).await?;
+    let mistyped = flow::TokenSource::new(config("the-fleets-secreT")?)?;
+    let err = mistyped
+        .token()
+        .await
+        .expect_err("another configured secret");
+    assert!(
+        matches!(err.unshared(), flow::Error::ConfiguredSecretsDiffer { .. }),
+        "{err:?}"
+    );
+    Client::admin(hydra.admin_url())?
+        .delete_oauth2_client()
+        .id("lost")
+        .send()
+        .await
+        .api()?;
+    // Past the hold-off of the first failure (1 s), the next call registers again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let err = mistyped
+        .token()
+        .await
+        .expect_err("not this replica's client to make");
+    assert!(
+        matches!(err.unshared(), flow::Error::ConfiguredSecretsDiffer { .. }),
+        "{err:?}"
+    );
+    assert!(clients(hydra.admin_url()).await?.is_empty());
+    // A replica with the fleet's secret makes it again.
+    flow::acquire_token_with(&config("the-fleets-secret")?).await?;
     Ok(())
 }
