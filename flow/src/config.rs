@@ -313,11 +313,12 @@ impl ConfigBuilder {
     }
 
     /// The configured secret's version (0 unless set), for rotating it. Replicas that share a
-    /// client id must share its secret: a configured secret never replaces one another instance
-    /// set from its configuration, unless its version is higher, so one replica with a mistyped
-    /// or stale secret cannot lock the others out. To rotate the secret, configure the new one on
-    /// every replica with a higher version: the first to run sets it, and replicas with the old
-    /// one fail with [`crate::Error::ConfiguredSecretsDiffer`] until they have the new one.
+    /// client id must share its secret: a configured secret replaces one another instance set
+    /// from its configuration at once if its version is higher, never if it is lower, and, at the
+    /// same version, only [`crate::SECRET_QUIET_PERIOD`] after that one was set. To rotate the
+    /// secret, configure the new one on every replica with a higher version: the first to run
+    /// sets it, and replicas with the old one fail with [`crate::Error::ConfiguredSecretsDiffer`]
+    /// until they have the new one.
     pub fn client_secret_version(mut self, version: u64) -> Self {
         self.config.client_secret_version = version;
         self

@@ -161,9 +161,11 @@ pub enum Error {
     /// This instance's configured secret is not the client's, which another instance set from
     /// its own configuration, with a version no lower than this one's: replicas configured with
     /// different secrets, or a rotation this replica has not had yet. Setting it would lock that
-    /// instance out, so the flow stops instead, however long ago that secret was set; and from
-    /// then on it does not make the client again if the client is gone. A secret of a higher
-    /// version replaces it (see [`crate::ConfigBuilder::client_secret_version`]).
+    /// instance out, so the flow stops instead: for the quiet period
+    /// ([`crate::SECRET_QUIET_PERIOD`]) after that secret was set when the versions are equal
+    /// (then this one's is set), for good when the other's is newer. Meanwhile it does not make
+    /// the client again if the client is gone. A secret of a higher version replaces it at once
+    /// (see [`crate::ConfigBuilder::client_secret_version`]).
     #[error("register: {}", secrets_differ(client_id, holder, *ago, *holder_version, *version))]
     ConfiguredSecretsDiffer {
         /// The client id.
@@ -267,13 +269,15 @@ fn secrets_differ(
              secret"
         )
     } else {
+        let quiet = crate::SECRET_QUIET_PERIOD.as_secs();
         format!(
             "the configured secret of client `{client_id}` is not the one another instance \
              ({holder}) set from its configuration {ago}s ago, of the same version ({version}): a \
              mistyped or stale secret, here or there; replicas that share a client id must be \
-             configured with the same secret, and this one does not make the client again while \
-             they differ. Raise HYDRA_CLIENT_SECRET_VERSION only to roll a new secret out to \
-             every replica: raised on one alone, its secret replaces the others'"
+             configured with the same secret (this one sets its own, or makes the client again \
+             if it is gone, only {quiet}s after the other was set, so replicas that disagree \
+             take it from each other). Raise HYDRA_CLIENT_SECRET_VERSION only to roll a new \
+             secret out to every replica: raised on one alone, its secret replaces the others'"
         )
     }
 }

@@ -168,9 +168,9 @@ pub static SETTINGS: &[Setting] = &[
         env: "HYDRA_CLIENT_SECRET_VERSION",
         name: "client_secret_version",
         flags: &[value("--client-secret-version", "N")],
-        doc: "the configured secret's version: it replaces one another instance set from its \
-              configuration only if higher (to rotate the secret, give the new one a higher \
-              version)",
+        doc: "the configured secret's version: one of a higher version replaces another \
+              instance's configured secret at once, a lower one never (to rotate the secret, \
+              give the new one a higher version)",
         default: Unset::Is(|c| c.client_secret_version.to_string()),
         not_with: None,
         apply: |b, env, v| match v.trim().parse::<u64>() {

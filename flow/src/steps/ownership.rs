@@ -21,8 +21,9 @@ pub const MARKER_KEY: &str = "hydra-rs.flow";
 /// How long a secret one instance generated is protected from being set again by another
 /// instance that does not know it. Within this period a second instance fails with
 /// [`crate::Error::SecretHeldElsewhere`] instead of rotating, so replicas without a shared secret
-/// cannot invalidate each other more than once per period. (A secret set from a configuration
-/// is protected for good: only a configured secret of a higher version replaces it.)
+/// cannot invalidate each other more than once per period. The same holds between configured
+/// secrets of the same version; a configured secret is never replaced by a generated one, nor
+/// by a configured one of a lower version, and a higher version replaces it at once.
 pub const SECRET_QUIET_PERIOD: Duration = Duration::from_secs(600);
 
 /// The fields the flow manages, each with the value it wants (a string, or a list of strings;

@@ -106,6 +106,8 @@ pub(crate) struct SecretConflict {
     /// When it was set, in seconds since the Unix epoch (the marker's `secret_set_at`).
     set_at: u64,
     holder_version: u64,
+    /// When this instance met it.
+    met: std::time::Instant,
 }
 
 impl SecretConflict {
@@ -213,10 +215,13 @@ impl Flow {
                 }
             }
             // A configured secret found to differ from the one another instance set from its
-            // configuration does not make the client again: the replicas configured with that
-            // one notice the client gone only at their next refresh, and this one would win the
-            // race, with a secret none of them has.
-            if let Some(conflict) = crate::lock::lock(&self.secret_conflict).as_ref() {
+            // configuration does not make the client again, for the quiet period after: the
+            // replicas configured with that one notice the client gone only at their next
+            // refresh, and this one would win the race, with a secret none of them has.
+            if let Some(conflict) = crate::lock::lock(&self.secret_conflict)
+                .as_ref()
+                .filter(|c| c.met.elapsed() < ownership::SECRET_QUIET_PERIOD)
+            {
                 return Err(conflict.error(&identity.client_id, identity.secret_version));
             }
             let created = self.create(&url, &new_client(config, identity)?).await;
@@ -373,14 +378,14 @@ impl Flow {
         let overrides = identity.secret_configured && (!marker.secret_configured || rotates);
         if set_secret && marker.secret_set_by != identity.instance && !overrides {
             let ago = marker.secret_age();
-            // And one set from a configuration is never replaced otherwise, however old: not by
-            // another configured secret of the same version (a replica with a mistyped or stale
-            // secret would lock out all the others), nor by one an instance made up (an
-            // operator's one-off run, say).
-            // Nor, by an instance without one, the secret a client taken over with a configured
-            // secret kept (set by no instance): the replicas configured with it use it.
-            let kept = marker.secret_set_by.is_empty() && !identity.secret_configured;
-            if ago < ownership::SECRET_QUIET_PERIOD || marker.secret_configured || kept {
+            // Past the quiet period, another configured secret of the same version replaces it
+            // (bounded: replicas that disagree take the client from each other at most once a
+            // period, and none is locked out for good by an instance it cannot tell from a
+            // restarted replica of its own). Never, however old: one an instance made up over a
+            // configured one (an operator's one-off run, say), nor an older version over a newer.
+            let for_good = marker.secret_configured
+                && (!identity.secret_configured || marker.secret_version > identity.secret_version);
+            if ago < ownership::SECRET_QUIET_PERIOD || for_good {
                 let client_id = id.to_string();
                 let holder = if marker.secret_set_by.is_empty() {
                     "none: the secret the client had when it was taken over".to_string()
@@ -394,6 +399,7 @@ impl Flow {
                         holder,
                         set_at: marker.secret_set_at,
                         holder_version: marker.secret_version,
+                        met: std::time::Instant::now(),
                     };
                     let error = conflict.error(&client_id, identity.secret_version);
                     *crate::lock::lock(&self.secret_conflict) = Some(conflict);
@@ -511,12 +517,11 @@ impl Flow {
             Some(read) => read.clone(),
             None => {
                 // Taken over, not created: no instance created it or set its secret yet.
-                // The secret it had stays unless set below: no instance set it, and its time
-                // is the take-over's.
+                // The secret it had stays unless set below. Kept by an instance configured with
+                // it, it is that instance's configured secret from now on (protected as one);
+                // otherwise it is set below.
                 let mut fresh = self::marker(identity, Map::new());
                 fresh.created_by = String::new();
-                fresh.secret_set_by = String::new();
-                fresh.secret_configured = false;
                 fresh
             }
         };

@@ -660,10 +660,10 @@ async fn post_token_status(
     Ok(response.status().as_u16())
 }
 
-/// One replica configured with another secret than the fleet's (a typo, a stale secret file)
-/// never takes the shared client, however long ago the fleet's secret was set: past the quiet
-/// period it set its own, and every other replica was locked out. A secret of a higher version
-/// (a rotation) does replace it, at once, and then the replicas with the old one are refused.
+/// A secret of a higher version (a rotation) replaces the fleet's at once, and no older version
+/// replaces it again, however long ago it was set: a replica left on the old secret, or rolled
+/// back to it, is refused. One of the same version (a typo, a stale secret file) is refused for
+/// the quiet period after the fleet's was set.
 #[tokio::test]
 async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> TestResult {
     let hydra = TestHydra::start().await?;
@@ -676,11 +676,9 @@ async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> Te
             .build()
     };
     flow::acquire_token_with(&config("the-fleets-secret", 0)?).await?;
-    secret_set_long_ago(&hydra, "versioned").await?;
-
     let err = flow::acquire_token_with(&config("a-mistyped-secret", 0)?)
         .await
-        .expect_err("the same version: not this replica's to replace");
+        .expect_err("the same version, within the quiet period");
     assert!(
         matches!(err, flow::Error::ConfiguredSecretsDiffer { .. }),
         "{err:?}"
@@ -696,9 +694,10 @@ async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> Te
         post_token_status(&hydra, "versioned", "the-rotated-secret").await?,
         200
     );
+    secret_set_long_ago(&hydra, "versioned").await?;
     let err = flow::acquire_token_with(&config("the-fleets-secret", 0)?)
         .await
-        .expect_err("an older version");
+        .expect_err("an older version, however long ago the newer was set");
     assert!(
         matches!(
             err,
@@ -717,6 +716,85 @@ async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> Te
     );
     assert_eq!(
         post_token_status(&hydra, "versioned", "the-rotated-secret").await?,
+        200
+    );
+    Ok(())
+}
+
+/// A replica with the fleet's secret, refused because the secret was changed outside the flow
+/// (the marker left alone), gets its secret back once the quiet period after the marker's last
+/// setting is over. With "a configured secret of the same version is never replaced", it stayed
+/// refused for good, as `ConfiguredSecretsDiffer`, even after the secret was put back: every
+/// restart makes an instance "another" to the one that set the secret.
+#[tokio::test]
+async fn a_replica_refused_by_a_secret_changed_outside_the_flow_sets_it_after_the_quiet_period(
+) -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id("changed-outside")
+        .client_secret("the-fleets-secret")
+        .authorize(false)
+        .build()?;
+    flow::acquire_token_with(&config).await?;
+    let patch: Vec<types::JsonPatch> = serde_json::from_value(json!([
+        { "op": "replace", "path": "/client_secret", "value": "changed-by-hand" },
+    ]))?;
+    Client::admin(hydra.admin_url())?
+        .patch_oauth2_client()
+        .id("changed-outside")
+        .body(patch)
+        .send()
+        .await
+        .api()?;
+    let err = flow::acquire_token_with(&config)
+        .await
+        .expect_err("within the quiet period");
+    assert!(
+        matches!(err, flow::Error::ConfiguredSecretsDiffer { .. }),
+        "{err:?}"
+    );
+    secret_set_long_ago(&hydra, "changed-outside").await?;
+    flow::acquire_token_with(&config).await?;
+    assert_eq!(
+        post_token_status(&hydra, "changed-outside", "the-fleets-secret").await?,
+        200
+    );
+    Ok(())
+}
+
+/// A client taken over by a replica configured with its secret keeps that secret as the
+/// replica's configured one: a replica with another configured secret (of the same version)
+/// replaced it at once, as if it were a generated one, locking the fleet out.
+#[tokio::test]
+async fn a_taken_over_clients_kept_secret_is_protected_as_a_configured_one() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    admin_creates(
+        &hydra,
+        json!({
+            "client_id": "taken-kept", "client_secret": "the-fleets-secret",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_post",
+        }),
+    )
+    .await?;
+    let replica = |secret: &str| {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("taken-kept")
+            .client_secret(secret)
+            .take_over_foreign_client(true)
+            .authorize(false)
+            .build()
+    };
+    flow::acquire_token_with(&replica("the-fleets-secret")?).await?;
+    let err = flow::acquire_token_with(&replica("a-mistyped-secret")?)
+        .await
+        .expect_err("the fleet's configured secret, set moments ago");
+    assert!(
+        matches!(err, flow::Error::ConfiguredSecretsDiffer { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        post_token_status(&hydra, "taken-kept", "the-fleets-secret").await?,
         200
     );
     Ok(())
