@@ -193,8 +193,9 @@ impl Flow {
     /// - ours (it carries the marker): the managed fields are reconciled with one JSON Patch that
     ///   applies only to the client as it was read (see `Flow::patch`), and the secret is set
     ///   only if this source does not know it or Hydra rejected it (`rejections`, in a row), and
-    ///   no other instance set it within [`ownership::SECRET_QUIET_PERIOD`] or from its
-    ///   configuration (unless this one's configured secret has a higher version). After a first
+    ///   no other instance set it within [`ownership::SECRET_QUIET_PERIOD`]; a configured secret
+    ///   of a higher version than the one another instance configured replaces it at once, and
+    ///   one of a lower version, or a generated one, never replaces a configured one. After a first
     ///   rejection, a secret another instance set from its configuration is tried as it is: it is
     ///   most likely the one configured here too (replicas share it, and Hydra forgot the client
     ///   and another replica made it again);
@@ -516,10 +517,10 @@ impl Flow {
         let mut next = match marker {
             Some(read) => read.clone(),
             None => {
-                // Taken over, not created: no instance created it or set its secret yet.
-                // The secret it had stays unless set below. Kept by an instance configured with
-                // it, it is that instance's configured secret from now on (protected as one);
-                // otherwise it is set below.
+                // Taken over, not created: no instance created it. The secret it had stays
+                // unless set below (always, for an instance without a configured secret); kept,
+                // it counts from now on as this instance's configured one, and is protected as
+                // such from the others.
                 let mut fresh = self::marker(identity, Map::new());
                 fresh.created_by = String::new();
                 fresh
