@@ -274,9 +274,9 @@ fn secrets_differ(
             "the configured secret of client `{client_id}` is not the one another instance \
              ({holder}) set from its configuration {ago}s ago, of the same version ({version}): a \
              mistyped or stale secret, here or there; replicas that share a client id must be \
-             configured with the same secret (this one sets its own, or makes the client again \
-             if it is gone, only {quiet}s after the other was set, so replicas that disagree \
-             take it from each other). Raise HYDRA_CLIENT_SECRET_VERSION only to roll a new \
+             configured with the same secret (this one sets its own only {quiet}s after the \
+             other was set, and for {quiet}s does not make the client again if it is gone, so \
+             replicas that disagree take it from each other). Raise HYDRA_CLIENT_SECRET_VERSION only to roll a new \
              secret out to every replica: raised on one alone, its secret replaces the others'"
         )
     }
