@@ -31,8 +31,10 @@ const MORE: &str = "  --json
 The client secret comes only from HYDRA_CLIENT_SECRET, or from the file named by
 HYDRA_CLIENT_SECRET_FILE (a regular file of at most 4 KiB, this user's or root's and writable
 by no one else; a trailing newline is trimmed). Without --client-id each run registers a new
-client, and nothing deletes it. A client this tool did not create is used as it is and never
-changed (unless --take-over-foreign-client). Warnings (each retry, say) go to stderr, at the
+client, and nothing deletes it. A client this library did not create is used as it is and
+never changed (unless --take-over-foreign-client); one it did (a service's, run with its
+--client-id) has its managed settings (scope, name, ...) reconciled to this run's, so give the
+same settings as the service. Warnings (each retry, say) go to stderr, at the
 level RUST_LOG sets (default: warn), coloured only on a terminal and without NO_COLOR. On
 failure: a one-line reason as the last line on stderr, exit status 1 (an invalid value too); a
 usage error (an unknown or refused flag, a flag without its value) exits with 2.";
@@ -246,7 +248,8 @@ async fn run(args: &Args) -> Result<String, flow::Error> {
     // A variable a flag overrides is not read, so its value need not be valid UTF-8.
     let env = flow::settings::process_env(|name| args.overrides.contains_key(name))?;
     let config = flow::Config::from_env_with(|name| {
-        (args.overrides.get(name).cloned()).or_else(|| env.get(name).map(|v| String::clone(v)))
+        let value = args.overrides.get(name).cloned();
+        value.or_else(|| env.get(name).map(|v| String::clone(v)))
     })?;
     if config.client_id().is_none() {
         say(
