@@ -602,8 +602,14 @@ async fn an_instance_without_a_secret_never_replaces_a_configured_one() -> TestR
     flow::acquire_token_with(&configured).await?;
     secret_set_long_ago(&hydra, "configured-secret").await?;
 
+    refused_without_a_secret(&hydra, "configured-secret", "the-fleets-secret").await
+}
+
+/// An instance of `id` without a configured secret is refused (`SecretHeldElsewhere`), and
+/// `fleets_secret` still works, as Hydra holds it (no instance set it back).
+async fn refused_without_a_secret(hydra: &TestHydra, id: &str, fleets_secret: &str) -> TestResult {
     let unconfigured = Config::builder(hydra.admin_url(), hydra.public_url())
-        .client_id("configured-secret")
+        .client_id(id)
         .authorize(false)
         .build()?;
     let err = flow::acquire_token_with(&unconfigured)
@@ -613,11 +619,7 @@ async fn an_instance_without_a_secret_never_replaces_a_configured_one() -> TestR
         matches!(err, flow::Error::SecretHeldElsewhere { .. }),
         "{err:?}"
     );
-    // The fleet's secret still works, as Hydra holds it (no instance set it back).
-    assert_eq!(
-        post_token_status(&hydra, "configured-secret", "the-fleets-secret").await?,
-        200
-    );
+    assert_eq!(post_token_status(hydra, id, fleets_secret).await?, 200);
     Ok(())
 }
 
@@ -823,22 +825,7 @@ async fn a_taken_over_clients_kept_secret_is_not_replaced_by_an_instance_without
         .authorize(false)
         .build()?;
     flow::acquire_token_with(&replica).await?;
-    let unconfigured = Config::builder(hydra.admin_url(), hydra.public_url())
-        .client_id("taken")
-        .authorize(false)
-        .build()?;
-    let err = flow::acquire_token_with(&unconfigured)
-        .await
-        .expect_err("the fleet's secret is not this instance's to replace");
-    assert!(
-        matches!(err, flow::Error::SecretHeldElsewhere { .. }),
-        "{err:?}"
-    );
-    assert_eq!(
-        post_token_status(&hydra, "taken", "the-fleets-secret").await?,
-        200
-    );
-    Ok(())
+    refused_without_a_secret(&hydra, "taken", "the-fleets-secret").await
 }
 
 /// A source given a registration (`with_registration`) holds its secret there, not in its
