@@ -50,6 +50,9 @@ pub struct Flow {
     /// from then on this flow does not make the client again if it is gone (see
     /// `Flow::register_with`).
     secret_conflict: std::sync::Arc<Mutex<Option<register::SecretConflict>>>,
+    /// The secret record (`secret_set_by`, `secret_set_at` of the marker) whose client this flow
+    /// last tried as it is after a refusal: each new record is tried once.
+    tried_as_is: std::sync::Arc<Mutex<Option<(String, u64)>>>,
 }
 
 impl fmt::Debug for Flow {
@@ -72,6 +75,7 @@ impl Flow {
             apis,
             identity,
             secret_conflict: std::sync::Arc::default(),
+            tried_as_is: std::sync::Arc::default(),
         })
     }
 

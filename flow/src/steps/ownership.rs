@@ -110,9 +110,18 @@ impl Marker {
     }
 
     /// How long ago the secret was set, by the local clock (zero if that is in the future).
-    pub(crate) fn secret_age(&self) -> Duration {
-        Duration::from_secs(now_unix().saturating_sub(self.secret_set_at))
+    /// How long ago the secret was set, by this machine's clock: from the marker's time (the
+    /// writer's clock), but no later than `updated_at`, Hydra's own time of the client's last
+    /// write, so that a writer whose clock runs ahead cannot protect its secret for longer.
+    pub(crate) fn secret_age(&self, updated_at: Option<u64>) -> Duration {
+        secret_age(self.secret_set_at, updated_at, now_unix())
     }
+}
+
+/// [`Marker::secret_age`] at `now`, all in seconds since the Unix epoch.
+fn secret_age(set_at: u64, updated_at: Option<u64>, now: u64) -> Duration {
+    let set_at = updated_at.map_or(set_at, |updated| set_at.min(updated));
+    Duration::from_secs(now.saturating_sub(set_at))
 }
 
 /// `key` as one reference token of a JSON Pointer (RFC 6901 §3).
@@ -376,6 +385,24 @@ mod tests {
 
     fn client(value: Value) -> types::OAuth2Client {
         serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_secret_set_in_the_writers_future_is_as_old_as_hydras_last_write() {
+        let now = 2_000_000_000;
+        // A writer whose clock ran ten years ahead: its time would keep the age at 0 for ten
+        // years; Hydra wrote the client 700 s ago.
+        let ahead = now + 10 * 365 * 86_400;
+        assert_eq!(
+            secret_age(ahead, Some(now - 700), now),
+            Duration::from_secs(700)
+        );
+        // Without Hydra's time, or with it later than the writer's, the marker's time counts.
+        assert_eq!(secret_age(now - 30, None, now), Duration::from_secs(30));
+        assert_eq!(
+            secret_age(now - 30, Some(now - 5), now),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]

@@ -363,11 +363,19 @@ impl Flow {
             }
         };
         let known = marker.secret_set_by == identity.instance || identity.secret_configured;
-        let theirs_may_be_ours = rejections == 1
+        // Once per secret another instance set from its configuration (by the marker's record
+        // of it), after a refusal: it may well be this one's too (replicas share it; Hydra
+        // forgot the client and another made it again, or put the fleet's secret back).
+        let record = (marker.secret_set_by.clone(), marker.secret_set_at);
+        let theirs_may_be_ours = secret_rejected
             && identity.secret_configured
             && marker.secret_configured
             && marker.secret_version == identity.secret_version
-            && marker.secret_set_by != identity.instance;
+            && marker.secret_set_by != identity.instance
+            && crate::lock::lock(&self.tried_as_is).as_ref() != Some(&record);
+        if theirs_may_be_ours {
+            *crate::lock::lock(&self.tried_as_is) = Some(record);
+        }
         // A configured secret of a higher version (a rotation) is set at once, unrefused.
         let rotates = identity.secret_configured
             && marker.secret_configured
@@ -378,7 +386,10 @@ impl Flow {
         // truth) replaces a generated one at once.
         let overrides = identity.secret_configured && (!marker.secret_configured || rotates);
         if set_secret && marker.secret_set_by != identity.instance && !overrides {
-            let ago = marker.secret_age();
+            let updated_at = existing
+                .updated_at
+                .and_then(|t| u64::try_from(t.timestamp()).ok());
+            let ago = marker.secret_age(updated_at);
             // Past the quiet period, another configured secret of the same version replaces it
             // (bounded: replicas that disagree take the client from each other at most once a
             // period, and none is locked out for good by an instance it cannot tell from a

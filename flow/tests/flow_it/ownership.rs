@@ -930,3 +930,37 @@ async fn a_replica_whose_secret_differs_does_not_make_the_lost_client_again() ->
     flow::acquire_token_with(&config("the-fleets-secret")?).await?;
     Ok(())
 }
+
+/// A correct replica refused twice (a mistyped replica held the client past the quiet period)
+/// tries the client as it is again once another correct replica has put the fleet's secret back:
+/// the marker's secret record changed since it was refused. It tried a client as it is only
+/// after its first refusal, so it took the fleet's own secret for a conflicting one and was
+/// refused for another quiet period, though Hydra held its secret.
+#[tokio::test]
+async fn a_replica_refused_twice_uses_the_fleets_secret_once_it_is_back() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let config = |secret: &str| {
+        Config::builder(hydra.admin_url(), hydra.public_url())
+            .client_id("put-back")
+            .client_secret(secret)
+            .authorize(false)
+            .build()
+    };
+    flow::acquire_token_with(&config("the-fleets-secret")?).await?;
+    // A mistyped replica, past the quiet period, sets its own.
+    secret_set_long_ago(&hydra, "put-back").await?;
+    flow::acquire_token_with(&config("the-fleets-secreT")?).await?;
+    let a = flow::TokenSource::new(config("the-fleets-secret")?)?;
+    let c = flow::TokenSource::new(config("the-fleets-secret")?)?;
+    let (refused_a, refused_c) = tokio::join!(a.token(), c.token());
+    assert!(refused_a.is_err() && refused_c.is_err());
+    // A quiet period later, another correct replica takes the client back.
+    secret_set_long_ago(&hydra, "put-back").await?;
+    flow::acquire_token_with(&config("the-fleets-secret")?).await?;
+    // Past the hold-off of the failures so far (1 s, then 2 s).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (again_a, again_c) = tokio::join!(a.token(), c.token());
+    assert!(again_a.is_ok(), "{:?}", again_a.err());
+    assert!(again_c.is_ok(), "{:?}", again_c.err());
+    Ok(())
+}
