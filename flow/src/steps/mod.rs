@@ -46,13 +46,8 @@ pub struct Flow {
     apis: HydraApis,
     /// The client id, secret and instance id, fixed here so retries register the same client.
     identity: Identity,
-    /// Another instance's configured secret this one's was found to differ from, once it was:
-    /// from then on this flow does not make the client again if it is gone (see
-    /// `Flow::register_with`).
-    secret_conflict: std::sync::Arc<Mutex<Option<register::SecretConflict>>>,
-    /// The secret record (`secret_set_by`, `secret_set_at` of the marker) whose client this flow
-    /// last tried as it is after a refusal: each new record is tried once.
-    tried_as_is: std::sync::Arc<Mutex<Option<(String, u64)>>>,
+    /// What this flow learned of other instances' secrets (see [`register::SecretMemory`]).
+    secrets_seen: std::sync::Arc<Mutex<register::SecretMemory>>,
 }
 
 impl fmt::Debug for Flow {
@@ -74,8 +69,7 @@ impl Flow {
             config,
             apis,
             identity,
-            secret_conflict: std::sync::Arc::default(),
-            tried_as_is: std::sync::Arc::default(),
+            secrets_seen: std::sync::Arc::default(),
         })
     }
 

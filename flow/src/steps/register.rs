@@ -98,6 +98,17 @@ impl Identity {
     }
 }
 
+/// What a flow learned of other instances' secrets, kept across its registrations.
+#[derive(Debug, Default)]
+pub(crate) struct SecretMemory {
+    /// Another instance's configured secret this one's was found to differ from: for the quiet
+    /// period after, the flow does not make the client again if it is gone.
+    conflict: Option<SecretConflict>,
+    /// The secret record (`secret_set_by`, `secret_set_at` of the marker) whose client this flow
+    /// last tried as it is after a refusal: each new record is tried once.
+    tried_as_is: Option<(String, u64)>,
+}
+
 /// Another instance's configured secret that this one's differs from (see
 /// [`Error::ConfiguredSecretsDiffer`]).
 #[derive(Debug, Clone)]
@@ -219,7 +230,7 @@ impl Flow {
             // configuration does not make the client again, for the quiet period after: the
             // replicas configured with that one notice the client gone only at their next
             // refresh, and this one would win the race, with a secret none of them has.
-            if let Some(conflict) = crate::lock::lock(&self.secret_conflict)
+            if let Some(conflict) = (crate::lock::lock(&self.secrets_seen).conflict)
                 .as_ref()
                 .filter(|c| c.met.elapsed() < ownership::SECRET_QUIET_PERIOD)
             {
@@ -250,7 +261,7 @@ impl Flow {
     ) -> Result<Registration, Error> {
         let result = self.reuse(rejections, existing).await;
         if result.is_ok() {
-            *crate::lock::lock(&self.secret_conflict) = None;
+            crate::lock::lock(&self.secrets_seen).conflict = None;
         }
         result
     }
@@ -372,9 +383,9 @@ impl Flow {
             && marker.secret_configured
             && marker.secret_version == identity.secret_version
             && marker.secret_set_by != identity.instance
-            && crate::lock::lock(&self.tried_as_is).as_ref() != Some(&record);
+            && crate::lock::lock(&self.secrets_seen).tried_as_is.as_ref() != Some(&record);
         if theirs_may_be_ours {
-            *crate::lock::lock(&self.tried_as_is) = Some(record);
+            crate::lock::lock(&self.secrets_seen).tried_as_is = Some(record);
         }
         // A configured secret of a higher version (a rotation) is set at once, unrefused.
         let rotates = identity.secret_configured
@@ -414,7 +425,7 @@ impl Flow {
                         met: std::time::Instant::now(),
                     };
                     let error = conflict.error(&client_id, identity.secret_version);
-                    *crate::lock::lock(&self.secret_conflict) = Some(conflict);
+                    crate::lock::lock(&self.secrets_seen).conflict = Some(conflict);
                     error
                 } else {
                     Error::SecretHeldElsewhere {
