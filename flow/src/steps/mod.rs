@@ -1,5 +1,5 @@
 //! [`Flow`] and its three requests, each in a file of its own as `impl Flow`: register the
-//! client on the admin API ([`Flow::register`], and [`Flow::delete`]), authorize it on
+//! client on the admin API ([`Flow::register`], and deleting it at shutdown), authorize it on
 //! `/oauth2/auth` ([`Flow::authorize`]), and request a token from `/oauth2/token` with the
 //! client-credentials grant ([`Flow::token`]).
 //!
@@ -16,6 +16,7 @@ mod access_token;
 mod authorize;
 mod ownership;
 mod register;
+mod secret;
 mod token;
 
 use std::fmt;
@@ -33,8 +34,8 @@ use crate::{Error, Stage};
 pub use access_token::AccessToken;
 pub(crate) use access_token::Freshness;
 pub use ownership::{MARKER_KEY, SECRET_QUIET_PERIOD};
-pub(crate) use register::Identity;
 pub use register::Registration;
+pub(crate) use secret::Identity;
 pub use token::{ASSUMED_LIFETIME, MAX_LIFETIME};
 
 /// The three steps one at a time, each a single attempt, for callers that want to see or
@@ -46,8 +47,8 @@ pub struct Flow {
     apis: HydraApis,
     /// The client id, secret and instance id, fixed here so retries register the same client.
     identity: Identity,
-    /// What this flow learned of other instances' secrets (see [`register::SecretMemory`]).
-    secrets_seen: std::sync::Arc<Mutex<register::SecretMemory>>,
+    /// What this flow learned of other instances' secrets (see [`secret::SecretMemory`]).
+    secrets_seen: std::sync::Arc<Mutex<secret::SecretMemory>>,
 }
 
 impl fmt::Debug for Flow {

@@ -8,8 +8,10 @@ use serde_json::{Map, Value};
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::ownership::{self, now_unix, Change, Marker, MARKER_KEY};
+use super::secret::Identity;
 use super::{Flow, HydraApis};
 use crate::config::{Config, TokenAuthMethod};
+use crate::lock::lock;
 use crate::{Error, Stage};
 
 /// A registered client: what the token step needs, secrets kept as secrets.
@@ -44,92 +46,6 @@ impl fmt::Debug for Registration {
             .field("token_auth_method", &self.token_auth_method)
             .field("created", &self.created)
             .finish()
-    }
-}
-
-/// A new random client secret: 32 bytes from the operating system's CSPRNG, base64url.
-fn generate_secret() -> Result<Secret, Error> {
-    use base64::Engine as _;
-    use ring::rand::SecureRandom as _;
-    let mut bytes = [0u8; 32];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| {
-            Error::config(
-                "client_secret",
-                "no system randomness to generate one".into(),
-            )
-        })?;
-    Ok(Secret::from(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-    ))
-}
-
-/// Who this source is to Hydra, fixed before the first request so that every retry of a
-/// registration sends the same client: the client id (configured, or a random UUID), the secret
-/// (configured, or generated here, since Hydra keeps only a hash of the one it generates), and
-/// a random instance id recorded in the marker of the clients this source creates.
-#[derive(Clone)]
-pub(crate) struct Identity {
-    pub(crate) client_id: String,
-    pub(crate) secret: Secret,
-    pub(crate) secret_configured: bool,
-    /// The configured secret's version (see [`crate::ConfigBuilder::client_secret_version`]).
-    pub(crate) secret_version: u64,
-    pub(crate) instance: String,
-}
-
-impl Identity {
-    pub(crate) fn new(config: &Config) -> Result<Self, Error> {
-        let (secret, secret_configured) = match &config.client_secret {
-            Some(secret) => (secret.clone(), true),
-            None => (generate_secret()?, false),
-        };
-        Ok(Identity {
-            client_id: config
-                .client_id
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            secret,
-            secret_configured,
-            secret_version: config.client_secret_version,
-            instance: uuid::Uuid::new_v4().to_string(),
-        })
-    }
-}
-
-/// What a flow learned of other instances' secrets, kept across its registrations.
-#[derive(Debug, Default)]
-pub(crate) struct SecretMemory {
-    /// Another instance's configured secret this one's was found to differ from: for the quiet
-    /// period after, the flow does not make the client again if it is gone.
-    conflict: Option<SecretConflict>,
-    /// The secret record (`secret_set_by`, `secret_set_at` of the marker) whose client this flow
-    /// last tried as it is after a refusal: each new record is tried once.
-    tried_as_is: Option<(String, u64)>,
-}
-
-/// Another instance's configured secret that this one's differs from (see
-/// [`Error::ConfiguredSecretsDiffer`]).
-#[derive(Debug, Clone)]
-pub(crate) struct SecretConflict {
-    holder: String,
-    /// When it was set, in seconds since the Unix epoch (the marker's `secret_set_at`).
-    set_at: u64,
-    holder_version: u64,
-    /// When this instance met it.
-    met: std::time::Instant,
-}
-
-impl SecretConflict {
-    fn error(&self, client_id: &str, version: u64) -> Error {
-        Error::ConfiguredSecretsDiffer {
-            client_id: client_id.to_string(),
-            holder: self.holder.clone(),
-            ago: std::time::Duration::from_secs(now_unix().saturating_sub(self.set_at)),
-            holder_version: self.holder_version,
-            version,
-        }
     }
 }
 
@@ -230,12 +146,7 @@ impl Flow {
             // configuration does not make the client again, for the quiet period after: the
             // replicas configured with that one notice the client gone only at their next
             // refresh, and this one would win the race, with a secret none of them has.
-            if let Some(conflict) = (crate::lock::lock(&self.secrets_seen).conflict)
-                .as_ref()
-                .filter(|c| c.met.elapsed() < ownership::SECRET_QUIET_PERIOD)
-            {
-                return Err(conflict.error(&identity.client_id, identity.secret_version));
-            }
+            lock(&self.secrets_seen).may_create(identity)?;
             let created = self.create(&url, &new_client(config, identity)?).await;
             match created.api() {
                 Ok(client) => self.created(&url, client),
@@ -261,7 +172,7 @@ impl Flow {
     ) -> Result<Registration, Error> {
         let result = self.reuse(rejections, existing).await;
         if result.is_ok() {
-            crate::lock::lock(&self.secrets_seen).conflict = None;
+            lock(&self.secrets_seen).client_usable();
         }
         result
     }
@@ -373,70 +284,11 @@ impl Flow {
                 return Ok(registration(false));
             }
         };
-        let known = marker.secret_set_by == identity.instance || identity.secret_configured;
-        // Once per secret another instance set from its configuration (by the marker's record
-        // of it), after a refusal: it may well be this one's too (replicas share it; Hydra
-        // forgot the client and another made it again, or put the fleet's secret back).
-        let record = (marker.secret_set_by.clone(), marker.secret_set_at);
-        let theirs_may_be_ours = secret_rejected
-            && identity.secret_configured
-            && marker.secret_configured
-            && marker.secret_version == identity.secret_version
-            && marker.secret_set_by != identity.instance
-            && crate::lock::lock(&self.secrets_seen).tried_as_is.as_ref() != Some(&record);
-        if theirs_may_be_ours {
-            crate::lock::lock(&self.secrets_seen).tried_as_is = Some(record);
-        }
-        // A configured secret of a higher version (a rotation) is set at once, unrefused.
-        let rotates = identity.secret_configured
-            && marker.secret_configured
-            && identity.secret_version > marker.secret_version;
-        let set_secret = !known || rotates || (secret_rejected && !theirs_may_be_ours);
-        // Another instance's secret is protected for the quiet period, so replicas without a
-        // shared secret cannot take it from each other; only a configured secret (the source of
-        // truth) replaces a generated one at once.
-        let overrides = identity.secret_configured && (!marker.secret_configured || rotates);
-        if set_secret && marker.secret_set_by != identity.instance && !overrides {
-            let updated_at = existing
-                .updated_at
-                .and_then(|t| u64::try_from(t.timestamp()).ok());
-            let ago = marker.secret_age(updated_at);
-            // Past the quiet period, another configured secret of the same version replaces it
-            // (bounded: replicas that disagree take the client from each other at most once a
-            // period, and none is locked out for good by an instance it cannot tell from a
-            // restarted replica of its own). Never, however old: one an instance made up over a
-            // configured one (an operator's one-off run, say), nor an older version over a newer.
-            let for_good = marker.secret_configured
-                && (!identity.secret_configured || marker.secret_version > identity.secret_version);
-            if ago < ownership::SECRET_QUIET_PERIOD || for_good {
-                let client_id = id.to_string();
-                let holder = if marker.secret_set_by.is_empty() {
-                    "none: the secret the client had when it was taken over".to_string()
-                } else {
-                    marker.secret_set_by.clone()
-                };
-                let quiet = ownership::SECRET_QUIET_PERIOD;
-                // Both configured: this one knows its secret, and it differs.
-                return Err(if identity.secret_configured {
-                    let conflict = SecretConflict {
-                        holder,
-                        set_at: marker.secret_set_at,
-                        holder_version: marker.secret_version,
-                        met: std::time::Instant::now(),
-                    };
-                    let error = conflict.error(&client_id, identity.secret_version);
-                    crate::lock::lock(&self.secrets_seen).conflict = Some(conflict);
-                    error
-                } else {
-                    Error::SecretHeldElsewhere {
-                        client_id,
-                        holder,
-                        ago,
-                        quiet,
-                    }
-                });
-            }
-        }
+        let updated_at = existing
+            .updated_at
+            .and_then(|t| u64::try_from(t.timestamp()).ok());
+        let set_secret =
+            lock(&self.secrets_seen).may_set_secret(identity, &marker, rejections, updated_at)?;
         let changes = ownership::plan(&existing, &marker.managed, &ownership::desired(config));
         if changes.is_empty() && !set_secret {
             debug!(client_id = %id, "reusing the registered OAuth2 client as it is");
