@@ -623,6 +623,15 @@ async fn refused_without_a_secret(hydra: &TestHydra, id: &str, fleets_secret: &s
     Ok(())
 }
 
+/// A replica of the service whose client is `id`, configured with `secret`, without the
+/// authorize step.
+fn replica(hydra: &TestHydra, id: &str, secret: &str) -> flow::ConfigBuilder {
+    Config::builder(hydra.admin_url(), hydra.public_url())
+        .client_id(id)
+        .client_secret(secret)
+        .authorize(false)
+}
+
 /// The client's marker says its secret was set long ago: an administrator's edit of the
 /// marker's time (its revision left as it is), which stands in for the quiet period passing.
 async fn secret_set_long_ago(hydra: &TestHydra, id: &str) -> TestResult {
@@ -670,11 +679,8 @@ async fn post_token_status(
 async fn a_configured_secret_replaces_another_only_with_a_higher_version() -> TestResult {
     let hydra = TestHydra::start().await?;
     let config = |secret: &str, version: u64| {
-        Config::builder(hydra.admin_url(), hydra.public_url())
-            .client_id("versioned")
-            .client_secret(secret)
+        replica(&hydra, "versioned", secret)
             .client_secret_version(version)
-            .authorize(false)
             .build()
     };
     flow::acquire_token_with(&config("the-fleets-secret", 0)?).await?;
@@ -779,16 +785,13 @@ async fn a_taken_over_clients_kept_secret_is_protected_as_a_configured_one() -> 
         }),
     )
     .await?;
-    let replica = |secret: &str| {
-        Config::builder(hydra.admin_url(), hydra.public_url())
-            .client_id("taken-kept")
-            .client_secret(secret)
+    let config = |secret: &str| {
+        replica(&hydra, "taken-kept", secret)
             .take_over_foreign_client(true)
-            .authorize(false)
             .build()
     };
-    flow::acquire_token_with(&replica("the-fleets-secret")?).await?;
-    let err = flow::acquire_token_with(&replica("a-mistyped-secret")?)
+    flow::acquire_token_with(&config("the-fleets-secret")?).await?;
+    let err = flow::acquire_token_with(&config("a-mistyped-secret")?)
         .await
         .expect_err("the fleet's configured secret, set moments ago");
     assert!(
@@ -868,11 +871,8 @@ async fn a_refusal_for_a_given_registration_is_reported_as_hydra_said() -> TestR
 async fn a_rotation_sets_the_new_secret_without_a_refusal_first() -> TestResult {
     let hydra = TestHydra::start().await?;
     let config = |secret: &str, version: u64| {
-        Config::builder(hydra.admin_url(), hydra.public_url())
-            .client_id("rotated")
-            .client_secret(secret)
+        replica(&hydra, "rotated", secret)
             .client_secret_version(version)
-            .authorize(false)
             .build()
     };
     flow::acquire_token_with(&config("old-secret", 0)?).await?;
@@ -892,13 +892,7 @@ async fn a_rotation_sets_the_new_secret_without_a_refusal_first() -> TestResult 
 #[tokio::test]
 async fn a_replica_whose_secret_differs_does_not_make_the_lost_client_again() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let config = |secret: &str| {
-        Config::builder(hydra.admin_url(), hydra.public_url())
-            .client_id("lost")
-            .client_secret(secret)
-            .authorize(false)
-            .build()
-    };
+    let config = |secret: &str| replica(&hydra, "lost", secret).build();
     flow::acquire_token_with(&config("the-fleets-secret")?).await?;
     let mistyped = flow::TokenSource::new(config("the-fleets-secreT")?)?;
     let err = mistyped
@@ -939,13 +933,7 @@ async fn a_replica_whose_secret_differs_does_not_make_the_lost_client_again() ->
 #[tokio::test]
 async fn a_replica_refused_twice_uses_the_fleets_secret_once_it_is_back() -> TestResult {
     let hydra = TestHydra::start().await?;
-    let config = |secret: &str| {
-        Config::builder(hydra.admin_url(), hydra.public_url())
-            .client_id("put-back")
-            .client_secret(secret)
-            .authorize(false)
-            .build()
-    };
+    let config = |secret: &str| replica(&hydra, "put-back", secret).build();
     flow::acquire_token_with(&config("the-fleets-secret")?).await?;
     // A mistyped replica, past the quiet period, sets its own.
     secret_set_long_ago(&hydra, "put-back").await?;
