@@ -10,7 +10,7 @@ mod recovery;
 mod tasks;
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,11 +80,9 @@ struct Inner {
     /// A refresh from the read path (stale-while-revalidate) is under way; readers in the last
     /// margin read this flag (a read, no write) before starting another.
     revalidating: AtomicBool,
-    /// [`TokenSource::shutdown`] was called: no fetch starts, and a fetch under way keeps
-    /// nothing. Set, and read where a token is stored, under the `flight` lock.
-    shut_down: AtomicBool,
-    /// Set with `shut_down`, for the fetch under way: its retries and waits watch it, and stop
-    /// after the request in flight.
+    /// [`TokenSource::shutdown`] was called: no fetch starts, a fetch under way keeps nothing
+    /// (set, and read where a token is stored, under the `flight` lock), and its retries and
+    /// waits, which watch it, stop after the request in flight.
     stop: tokio::sync::watch::Sender<bool>,
     /// Downstream rejections (`invalidate`) in a row: how soon the next may throw a token away.
     invalidations: Mutex<cooldown::Cooldown>,
@@ -159,7 +157,7 @@ impl Inner {
 
     /// [`Error::ShutDown`] once [`TokenSource::shutdown`] was called.
     fn not_shut_down(&self) -> Result<(), Error> {
-        if self.shut_down.load(Ordering::Acquire) {
+        if *self.stop.borrow() {
             return Err(Error::ShutDown);
         }
         Ok(())
@@ -218,7 +216,6 @@ impl TokenSource {
             }),
             flight: Mutex::default(),
             revalidating: AtomicBool::new(false),
-            shut_down: AtomicBool::new(false),
             stop: tokio::sync::watch::Sender::new(false),
             invalidations: Mutex::default(),
             tasks: Mutex::default(),
@@ -354,7 +351,6 @@ impl TokenSource {
             // Under the lock a fetch stores its token under: a fetch that ends after this keeps
             // nothing, and one that ended before has its token dropped here.
             let _flight = lock(&self.inner.flight);
-            self.inner.shut_down.store(true, Ordering::Release);
             self.inner.stop.send_replace(true);
             self.inner.cache.store(Arc::clone(&self.inner.empty));
         }
