@@ -247,6 +247,13 @@ pub enum Error {
     Shared(std::sync::Arc<Error>),
 }
 
+/// Hydra's answer to a serialization failure of its database (ory/x `sqlcon.ErrConcurrentUpdate`,
+/// from PostgreSQL's `40001` or CockroachDB's `CR000`): writes to one client at once, as replicas
+/// registering together make. Hydra sends it as a 400, an upstream defect: trying again is what
+/// fixes it, so it is retried as a transient failure.
+const CONCURRENT_UPDATE: &str =
+    "Unable to serialize access due to a concurrent update in another session";
+
 fn status_text(status: Option<u16>) -> String {
     status.map(|s| format!(" with {s}")).unwrap_or_default()
 }
@@ -421,8 +428,9 @@ impl Error {
             Error::Transport { source, .. } => source.is_transient(),
             Error::OAuth2 {
                 status: Some(status),
+                error,
                 ..
-            } => *status >= 500 || matches!(*status, 408 | 429),
+            } => *status >= 500 || matches!(*status, 408 | 429) || error == CONCURRENT_UPDATE,
             _ => false,
         }
     }

@@ -155,6 +155,32 @@ async fn stand_in_token_answered_after_its_lifetime_is_not_handed_out() -> TestR
     Ok(())
 }
 
+/// Hydra answers a serialization failure of its database (ory/x sqlcon's `ErrConcurrentUpdate`:
+/// writes to one client at once, seen when four replicas registered together on v26.2.0) with a
+/// 400, though trying again is what fixes it. It was taken for a refusal, and the replica failed.
+/// The answer is a stand-in's: a real Hydra gives it only when such a race happens.
+#[tokio::test]
+async fn stand_in_hydras_concurrent_update_400_is_retried() -> TestResult {
+    let hydra = TestHydra::start().await?;
+    let Reply::Raw(token) = Reply::token(TOKEN) else {
+        unreachable!("a token reply is raw bytes")
+    };
+    let public = StandIn::start(vec![
+        Reply::json(
+            "400 Bad Request",
+            &[],
+            r#"{"error":"Unable to serialize access due to a concurrent update in another session","error_description":""}"#,
+        ),
+        Reply::Raw(token),
+    ])
+    .await?;
+    let source = registered_source(config(&hydra, public.url()).build()?).await?;
+    let token = source.token().await?;
+    assert_eq!(token.secret().expose_secret(), "stand-in-token");
+    assert_eq!(public.served(), 2);
+    Ok(())
+}
+
 /// A fetch dropped mid-request (its runtime shut down under it) ends its flight: the callers
 /// waiting for it, on another runtime, are woken, and one of them fetches again. None waits
 /// forever for an outcome that will not come.
