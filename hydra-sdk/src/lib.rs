@@ -159,8 +159,8 @@ const MAX_NATIVE_ROOT_ENTRIES: usize = 65_536;
 /// blocked the build for ever, and `/dev/zero` grew until an allocation failed and the process
 /// aborted. The file, and each file in the directories that is read, must be a regular file, at
 /// most [`MAX_NATIVE_ROOTS`] bytes in all. Only `stat`s and directory listings: nothing is opened,
-/// so nothing here can block on a FIFO. The SDK's constructors call it; call it before building
-/// a client from [`http_client_builder`] yourself.
+/// so nothing here can block on a FIFO. The SDK's constructors call it, through
+/// [`build_http_client`]; call that, or this, when you build a client yourself.
 pub fn check_native_roots_env() -> Result<(), ClientError> {
     let refuse = |variable: &'static str, path: &std::path::Path, why: &str| {
         let shown: String = format!("{path:?}").chars().take(200).collect();
@@ -217,6 +217,32 @@ pub fn check_native_roots_env() -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Builds a client from `builder` ([`http_client_builder`], as changed by the caller) the way the
+/// SDK's constructors do. The build loads the platform's root certificates, from the files
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` name when they are set: [`check_native_roots_env`] checks
+/// those first, and a build that fails while either is set is reported under its name
+/// ([`ClientError::Environment`]; a file of no certificates, an empty directory), not as the
+/// TLS backend's "builder error".
+pub fn build_http_client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, ClientError> {
+    check_native_roots_env()?;
+    builder.build().map_err(|e| {
+        let named = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+            .into_iter()
+            .find(|v| std::env::var_os(v).is_some());
+        let Some(variable) = named else {
+            return ClientError::Http(e);
+        };
+        let mut reason =
+            format!("names root certificates the HTTP client cannot be built with: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            reason.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        ClientError::Environment { variable, reason }
+    })
+}
+
 /// Why a [`Client`] could not be constructed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -228,7 +254,8 @@ pub enum ClientError {
     /// A credential cannot be put in a header; the credential itself is not shown.
     InvalidCredential(String),
     /// The environment names root certificates that cannot be read safely (see
-    /// [`check_native_roots_env`]).
+    /// [`check_native_roots_env`]), or that the HTTP client cannot be built with (see
+    /// [`build_http_client`]).
     Environment {
         /// The variable, `SSL_CERT_FILE` or `SSL_CERT_DIR`.
         variable: &'static str,
@@ -277,12 +304,11 @@ impl Client {
 
     fn with_defaults(base_url: &str) -> Result<Self, ClientError> {
         let base_url = normalize_base_url(base_url)?;
-        check_native_roots_env()?;
         let mut http = http_client_builder();
         if is_loopback_url(&base_url) {
             http = http.no_proxy();
         }
-        let http = http.build().map_err(ClientError::Http)?;
+        let http = build_http_client(http)?;
         Ok(Self::new_with_client(&base_url, http))
     }
 }

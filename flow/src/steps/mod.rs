@@ -157,27 +157,24 @@ struct HttpSettings {
 fn shared_http_client(config: &Config) -> Result<reqwest::Client, Error> {
     static SHARED: Mutex<Vec<(HttpSettings, reqwest::Client)>> = Mutex::new(Vec::new());
     let build = || {
-        // The build reads the platform's roots, whatever the environment names them to be.
-        hydra_sdk::check_native_roots_env().map_err(|e| match e {
-            hydra_sdk::ClientError::Environment { variable, reason } => {
-                Error::config(variable, reason)
-            }
+        use hydra_sdk::ClientError;
+        let builder = config.http_client_builder();
+        // Without certificates of its own the build fails only for the platform's roots, and
+        // the SDK then names `SSL_CERT_FILE` or `SSL_CERT_DIR`, whichever is set, as why. With
+        // them (`ConfigBuilder::ca_certificate` takes any), they may be why.
+        let built = if config.ca_certificates.is_empty() {
+            hydra_sdk::build_http_client(builder)
+        } else {
+            hydra_sdk::check_native_roots_env()
+                .and_then(|()| builder.build().map_err(ClientError::Http))
+        };
+        built.map_err(|e| match e {
+            ClientError::Environment { variable, reason } => Error::config(variable, reason),
+            ClientError::Http(e) => Error::config(
+                "http_client",
+                format!("cannot build: {}", crate::bounds::with_sources(&e)),
+            ),
             other => Error::config("http_client", other.to_string()),
-        })?;
-        config.http_client_builder().build().map_err(|e| {
-            let e = crate::bounds::with_sources(&e);
-            // Without certificates of its own the build loads the platform's roots, from the
-            // files these variables name when set: the error is theirs, not a builder setting's.
-            let named = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
-                .into_iter()
-                .find(|v| std::env::var_os(v).is_some());
-            match named {
-                Some(variable) if config.ca_certificates.is_empty() => Error::config(
-                    variable,
-                    format!("names root certificates the HTTP client cannot be built with: {e}"),
-                ),
-                _ => Error::config("http_client", format!("cannot build: {e}")),
-            }
         })
     };
     if !config.ca_certificates.is_empty() {

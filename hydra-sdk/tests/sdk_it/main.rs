@@ -6,6 +6,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod environment;
 mod errors;
 mod request_bodies;
 mod secrets;
