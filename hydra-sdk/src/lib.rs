@@ -20,6 +20,7 @@ mod generated {
 }
 
 mod error;
+mod path_segment;
 mod response;
 mod secret;
 
@@ -30,6 +31,7 @@ pub use error::{
     MAX_PEER_TEXT,
 };
 pub use generated::*;
+pub use path_segment::{InvalidPathSegment, PathSegment};
 /// Re-exported: the `reqwest` the generated client is built on.
 pub use reqwest;
 pub use response::{

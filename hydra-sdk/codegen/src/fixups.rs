@@ -13,12 +13,14 @@ use crate::spec::operation_mut;
 use crate::Provenance;
 
 mod errors;
+mod paths;
 mod preflight;
 mod secrets;
 use errors::{
     credential_errors_as_priming_response, error_default_responses_as_4xx_5xx,
     generic_errors_as_error_oauth2, gone_requests_share_error_body, name_is_ready_responses,
 };
+use paths::path_parameters_as_path_segment;
 pub use preflight::preflight;
 use secrets::secrets_as_secret_schema;
 
@@ -31,6 +33,9 @@ use device::{
 
 /// The component schema that stands for a credential; generated as `crate::Secret`.
 pub const SECRET_SCHEMA: &str = "HydraSdkSecret";
+
+/// The component schema that stands for a path parameter; generated as `crate::PathSegment`.
+pub const PATH_SEGMENT_SCHEMA: &str = "HydraSdkPathSegment";
 
 /// What one fix-up did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +111,10 @@ pub const ALL: &[(&str, Fixup)] = &[
         add_device_code_to_token_form,
     ),
     ("secrets_as_secret_schema", secrets_as_secret_schema),
+    (
+        "path_parameters_as_path_segment",
+        path_parameters_as_path_segment,
+    ),
     ("oauth2_in_method_names", names::oauth2_in_method_names),
 ];
 

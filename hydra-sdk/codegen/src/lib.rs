@@ -219,7 +219,14 @@ pub fn settings() -> progenitor::GenerationSettings {
         .with_tag(progenitor::TagStyle::Merged)
         // Every credential in Hydra's API is generated as the redacting `crate::Secret`; see
         // `fixups::secrets_as_secret_schema`.
-        .with_replacement(fixups::SECRET_SCHEMA, "crate::Secret", std::iter::empty());
+        .with_replacement(fixups::SECRET_SCHEMA, "crate::Secret", std::iter::empty())
+        // Every path parameter is the checked `crate::PathSegment`; see
+        // `fixups::path_parameters_as_path_segment`.
+        .with_replacement(
+            fixups::PATH_SEGMENT_SCHEMA,
+            "crate::PathSegment",
+            std::iter::empty(),
+        );
     settings
 }
 

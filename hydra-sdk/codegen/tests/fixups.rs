@@ -63,6 +63,39 @@ fn without_fixups_preflight_names_the_operations_progenitor_would_panic_on() {
             .any(|p| p.starts_with("createOAuth2Client (POST /admin/clients)")),
         "{problems:#?}"
     );
+    // And its 20 path parameters, which `encode_path` lets lead a request elsewhere as `String`s.
+    let path_parameters = problems
+        .iter()
+        .filter(|p| p.contains("is not a `HydraSdkPathSegment`"))
+        .count();
+    assert_eq!(path_parameters, 20, "{problems:#?}");
+}
+
+#[test]
+fn a_path_parameter_the_fixup_cannot_reach_is_named_by_the_preflight() {
+    let mut spec = parse(SPEC).expect("OpenAPI 3.0");
+    fixups::apply_all(&mut spec, &provenance());
+    // Declared on the path, and through a `$ref`: a later spec may do either.
+    let parameter = serde_json::json!({
+        "name": "subject", "in": "path", "required": true, "schema": { "type": "string" }
+    });
+    spec["components"]["parameters"]["subject"] = parameter.clone();
+    spec["paths"]["/admin/subjects/{subject}"] = serde_json::json!({
+        "parameters": [parameter],
+        "delete": {
+            "operationId": "deleteSubject",
+            "parameters": [{ "$ref": "#/components/parameters/subject" }],
+            "responses": { "204": { "description": "gone" } }
+        }
+    });
+    let problems = fixups::preflight(&spec);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.contains("path parameter `subject` is not a `HydraSdkPathSegment`")),
+        "{problems:#?}"
+    );
 }
 
 #[test]

@@ -25,6 +25,7 @@ mod sdk_discovery;
 mod sdk_dynamic;
 mod sdk_jwk;
 mod sdk_limits;
+mod sdk_paths;
 mod sdk_redirects;
 mod sdk_tls;
 mod sdk_tokens;

@@ -173,7 +173,9 @@ fn an_edited_spec_is_pinned_and_its_changes_reported() {
         [
             "error_default_responses_as_4xx_5xx",
             "name_is_ready_responses",
-            // The added operation is one more `OAuth2` id to rename.
+            // The added operation has one more path parameter to type, and is one more `OAuth2`
+            // id to rename.
+            "path_parameters_as_path_segment",
             "oauth2_in_method_names"
         ]
     );

@@ -13,7 +13,7 @@ pub fn preflight(spec: &Value) -> Vec<String> {
     if spec.get("paths").and_then(Value::as_object).is_none() {
         return vec!["the spec has no `paths`".into()];
     }
-    let mut problems = Vec::new();
+    let mut problems = super::paths::unchecked_path_parameters(spec);
     for operation in operations(spec) {
         let id = operation.upstream_id().unwrap_or("<no operationId>");
         let at = format!(
