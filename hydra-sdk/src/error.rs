@@ -320,7 +320,8 @@ impl fmt::Display for ApiError {
                 "Hydra's response body ({status}) exceeds the limit of {limit} bytes"
             ),
             ApiError::Transport(e) => {
-                // reqwest's message names the URL; the SDK never puts credentials in URLs.
+                // reqwest's message names the URL: `Client::execute` leaves its query's names
+                // and no values (`id_token_hint`, the verifiers are credentials).
                 write!(f, "request to Hydra failed: {e}")?;
                 let mut source = std::error::Error::source(e);
                 while let Some(cause) = source {

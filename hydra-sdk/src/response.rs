@@ -278,11 +278,54 @@ impl Client {
     pub async fn execute(&self, mut request: reqwest::Request) -> reqwest::Result<Response> {
         let asked = request.url().clone();
         send_once(&mut request);
-        let response = self.client.execute(request).await?;
+        let response = self.client.execute(request).await.map_err(|mut e| {
+            if let Some(url) = e.url_mut() {
+                without_query_values(url);
+            }
+            e
+        })?;
         if !same_resource(&asked, response.url()) {
             return refuse_redirected(response).await;
         }
-        shape(response, max_response_body()).await
+        shape(printable(response), max_response_body()).await
+    }
+}
+
+/// What prints of a response, as progenitor's `Error::UnexpectedResponse` prints it (`{:?}`,
+/// the headers and URL whole; a `303` from the authorize endpoint, say) and as reqwest's errors
+/// from reading its body name its URL: `Location`, `Content-Location` and `Set-Cookie` marked
+/// sensitive (their `Debug` is `Sensitive`; their values are still read as they are), and the
+/// URL's query values removed. The URLs carry codes, tokens, verifiers and challenges (RFC 6749
+/// §4.1.2, §4.2.2), the cookies Hydra's sessions.
+fn printable(response: Response) -> Response {
+    use reqwest::header::{CONTENT_LOCATION, LOCATION, SET_COOKIE};
+    let ((mut parts, mut url), body) = split(response);
+    for (name, value) in parts.headers.iter_mut() {
+        if [LOCATION, CONTENT_LOCATION, SET_COOKIE].contains(name) {
+            value.set_sensitive(true);
+        }
+    }
+    without_query_values(&mut url);
+    join((parts, url), body)
+}
+
+/// `url` with its query's values removed (the names stay) and its fragment replaced, for errors
+/// that print it: the SDK sends ID tokens and verifiers in queries (`id_token_hint`,
+/// `login_verifier`, ...).
+pub(crate) fn without_query_values(url: &mut url::Url) {
+    if url.query().is_some() {
+        let names: Vec<String> = url
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        let mut query = url.query_pairs_mut();
+        query.clear();
+        for name in &names {
+            query.append_key_only(name);
+        }
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(Some("redacted"));
     }
 }
 

@@ -77,6 +77,7 @@ fn every_generated_type_holding_a_secret_redacts_it() {
     );
     assert_eq!(jwk.d.as_ref().map(|s| s.expose_secret()), Some(SECRET));
 
+    let public = Client::public("http://127.0.0.1:9").expect("client");
     let checked: Vec<(&str, String)> = vec![
         ("OAuth2Client", format!("{client:?}")),
         ("OAuth2TokenExchange", format!("{token:?}")),
@@ -133,6 +134,27 @@ fn every_generated_type_holding_a_secret_redacts_it() {
         (
             "builder::JsonWebKey",
             format!("{:?}", types::builder::JsonWebKey::from(jwk.clone())),
+        ),
+        // Calls that send a credential in their query.
+        (
+            "Oauth2Authorize",
+            format!(
+                "{:?}",
+                public
+                    .oauth2_authorize()
+                    .id_token_hint(SECRET)
+                    .login_verifier(SECRET)
+                    .consent_verifier(SECRET)
+            ),
+        ),
+        (
+            "PerformOauth2DeviceVerificationFlow",
+            format!(
+                "{:?}",
+                public
+                    .perform_oauth2_device_verification_flow()
+                    .device_verifier(SECRET)
+            ),
         ),
     ];
     for (name, debug) in &checked {
@@ -198,4 +220,77 @@ async fn stand_in_undecodable_token_response_does_not_leak_the_token() {
     assert_eq!(*len, SECRET.len() + 39, "{err:?}");
     assert!(!format!("{err:?}").contains(SECRET));
     assert!(!err.to_string().contains(SECRET));
+}
+
+/// Every text an error shows: `Display` and `Debug` of it and of each of its causes.
+fn shown(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut shown = vec![error.to_string(), format!("{error:?}")];
+    let mut source = error.source();
+    while let Some(e) = source {
+        shown.extend([e.to_string(), format!("{e:?}")]);
+        source = e.source();
+    }
+    shown
+}
+
+/// An authorize request the way a login UI resumes one: an ID token and a verifier in its query.
+fn resumed_authorize(public: &Client) -> hydra_sdk::builder::Oauth2Authorize<'_> {
+    public
+        .oauth2_authorize()
+        .client_id("c")
+        .response_type("code")
+        .id_token_hint(format!("eyJhbGciOiJSUzI1NiJ9.{SECRET}.sig"))
+        .login_verifier(format!("verifier-{SECRET}"))
+}
+
+/// Stand-in for Hydra: a `303` the authorize endpoint does not list, with a token in its
+/// `Location` and a session in its cookie. progenitor's error for it prints the response's
+/// `Debug`, headers and URL whole; the README says the error `send()` returns is safe to print.
+#[tokio::test]
+async fn stand_in_an_unexpected_redirect_s_error_does_not_show_its_location_or_cookie() {
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 303 See Other\r\nlocation: http://app.example/cb#access_token={SECRET}\r\n\
+             set-cookie: oauth2_authentication_session={SECRET}\r\ncontent-length: 0\r\n\
+             connection: close\r\n\r\n"
+        )
+        .into_boxed_str(),
+    );
+    let (url, task) = common::capture_one(response).await;
+    let public = Client::public(&url).expect("client");
+    let builder = resumed_authorize(&public);
+    assert!(!format!("{builder:?}").contains(SECRET), "{builder:?}");
+    let Err(raw) = builder.send().await else {
+        panic!("a 303 is not a success");
+    };
+    let captured = task.await.ok().flatten().expect("the request arrived");
+    // What Hydra needs still goes: the ID token and the verifier, in the query.
+    assert!(captured.target.contains(SECRET), "{captured:?}");
+    // Its body type (`ByteStream`) has no `Debug`, so neither has the error: `Display` is what
+    // prints.
+    assert!(!raw.to_string().contains(SECRET), "{raw}");
+    let err = ApiError::from(raw);
+    for text in shown(&err) {
+        assert!(!text.contains(SECRET), "{text}");
+    }
+}
+
+/// No Hydra at all: the transport error names the URL, whose query held the ID token and the
+/// verifier.
+#[tokio::test]
+async fn a_transport_error_does_not_show_the_credentials_in_its_url() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    drop(listener);
+    let public = Client::public(&url).expect("client");
+    let Err(raw) = resumed_authorize(&public).send().await else {
+        panic!("nothing listens");
+    };
+    let raw_text = raw.to_string();
+    assert!(raw_text.contains("login_verifier"), "{raw_text}");
+    assert!(!raw_text.contains(SECRET), "{raw_text}");
+    let err = ApiError::from(raw);
+    for text in shown(&err) {
+        assert!(!text.contains(SECRET), "{text}");
+    }
 }

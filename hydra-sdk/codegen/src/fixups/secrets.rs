@@ -26,6 +26,17 @@ const SECRET_FORM_FIELDS: &[(&str, &str)] = &[
     ("oauth2TokenExchange", "code"),
 ];
 
+/// Query parameters that hold a credential (all added by fix-ups: `add_authorize_query_parameters`,
+/// `add_device_verification_query_parameters`): an ID token (OpenID Connect Core §3.1.2.1), and
+/// the verifiers with which Hydra resumes a login, consent or device flow. As `String`s they
+/// printed in a builder's `Debug`; the URL they are sent in is redacted from errors by the SDK.
+const SECRET_QUERY_PARAMETERS: &[&str] = &[
+    "id_token_hint",
+    "login_verifier",
+    "consent_verifier",
+    "device_verifier",
+];
+
 /// Private members of a JSON Web Key (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
 const JWK_PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "k"];
 
@@ -72,6 +83,25 @@ pub(super) fn secrets_as_secret_schema(spec: &mut Value, _: &Provenance) -> Outc
             {
                 // The form name survives as `x-formData-name` for readers of the fixed spec.
                 *property = secret_ref();
+                marked.push(format!("{id}.{name}"));
+            }
+        }
+    }
+
+    // Query parameters.
+    for op in operations_mut(spec).map(|o| o.op) {
+        let id = operation_id(op);
+        let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for parameter in parameters {
+            let name = parameter.get("name").and_then(Value::as_str).unwrap_or("");
+            if parameter.get("in").and_then(Value::as_str) == Some("query")
+                && SECRET_QUERY_PARAMETERS.contains(&name)
+                && parameter.pointer("/schema/type").and_then(Value::as_str) == Some("string")
+            {
+                let name = name.to_string();
+                parameter["schema"] = secret_ref();
                 marked.push(format!("{id}.{name}"));
             }
         }
