@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::types;
+use secrecy::ExposeSecret as _;
 
 /// Hydra's error body, from whichever of its error shapes the operation declares. Its texts are
 /// the peer's, escaped and cut ([`peer_text`]), so printing one cannot rewrite a terminal line or
@@ -16,7 +17,7 @@ use crate::types;
 /// Hydra answers OAuth2 and admin errors with RFC 6749 §5.2 fields (`errorOAuth2`). The spec also
 /// declares the older `genericError` for a few endpoints; Hydra v2.3.0 does not send it (see the
 /// `generic_errors_as_error_oauth2` fix-up), but the type stays mapped for a spec that uses it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HydraError {
     /// The OAuth2 error code, e.g. `invalid_client` (RFC 6749 §5.2).
@@ -29,6 +30,19 @@ pub struct HydraError {
     pub error_debug: Option<String>,
     /// Where to send the user instead (login, consent and logout requests already handled).
     pub redirect_to: Option<String>,
+}
+
+/// `redirect_to` redacted ([`redact_url`]): it carries a code, a token or a verifier.
+impl fmt::Debug for HydraError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HydraError")
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .field("error_hint", &self.error_hint)
+            .field("error_debug", &self.error_debug)
+            .field("redirect_to", &self.redirect_to.as_deref().map(redact_url))
+            .finish()
+    }
 }
 
 impl fmt::Display for HydraError {
@@ -142,7 +156,9 @@ macro_rules! oauth2_error_body {
 
 oauth2_error_body!(types::ErrorOAuth2);
 oauth2_error_body!(types::VerifiableCredentialPrimingResponse);
-oauth2_error_body!(types::ErrorOAuth2OrRedirectTo, |body| body.redirect_to);
+oauth2_error_body!(types::ErrorOAuth2OrRedirectTo, |body| body
+    .redirect_to
+    .map(|url| url.expose_secret().to_string()));
 
 impl ErrorBody for types::GenericError {
     fn into_hydra_error(self) -> HydraError {

@@ -7,7 +7,8 @@ use std::error::Error;
 use hydra_sdk::reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use hydra_sdk::reqwest::StatusCode;
 use hydra_sdk::{
-    http_client_builder, types, ApiError, ApiResult as _, ByteStream, Client, ResponseValue,
+    http_client_builder, types, ApiError, ApiResult as _, ByteStream, Client, ExposeSecret as _,
+    ResponseValue,
 };
 use url::Url;
 
@@ -111,7 +112,7 @@ pub async fn accept_login(
         .send()
         .await
         .api()?;
-    Ok(Url::parse(&accepted.redirect_to)?)
+    Ok(Url::parse(accepted.redirect_to.expose_secret())?)
 }
 
 /// The consent app's part: grants `scopes` for consent request `challenge` through the admin
@@ -129,5 +130,5 @@ pub async fn accept_consent(
         .send()
         .await
         .api()?;
-    Ok(Url::parse(&accepted.redirect_to)?)
+    Ok(Url::parse(accepted.redirect_to.expose_secret())?)
 }

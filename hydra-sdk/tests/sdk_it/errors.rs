@@ -264,3 +264,42 @@ async fn stand_in_an_error_body_of_another_shape_is_a_status_and_not_kept() {
     assert_eq!(*retry_after, Some(std::time::Duration::from_secs(2)));
     assert!(err.is_transient());
 }
+
+/// Stand-in for Hydra's `410 Gone` for a login request already handled: its `redirect_to` holds
+/// the verifier that resumes the flow. The error kept it as sent, for the caller to follow, and
+/// printed it whole in `Debug`, raw (the generated type's `String`) and converted (`HydraError`).
+#[tokio::test]
+async fn stand_in_a_gone_request_s_redirect_is_kept_but_not_printed() {
+    const VERIFIER: &str = "VERIFIER-must-not-print-3c9d";
+    let (url, task) = common::capture_one(
+        "HTTP/1.1 410 Gone\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n\
+         {\"redirect_to\":\"http://127.0.0.1:4444/oauth2/auth?client_id=c&login_verifier=VERIFIER-must-not-print-3c9d\"}",
+    )
+    .await;
+    let admin = Client::admin(&url).expect("client");
+    let raw = admin
+        .get_oauth2_login_request()
+        .login_challenge("handled")
+        .send()
+        .await
+        .expect_err("410");
+    assert!(task.await.expect("listener").is_some());
+    for text in [raw.to_string(), format!("{raw:?}")] {
+        assert!(!text.contains(VERIFIER), "{text}");
+    }
+    let err = ApiError::from(raw);
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains(VERIFIER), "{text}");
+    }
+    let ApiError::Hydra { status, error, .. } = &err else {
+        panic!("expected a typed Hydra error, got {err:?}");
+    };
+    assert_eq!(status.as_u16(), 410);
+    assert!(
+        error
+            .redirect_to
+            .as_deref()
+            .is_some_and(|to| to.ends_with(VERIFIER)),
+        "{err:?}"
+    );
+}

@@ -135,6 +135,20 @@ fn every_generated_type_holding_a_secret_redacts_it() {
             "builder::JsonWebKey",
             format!("{:?}", types::builder::JsonWebKey::from(jwk.clone())),
         ),
+        (
+            "OAuth2RedirectTo",
+            format!(
+                "{:?}",
+                from_json::<types::OAuth2RedirectTo>(json!({ "redirect_to": SECRET }))
+            ),
+        ),
+        (
+            "ErrorOAuth2OrRedirectTo",
+            format!(
+                "{:?}",
+                from_json::<types::ErrorOAuth2OrRedirectTo>(json!({ "redirect_to": SECRET }))
+            ),
+        ),
         // Calls that send a credential in their query.
         (
             "Oauth2Authorize",

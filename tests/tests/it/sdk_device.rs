@@ -120,7 +120,7 @@ async fn device_flow_on_v26_or_a_typed_not_found_on_v2_3_0() -> TestResult {
 
     // 5. Back to Hydra with the device verifier: on to login, then consent, each accepted
     //    through the admin API, each answer followed back through the generated verify call.
-    let mut next = Url::parse(&accepted.redirect_to)?;
+    let mut next = Url::parse(accepted.redirect_to.expose_secret())?;
     for _ in 0..3 {
         let client = browser.client(hydra.public_url())?;
         let answer = verify(&client, &hydra, &next)?.send().await;

@@ -16,6 +16,9 @@ const SECRET_PROPERTIES: &[&str] = &[
     "code_verifier",
     // RFC 8628 §3.2: whoever holds it can poll the token endpoint for the user's tokens.
     "device_code",
+    // Where an accepted (or already handled) login, consent or device request sends the
+    // browser: it carries the verifier with which Hydra resumes the flow.
+    "redirect_to",
 ];
 
 /// Form fields that hold a credential in one operation only (`token` and `code` are ordinary
