@@ -95,6 +95,43 @@ async fn stand_in_stall_hits_the_request_timeout_then_the_deadline() -> TestResu
     Ok(())
 }
 
+/// A user's test under tokio's paused clock (`start_paused`), against a Hydra that does not
+/// answer: the clock jumps over every timeout and backoff while the runtime waits on the network,
+/// so each request "timed out" at once, and the deadline, on the real clock, let the retries go
+/// on at network speed (an audit counted 10,084 requests to a real Hydra in 20 s). The deadline
+/// is on tokio's clock now, and passes after a few requests, each ended by its own timeout. The stand-in, on a runtime of its
+/// own, is the Hydra that never answers.
+#[test]
+fn stand_in_stall_under_a_paused_clock_costs_a_few_requests_not_thousands() -> TestResult {
+    let server = tokio::runtime::Runtime::new()?;
+    let stand_in = server.block_on(StandIn::start(vec![Reply::Stall]))?;
+    let config = Config::builder(stand_in.url(), stand_in.url())
+        .client_id("paused")
+        .authorize(false)
+        .request_timeout(Duration::from_millis(500))
+        // Longer than the longest backoff (5 s), which otherwise ends the loop first.
+        .deadline(Duration::from_secs(8))
+        .build()?;
+    let paused = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()?;
+    let err = paused
+        .block_on(flow::acquire_token_with(&config))
+        .expect_err("nothing answers");
+    assert!(
+        matches!(err, flow::Error::DeadlineExceeded { .. }),
+        "{err:?}"
+    );
+    // 8 s of 500 ms timeouts and backoffs doubling from 100 ms (to 5 s): about eight requests.
+    assert!(
+        stand_in.served() <= 12,
+        "{} requests: {err}",
+        stand_in.served()
+    );
+    Ok(())
+}
+
 /// Callers that give up on a slow token request (a timeout of their own around `token()`, as a
 /// request handler has) must not each start another: each one cancelled after it was sent still
 /// costs Hydra a hash of the client secret, so a slow Hydra would be made slower. The request
