@@ -469,6 +469,18 @@ impl ConfigBuilder {
             let reason = format!("is longer than {MAX_SECRET} bytes");
             return Err(Error::config(name("client_secret"), reason));
         }
+        // RFC 6749 §A.2: a client secret is printable ASCII. A line break left in one (a
+        // secret file written with CRLF, a variable with a newline inside) is refused here
+        // rather than sent to Hydra as part of it.
+        if c.client_secret.as_ref().is_some_and(|s| {
+            hydra_sdk::ExposeSecret::expose_secret(s)
+                .chars()
+                .any(char::is_control)
+        }) {
+            let reason = "holds a control character (a line break, say), which no client secret \
+                          has (RFC 6749 §A.2)";
+            return Err(Error::config(name("client_secret"), reason.into()));
+        }
         if c.client_secret_version > 0 && c.client_secret.is_none() {
             let reason = "is set without a configured secret (a generated one has no version)";
             return Err(Error::config(name("client_secret_version"), reason.into()));

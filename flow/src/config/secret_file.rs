@@ -48,6 +48,15 @@ pub(super) fn read_secret_file(name: &'static str, path: &Path) -> Result<Secret
     if secret.trim().is_empty() {
         return Err(Error::config(name, format!("{shown} is empty")));
     }
+    // What `ConfigBuilder::build` refuses in any secret, named here by the file's setting.
+    if secret.chars().any(char::is_control) {
+        return Err(Error::config(
+            name,
+            format!(
+                "{shown} holds a control character (a line break, say) besides a trailing newline"
+            ),
+        ));
+    }
     Ok(Secret::from(secret))
 }
 

@@ -148,10 +148,22 @@ pub static SETTINGS: &[Setting] = &[
             flag: "--client-secret",
             reason: SECRET_FLAG_REASON,
         }],
-        doc: "the client's secret; never a flag, since command lines are visible to other users",
+        doc: "the client's secret; never a flag, since command lines are visible to other users \
+              (a trailing newline is trimmed, as from the file)",
         default: Unset::Means("a random one per token source"),
         not_with: None,
-        apply: |b, _, v| Ok(b.client_secret(Secret::new(v))),
+        apply: |b, _, mut v| {
+            // One trailing newline is not part of the secret, as in `HYDRA_CLIENT_SECRET_FILE`:
+            // a Kubernetes secret made from a file, given to one replica as this variable and
+            // mounted as a file for another, was two secrets, and the replicas fought over the
+            // client. Trimmed in place, so no copy of the secret is made.
+            for end in ["\n", "\r"] {
+                if v.ends_with(end) {
+                    v.truncate(v.len() - 1);
+                }
+            }
+            Ok(b.client_secret(Secret::new(v)))
+        },
     },
     Setting {
         env: "HYDRA_CLIENT_SECRET_FILE",
