@@ -37,7 +37,9 @@ never changed (unless --take-over-foreign-client); one it did (a service's, run 
 same settings as the service. Warnings (each retry, say) go to stderr, at the
 level RUST_LOG sets (default: warn), coloured only on a terminal and without NO_COLOR. On
 failure: a one-line reason as the last line on stderr, exit status 1 (an invalid value too); a
-usage error (an unknown or refused flag, a flag without its value) exits with 2.";
+usage error (an unknown or refused flag, a flag without its value) exits with 2. SIGTERM,
+SIGINT or SIGHUP stops a run at once, as PID 1 of a container too, with the exit status
+128 + the signal's number (143 for SIGTERM).";
 
 /// The help text: the options come from flow's settings table, so they cannot drift from it.
 fn usage() -> String {
@@ -149,19 +151,61 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(&parsed));
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = run(&parsed) => Ok(result),
+            stopped = stop_signal() => Err(stopped),
+        }
+    });
     // Without waiting for the runtime's blocking threads: a DNS lookup still running there (the
     // C library's resolver, which nothing can cancel) would hold the exit past the deadline
     // for as long as the resolver takes to give up.
     runtime.shutdown_background();
     match result {
-        Ok(output) => print(&output),
-        Err(e) => {
+        Err((name, status)) => {
+            say(&format!("stopped by {name}"));
+            ExitCode::from(status)
+        }
+        Ok(Ok(output)) => print(&output),
+        Ok(Err(e)) => {
             // One line, whatever the error's own formatting, and no control character a
             // peer's text could carry into the terminal.
             say(&one_line(&e.to_string()));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The first of SIGTERM (`docker stop`, `kubectl delete pod`), SIGINT (Ctrl-C) and SIGHUP, with
+/// the exit status a shell gives a process that signal kills (128 + its number). The run is
+/// dropped where it stands: each write to Hydra is one request, so none is left half done. The
+/// kernel's default, termination, does this too, but not for PID 1 of a namespace (a container's
+/// entrypoint, an init container), which ignores every signal it has no handler for: there a run
+/// went on to its deadline whatever `docker stop` sent.
+#[cfg(unix)]
+async fn stop_signal() -> (&'static str, u8) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let listen = |kind| async move {
+        match signal(kind) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            // Not listened for, so left to the kernel's default action.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = listen(SignalKind::terminate()) => ("SIGTERM", 128 + 15),
+        () = listen(SignalKind::interrupt()) => ("SIGINT", 128 + 2),
+        () = listen(SignalKind::hangup()) => ("SIGHUP", 128 + 1),
+    }
+}
+
+#[cfg(not(unix))]
+async fn stop_signal() -> (&'static str, u8) {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => ("Ctrl-C", 128 + 2),
+        Err(_) => std::future::pending().await,
     }
 }
 

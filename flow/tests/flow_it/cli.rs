@@ -502,3 +502,74 @@ async fn a_run_without_a_client_id_warns_that_it_leaves_a_client(
     assert!(!stderr.contains("registers a new client"), "{stderr}");
     Ok(())
 }
+
+/// As PID 1 of a namespace (a container's entrypoint, an init container without an init of its
+/// own) a process ignores every signal it has no handler for, so `docker stop` or `kubectl
+/// delete pod` did not stop a run waiting on a Hydra that does not answer: it went on to its
+/// deadline (20 s here). The stand-in is that Hydra: it takes the connection and never answers.
+#[test]
+fn stand_in_stall_sigterm_stops_a_run_that_is_pid_1() {
+    let stall = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("http://{}", stall.local_addr().expect("its address"));
+    // Takes connections and answers none; the thread ends with this test binary.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            match stall.accept() {
+                Ok((socket, _)) => held.push(socket),
+                Err(_) => break,
+            }
+        }
+    });
+    let mut unshare = Command::new("unshare")
+        .args(["--map-root-user", "--pid", "--fork", BIN])
+        .args(["--client-id", "pid-1", "--no-authorize", "--deadline", "20"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HYDRA_ADMIN_URL", &url)
+        .env("HYDRA_PUBLIC_URL", &url)
+        .env("HYDRA_CLIENT_SECRET", "pid-1-secret")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare runs");
+    // hydra-token is unshare's child, PID 1 inside.
+    let children = format!("/proc/{0}/task/{0}/children", unshare.id());
+    let started = std::time::Instant::now();
+    let pid = loop {
+        let listed = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(pid) = listed.split_whitespace().next() {
+            break pid.to_string();
+        }
+        assert!(
+            unshare.try_wait().expect("wait").is_none(),
+            "unshare ended: no PID namespace to run in"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no child"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // Well into its first request, which the stand-in holds.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let signalled = std::time::Instant::now();
+    while unshare.try_wait().expect("wait").is_none() {
+        if signalled.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            let _ = unshare.wait();
+            panic!("still running 10 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = unshare.wait_with_output().expect("output");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
