@@ -227,7 +227,8 @@ pub enum Error {
     ShutDown,
 
     /// [`crate::acquire_token_with`] was called outside a running tokio runtime (it runs in the
-    /// caller's future, and the HTTP client and the deadline need one), or a token source's
+    /// caller's future, or on flow's own runtime for a current-thread caller, and either way
+    /// needs the caller's), or a token source's
     /// fetch found none to run on: flow's own thread for it could not be started. Nothing was
     /// sent.
     #[error(

@@ -191,16 +191,40 @@ impl TokenSource {
         Self::build(config, Some(registration))
     }
 
-    /// One fetch, for [`crate::acquire_token_with`]: a source's retries and recovery, run in
-    /// the caller's future. Not through the single flight, which runs as a task of its own so
-    /// that callers who give up leave it to the callers after them: a one-shot has none, and a
+    /// One fetch, for [`crate::acquire_token_with`]: a source's retries and recovery, ended
+    /// with the caller's future. Not through the single flight, which runs as a task of its own
+    /// so that callers who give up leave it to the callers after them: a one-shot has none, and a
     /// task left running would go on sending (retries included) for a token no one reads.
     pub(crate) async fn fetch_once(config: Config) -> Result<AccessToken, Error> {
+        use tracing::instrument::WithSubscriber as _;
+        use tracing::Instrument as _;
         // reqwest and the deadline need a runtime; without one they panic.
-        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let caller = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let source = Self::build(config, None)?;
-        let mut session = source.inner.session.lock().await;
-        source.inner.fetch(&mut session).await
+        let fetch = async move {
+            let mut session = source.inner.session.lock().await;
+            source.inner.fetch(&mut session).await
+        };
+        if caller.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            // In the caller's own future: its workers drive the connections it opens.
+            return fetch.await;
+        }
+        // A current-thread runtime drives the connections opened on it only while something
+        // blocks on it, and they go back into the process's one pool: a sync wrapper's runtime,
+        // idle between its calls, left connections that stalled the next request of any source
+        // that took one, until that request's timeout. So the requests run on flow's own
+        // runtime, as a current-thread caller's `TokenSource` fetches do, and stop with the
+        // caller's future.
+        let own = flight::own_runtime().ok_or(Error::NoRuntime)?;
+        let task = own.spawn(fetch.in_current_span().with_current_subscriber());
+        let _abort = tasks::AbortOnDrop(task.abort_handle());
+        match task.await {
+            Ok(result) => result,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(Error::NoRuntime),
+            },
+        }
     }
 
     fn build(config: Config, registration: Option<Registration>) -> Result<Self, Error> {

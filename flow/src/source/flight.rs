@@ -86,7 +86,7 @@ fn fetch_runtime() -> Option<tokio::runtime::Handle> {
 
 /// flow's own runtime: one thread per process, started on first use, that does nothing but
 /// drive the fetches given to it. `None` if it cannot be started.
-fn own_runtime() -> Option<tokio::runtime::Handle> {
+pub(super) fn own_runtime() -> Option<tokio::runtime::Handle> {
     static OWN: std::sync::OnceLock<Option<tokio::runtime::Handle>> = std::sync::OnceLock::new();
     OWN.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -118,3 +118,12 @@ mod tests {
         assert!(tasks.revalidate.is_none());
     }
 }
+
+/// Aborts a task when dropped: one that works for a caller stops with the caller's future.
+pub(super) struct AbortOnDrop(pub(super) tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

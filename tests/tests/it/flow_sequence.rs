@@ -692,3 +692,30 @@ async fn a_restart_with_changed_metadata_reconciles_the_registered_client() -> T
     assert_eq!(all[0].access_token_strategy.as_deref(), Some("jwt"));
     Ok(())
 }
+
+/// `acquire_token_with` on a current-thread runtime (a sync wrapper's, blocked on for each call
+/// and idle in between) opened its connections there, and they went back into the process's
+/// one pool. A source elsewhere that took one from the pool sent its request on a connection
+/// whose runtime no one drove: it stalled until its timeout, and with a healthy Hydra the source
+/// reported `DeadlineExceeded`.
+#[test]
+fn a_one_shot_on_an_idle_current_thread_runtime_leaves_no_stalled_connection_behind() -> TestResult
+{
+    let driven = tokio::runtime::Runtime::new()?;
+    let hydra = driven.block_on(TestHydra::start())?;
+    // The same HTTP settings for both, so that they share one pooled client; a deadline shorter
+    // than the request timeout, so that a stalled request fails the fetch.
+    let config = bss(hydra.admin_url(), hydra.public_url())
+        .deadline(Duration::from_secs(3))
+        .build()?;
+    let idle = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    idle.block_on(flow::acquire_token_with(&config))?;
+    // `idle` stays alive, and nothing blocks on it.
+    let source = flow::TokenSource::new(config)?;
+    let token = driven.block_on(source.token());
+    assert!(token.is_ok(), "{:?}", token.err());
+    drop(idle);
+    Ok(())
+}
