@@ -74,6 +74,15 @@ impl Tasks {
     }
 }
 
+/// Aborts a task when dropped: one that works for a caller stops with the caller's future.
+pub(super) struct AbortOnDrop(pub(super) tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -116,14 +125,5 @@ mod tests {
         tasks.keep(|t| &mut t.revalidate, late.abort_handle(), false);
         assert!(aborted(&runtime, late));
         assert!(tasks.revalidate.is_none());
-    }
-}
-
-/// Aborts a task when dropped: one that works for a caller stops with the caller's future.
-pub(super) struct AbortOnDrop(pub(super) tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
