@@ -27,6 +27,8 @@ const MORE: &str = "  --json
       the bare token
   -h, --help
       this text
+  -V, --version
+      the version of hydra-token
 
 The client secret comes only from HYDRA_CLIENT_SECRET, or from the file named by
 HYDRA_CLIENT_SECRET_FILE (a regular file of at most 4 KiB, this user's or root's and writable
@@ -34,7 +36,10 @@ by no one else; a trailing newline is trimmed). Without --client-id each run reg
 client, and nothing deletes it. A client this library did not create is used as it is and
 never changed (unless --take-over-foreign-client); one it did (a service's, run with its
 --client-id) has its managed settings (scope, name, ...) reconciled to this run's, so give the
-same settings as the service. Warnings (each retry, say) go to stderr, at the
+same settings as the service. The configured secret is set on such a client by the service's
+rules: at once with a higher --client-secret-version, at the same version once the client's
+secret has been unchanged for 10 minutes; a stale secret file can so lock the service out until
+its replicas set theirs again. Warnings (each retry, say) go to stderr, at the
 level RUST_LOG sets (default: warn), coloured only on a terminal and without NO_COLOR. On
 failure: a one-line reason as the last line on stderr, exit status 1 (an invalid value too); a
 usage error (an unknown or refused flag, a flag without its value) exits with 2. SIGTERM,
@@ -123,6 +128,9 @@ fn main() -> ExitCode {
     };
     if parsed.help {
         return print(&usage());
+    }
+    if parsed.version {
+        return print(concat!("hydra-token ", env!("CARGO_PKG_VERSION")));
     }
     // Logs go to stderr, warnings and up unless RUST_LOG says otherwise; stdout is the token.
     tracing_subscriber::fmt()
@@ -228,6 +236,7 @@ struct Args {
     overrides: HashMap<&'static str, String>,
     json: bool,
     help: bool,
+    version: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -248,6 +257,11 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "-h" | "--help" => {
                 no_value()?;
                 parsed.help = true;
+                continue;
+            }
+            "-V" | "--version" => {
+                no_value()?;
+                parsed.version = true;
                 continue;
             }
             "--json" => {
@@ -275,6 +289,16 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 .cloned()
                 .ok_or_else(|| format!("{flag} needs a value"))?,
         };
+        // `--client-id "$ID"` with `ID` unset would read as no client id (a new client each
+        // run), and `--client-id --json` took `--json` as the id.
+        if value.trim().is_empty() {
+            return Err(format!("{flag} needs a value, and was given an empty one"));
+        }
+        if value.starts_with("--") && (find(&value).is_some() || value == "--json") {
+            return Err(format!(
+                "{flag} needs a value, and was given the flag {value}"
+            ));
+        }
         parsed.overrides.insert(variable, value);
     }
     Ok(parsed)

@@ -231,6 +231,38 @@ fn a_switch_given_a_value_is_a_usage_error_not_switched_on() {
     }
 }
 
+/// `--client-id "$ID"` with `ID` unset read as no client id (a new client each run, only a
+/// warning), and `--client-id --json` registered a client named `--json` (an outside audit).
+#[test]
+fn a_value_flag_given_nothing_or_another_flag_is_a_usage_error() {
+    for args in [
+        &["--client-id", ""][..],
+        &["--client-id", "  "],
+        &["--client-id="],
+        &["--client-id", "--json"],
+        &["--scope", "--deadline", "3"],
+        &["--client-id=--no-authorize"],
+    ] {
+        let out = run(args, &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("needs a value"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    for flag in ["--version", "-V"] {
+        let out = run(&[flag], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout).trim_end(),
+            concat!("hydra-token ", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn arguments_and_settings_that_are_not_utf8_are_refused_by_name() {
