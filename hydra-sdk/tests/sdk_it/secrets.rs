@@ -149,6 +149,48 @@ fn every_generated_type_holding_a_secret_redacts_it() {
                 from_json::<types::ErrorOAuth2OrRedirectTo>(json!({ "redirect_to": SECRET }))
             ),
         ),
+        (
+            "OAuth2LoginRequest",
+            format!(
+                "{:?}",
+                from_json::<types::OAuth2LoginRequest>(json!({
+                    "challenge": "c", "skip": false, "subject": "s", "client": {},
+                    "request_url": SECRET
+                }))
+            ),
+        ),
+        (
+            "OAuth2ConsentRequest",
+            format!(
+                "{:?}",
+                from_json::<types::OAuth2ConsentRequest>(
+                    json!({ "challenge": "c", "request_url": SECRET })
+                )
+            ),
+        ),
+        (
+            "OAuth2LogoutRequest",
+            format!(
+                "{:?}",
+                from_json::<types::OAuth2LogoutRequest>(json!({ "request_url": SECRET }))
+            ),
+        ),
+        (
+            "DeviceUserAuthRequest",
+            format!(
+                "{:?}",
+                from_json::<types::DeviceUserAuthRequest>(
+                    json!({ "challenge": "c", "request_url": SECRET })
+                )
+            ),
+        ),
+        (
+            "VerifyUserCodeRequest",
+            format!(
+                "{:?}",
+                from_json::<types::VerifyUserCodeRequest>(json!({ "request_url": SECRET }))
+            ),
+        ),
         // Calls that send a credential in their query.
         (
             "Oauth2Authorize",

@@ -124,9 +124,9 @@ async fn authorization_code_flow_through_generated_calls_only() -> TestResult {
         "a fresh browser has no session to skip login with"
     );
     assert!(
-        login.request_url.contains(STATE),
+        login.request_url.expose_secret().contains(STATE),
         "request_url {:?}",
-        hydra_sdk::redact_query(&login.request_url)
+        hydra_sdk::redact_query(login.request_url.expose_secret())
     );
     let back_from_login = accept_login(&admin, &login_challenge, SUBJECT).await?;
     assert_points_at(&back_from_login, &authorize_url);

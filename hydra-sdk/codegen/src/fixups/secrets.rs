@@ -19,6 +19,9 @@ const SECRET_PROPERTIES: &[&str] = &[
     // Where an accepted (or already handled) login, consent or device request sends the
     // browser: it carries the verifier with which Hydra resumes the flow.
     "redirect_to",
+    // The client's original request, as a login, consent, logout or device request shows it:
+    // a logout request's carries the ID token (`id_token_hint`), and any one its `state`.
+    "request_url",
 ];
 
 /// Form fields that hold a credential in one operation only (`token` and `code` are ordinary
