@@ -281,6 +281,13 @@ impl TokenSource {
     /// while fetches keep failing, or as long as the `Retry-After` asks (up to 10 minutes).
     /// Meanwhile this returns that error, as [`Error::Shared`], without a request. A token
     /// obtained ends the streak; ten minutes without a failure forget it.
+    ///
+    /// On a multi-thread runtime the fetch runs as a task of that runtime: a caller that blocks
+    /// one of its workers on this future (`futures::executor::block_on` inside async code, a
+    /// sync callback) can leave no worker to run the fetch, and then waits for good, its
+    /// deadline with it (an outside audit: one worker, or two workers each blocked so). Await
+    /// it, or block on it from a thread that is not the runtime's (`spawn_blocking` with
+    /// `Handle::block_on` works).
     pub async fn token(&self) -> Result<CachedToken, Error> {
         let current = self.inner.cache.load();
         match current.freshness(coarsetime::Instant::now_without_cache_update()) {
