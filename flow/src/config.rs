@@ -469,9 +469,9 @@ impl ConfigBuilder {
             let reason = format!("is longer than {MAX_SECRET} bytes");
             return Err(Error::config(name("client_secret"), reason));
         }
-        // RFC 6749 §A.2: a client secret is printable ASCII. A line break left in one (a
-        // secret file written with CRLF, a variable with a newline inside) is refused here
-        // rather than sent to Hydra as part of it.
+        // RFC 6749 §A.2: a client secret is printable ASCII. A control character left in one
+        // (a line break inside a variable, a second newline at the end of a file) is refused
+        // here rather than sent to Hydra as part of it; other characters are Hydra's to judge.
         if c.client_secret.as_ref().is_some_and(|s| {
             hydra_sdk::ExposeSecret::expose_secret(s)
                 .chars()

@@ -5,8 +5,8 @@ use std::fmt;
 /// A path parameter of a generated call: a client id, a JSON Web Key set's name, a key id, a
 /// trust relationship's id. Every call takes one wherever it takes such a value, from a `&str`
 /// or a `String`; one that cannot be a path segment is refused there, and the call's `send`
-/// then fails with `ApiError::InvalidRequest` ("conversion to `PathSegment` for id failed")
-/// before any request is made.
+/// then fails with `ApiError::InvalidRequest` (progenitor's "conversion to `crate ::
+/// PathSegment` for id failed") before any request is made.
 ///
 /// The generated calls percent-encode each value into the URL with progenitor's `encode_path`,
 /// which leaves `\` as it is, and the URL parser reads `\` as `/` in an `http(s)` URL; it also
