@@ -14,11 +14,21 @@ use crate::Urls;
 /// admin port accepts connections.
 pub type Probe = Arc<dyn Fn(&Urls) -> Result<(), String> + Send + Sync>;
 
-/// The default readiness check: `GET /health/ready` on the admin port must answer 200.
-/// Plain HTTP/1.0 over a `TcpStream`, so the launcher needs no HTTP client.
+/// The default readiness check: `GET /health/ready` on the admin port, then on the public one,
+/// must answer Hydra's 200 (see [`health_ready_over`]). Plain HTTP/1.0 over a `TcpStream`, so
+/// the launcher needs no HTTP client.
+///
+/// Both ports, and Hydra's answer, not any 200: a port found free can be taken before Hydra binds
+/// it (Hydra v2.3.0 runs its migrations first) by another listener, such as a test's stand-in
+/// binding port 0. Hydra then exits, and its start is retried on new ports; but a probe that took
+/// the stand-in's 200 for Hydra's, or checked only the port Hydra did bind, passed first, and a
+/// test sent its requests to another test's stand-in (a CI rehearsal saw two tests fail so).
 pub fn http_ready_probe(urls: &Urls) -> Result<(), String> {
-    let mut stream = connect_for_probe(urls.admin_port)?;
-    health_ready_over(&mut stream)
+    for port in [urls.admin_port, urls.public_port] {
+        let mut stream = connect_for_probe(port)?;
+        health_ready_over(&mut stream).map_err(|e| format!("port {port}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// A loopback connection to `port` with the probes' time limits: 1 s to connect, 2 s for each
@@ -36,31 +46,24 @@ pub fn connect_for_probe(port: u16) -> Result<TcpStream, String> {
 }
 
 /// Sends `GET /health/ready` (HTTP/1.0) over `stream`, plain or TLS, and checks that Hydra
-/// answered 200; `Err` says what it saw instead.
+/// answered: 200 with its body, `{"status":"ok"}`. `Err` says what it saw instead.
 pub fn health_ready_over(stream: &mut (impl Read + Write)) -> Result<(), String> {
     stream
         .write_all(b"GET /health/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         .map_err(|e| format!("sending GET /health/ready: {e}"))?;
-    // The status line is all we need: "HTTP/1.x NNN".
-    let mut head = Vec::with_capacity(64);
-    let mut buf = [0u8; 64];
-    while head.len() < 12 {
-        let n = stream
-            .read(&mut buf)
-            .map_err(|e| format!("reading the answer to GET /health/ready: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(buf.get(..n).unwrap_or_default());
-    }
-    let head = String::from_utf8_lossy(&head);
-    let status = head.split_whitespace().nth(1).unwrap_or("no status line");
-    if status == "200" {
-        Ok(())
-    } else {
-        Err(format!(
-            "GET /health/ready on the admin port answered {status}"
-        ))
+    // HTTP/1.0: the answer ends when the connection does. A few hundred bytes; 4 KiB at most.
+    let mut answer = Vec::with_capacity(512);
+    stream
+        .take(4096)
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("reading the answer to GET /health/ready: {e}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.split_whitespace().nth(1).unwrap_or("no status line");
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    match status {
+        "200" if body.replace(' ', "").contains("\"status\":\"ok\"") => Ok(()),
+        "200" => Err("GET /health/ready answered 200, but not with Hydra's body".to_owned()),
+        status => Err(format!("GET /health/ready answered {status}")),
     }
 }
 
@@ -108,19 +111,22 @@ mod tests {
     }
 
     #[test]
-    fn only_a_200_status_line_is_ready() {
+    fn only_hydra_s_200_is_ready() {
         let (ready, sent) = ask("HTTP/1.1 200 OK\r\n\r\n{\"status\":\"ok\"}");
         assert_eq!(ready, Ok(()));
         assert!(sent.starts_with("GET /health/ready HTTP/1.0\r\n"), "{sent}");
         let (not_ready, _) = ask("HTTP/1.1 503 Service Unavailable\r\n\r\n");
-        assert_eq!(
-            not_ready,
-            Err("GET /health/ready on the admin port answered 503".to_owned())
-        );
+        assert_eq!(not_ready, Err("GET /health/ready answered 503".to_owned()));
         let (silent, _) = ask("");
         assert_eq!(
             silent,
-            Err("GET /health/ready on the admin port answered no status line".to_owned())
+            Err("GET /health/ready answered no status line".to_owned())
+        );
+        // Another test's stand-in on a port Hydra was given: a 200, not Hydra's.
+        let (stand_in, _) = ask("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n");
+        assert_eq!(
+            stand_in,
+            Err("GET /health/ready answered 200, but not with Hydra's body".to_owned())
         );
     }
 }
