@@ -21,17 +21,16 @@ mod generated {
 
 mod error;
 mod path_segment;
+mod redact;
 mod response;
 mod secret;
 
 use std::time::Duration;
 
-pub use error::{
-    peer_text, redact_query, redact_url, rewrites_text, ApiError, ApiResult, ErrorBody, HydraError,
-    MAX_PEER_TEXT,
-};
+pub use error::{ApiError, ApiResult, ErrorBody, HydraError};
 pub use generated::*;
 pub use path_segment::{InvalidPathSegment, PathSegment};
+pub use redact::{peer_text, redact_query, redact_url, rewrites_text, MAX_PEER_TEXT};
 /// Re-exported: the `reqwest` the generated client is built on.
 pub use reqwest;
 pub use response::{
