@@ -145,6 +145,20 @@ fn outcome<T>(changed: &[T], not_found: &str, applied: impl FnOnce() -> String) 
     }
 }
 
+/// Adds the component schema `name`: a string that the generator replaces with one of the SDK's
+/// own types (see `settings` in the crate root).
+fn add_replaced_string_schema(spec: &mut Value, name: &str, description: &str) {
+    if let Some(schemas) = spec
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert(
+            name.into(),
+            json!({ "type": "string", "description": description }),
+        );
+    }
+}
+
 /// The properties of an operation's inline `application/x-www-form-urlencoded` body.
 fn form_properties_mut(op: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
     op.get_mut("requestBody")?

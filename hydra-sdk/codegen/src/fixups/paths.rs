@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{operation_id, outcome, Outcome, PATH_SEGMENT_SCHEMA};
+use super::{add_replaced_string_schema, operation_id, outcome, Outcome, PATH_SEGMENT_SCHEMA};
 use crate::spec::{operations_mut, resolve};
 use crate::Provenance;
 
@@ -38,15 +38,11 @@ pub(super) fn path_parameters_as_path_segment(spec: &mut Value, _: &Provenance) 
         }
     }
     if !marked.is_empty() {
-        if let Some(schemas) = spec
-            .pointer_mut("/components/schemas")
-            .and_then(Value::as_object_mut)
-        {
-            schemas.insert(
-                PATH_SEGMENT_SCHEMA.into(),
-                json!({ "type": "string", "description": "A path parameter; see `PathSegment`." }),
-            );
-        }
+        add_replaced_string_schema(
+            spec,
+            PATH_SEGMENT_SCHEMA,
+            "A path parameter; see `PathSegment`.",
+        );
     }
     outcome(&marked, "no path parameter is a string", || {
         format!("{} parameters: {}", marked.len(), marked.join(", "))

@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::{form_properties_mut, operation_id, Outcome, SECRET_SCHEMA};
+use super::{
+    add_replaced_string_schema, form_properties_mut, operation_id, Outcome, SECRET_SCHEMA,
+};
 use crate::spec::operations_mut;
 use crate::Provenance;
 
@@ -116,14 +118,6 @@ pub(super) fn secrets_as_secret_schema(spec: &mut Value, _: &Provenance) -> Outc
     if marked.is_empty() {
         return Outcome::NotFound("no credential-bearing string property found".into());
     }
-    if let Some(schemas) = spec
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
-        schemas.insert(
-            SECRET_SCHEMA.into(),
-            json!({ "type": "string", "description": "A credential; redacted when printed." }),
-        );
-    }
+    add_replaced_string_schema(spec, SECRET_SCHEMA, "A credential; redacted when printed.");
     Outcome::Applied(format!("{} fields: {}", marked.len(), marked.join(", ")))
 }
