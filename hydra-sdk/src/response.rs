@@ -170,26 +170,8 @@ impl Client {
         if !same_resource(&asked, response.url()) {
             return refuse_redirected(response).await;
         }
-        shape(printable(response), max_response_body()).await
+        shape(response, max_response_body()).await
     }
-}
-
-/// What prints of a response, as progenitor's `Error::UnexpectedResponse` prints it (`{:?}`,
-/// the headers and URL whole; a `303` from the authorize endpoint, say) and as reqwest's errors
-/// from reading its body name its URL: `Location`, `Content-Location` and `Set-Cookie` marked
-/// sensitive (their `Debug` is `Sensitive`; their values are still read as they are), and the
-/// URL's query values removed. The URLs carry codes, tokens, verifiers and challenges (RFC 6749
-/// §4.1.2, §4.2.2), the cookies Hydra's sessions.
-fn printable(response: Response) -> Response {
-    use reqwest::header::{CONTENT_LOCATION, LOCATION, SET_COOKIE};
-    let ((mut parts, mut url), body) = split(response);
-    for (name, value) in parts.headers.iter_mut() {
-        if [LOCATION, CONTENT_LOCATION, SET_COOKIE].contains(name) {
-            value.set_sensitive(true);
-        }
-    }
-    without_query_values(&mut url);
-    join((parts, url), body)
 }
 
 /// Makes the request's body, or its lack of one, something the HTTP client can send only once,
@@ -390,10 +372,24 @@ fn replace_body(response: Response, body: reqwest::Body) -> Response {
     join(split(response).0, body)
 }
 
-/// The response's head (status, headers, extensions, URL) and its body.
+/// The response's head (status, headers, extensions, URL) and its body. Every response the SDK
+/// hands on is taken apart here, and its head kept as it may print: progenitor's
+/// `Error::UnexpectedResponse` prints it whole (`{:?}`: a `303` from the authorize endpoint,
+/// say), and reqwest's errors from reading the body name its URL. So `Location`,
+/// `Content-Location` and `Set-Cookie` are marked sensitive (their `Debug` is `Sensitive`; their
+/// values are still read as they are), and the URL keeps its query's names but no values. The
+/// URLs carry codes, tokens, verifiers and challenges (RFC 6749 §4.1.2, §4.2.2), the cookies
+/// Hydra's sessions.
 fn split(response: Response) -> ((http::response::Parts, url::Url), reqwest::Body) {
-    let url = response.url().clone();
-    let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    use reqwest::header::{CONTENT_LOCATION, LOCATION, SET_COOKIE};
+    let mut url = response.url().clone();
+    without_query_values(&mut url);
+    let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    for (name, value) in parts.headers.iter_mut() {
+        if [LOCATION, CONTENT_LOCATION, SET_COOKIE].contains(name) {
+            value.set_sensitive(true);
+        }
+    }
     ((parts, url), body)
 }
 
